@@ -3,6 +3,7 @@
 #include <simdutf.h>
 
 #include <cstring>
+#include <string>
 
 namespace sockudo::utf8 {
 
@@ -68,6 +69,7 @@ bool StreamValidator::feed(const uint8_t* data, size_t len) {
       if (!is_valid_prefix(carry_, carry_len_)) failed_ = true;
       return !failed_;
     }
+    examined_ += carry_len_;
     if (!is_valid(carry_, carry_len_)) {
       failed_ = true;
       return false;
@@ -75,6 +77,7 @@ bool StreamValidator::feed(const uint8_t* data, size_t len) {
     carry_len_ = 0;
   }
   const size_t whole = complete_prefix_length(data, len);
+  examined_ += len;
   if (!is_valid(data, whole)) {
     failed_ = true;
     return false;

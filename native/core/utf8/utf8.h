@@ -29,12 +29,16 @@ class StreamValidator {
   void reset() {
     carry_len_ = 0;
     failed_ = false;
+    examined_ = 0;
   }
+  // Bytes handed to the validation routines since reset(): the linear-work bound in tests.
+  uint64_t bytes_examined() const { return examined_; }
 
  private:
   uint8_t carry_[4] = {};
   uint8_t carry_len_ = 0;  // bytes of an incomplete code point carried from the previous piece
   bool failed_ = false;
+  uint64_t examined_ = 0;
 };
 
 // Length of the sequence a lead byte starts (1..4), or 0 for a byte that cannot lead.
