@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+'use strict';
+// `npm test`: every suite, then one plain line "N passed, N failed, N skipped" totalling them.
+//   native  C++ unit tests of the sans-IO core (ctest), built with ASan + UBSan in build-tests/
+//   js      vitest: the TypeScript API, the loader, symbol hygiene, the node-gyp build, type tests
+// `node scripts/test.js native` or `... js` runs one. Exit status is non-zero on any failure, and
+// a run that executed no test is a failure.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const only = process.argv[2];
+const resultsDir = path.join(root, '.test-results');
+fs.rmSync(resultsDir, { recursive: true, force: true });
+fs.mkdirSync(resultsDir, { recursive: true });
+const jobs = String(os.availableParallelism ? os.availableParallelism() : os.cpus().length);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const suites = [];
+
+function run(cmd, args, opts = {}) {
+  return spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+}
+
+function record(name, passed, failed, skipped) {
+  totals.passed += passed;
+  totals.failed += failed;
+  totals.skipped += skipped;
+  suites.push(`${name}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+}
+
+function nativeSuite() {
+  const deps = spawnSync(process.execPath, [path.join(__dirname, 'deps', 'build.js')],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (deps.status !== 0) return record('native (third-party build)', 0, 1, 0);
+  const prefix = deps.stdout.trim().split('\n').pop();
+  const build = path.join(root, 'build-tests');
+  const cfg = run('cmake', ['-S', root, '-B', build, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DSOCKUDO_WS_TESTS=ON',
+    `-DSOCKUDO_WS_DEPS_PREFIX=${prefix}`, '-DSOCKUDO_WS_SANITIZE=address,undefined'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (cfg.status !== 0) return record('native (configure)', 0, 1, 0);
+  const bld = run('cmake', ['--build', build, '-j', jobs]);
+  if (bld.status !== 0) return record('native (compile)', 0, 1, 0);
+
+  const resultFile = path.join(resultsDir, 'native.txt');
+  run('ctest', ['--test-dir', build, '--output-on-failure', '--timeout', '600'], {
+    env: { ...process.env, SOCKUDO_WS_TEST_RESULTS: resultFile, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1' },
+  });
+  // Every ctest executable appends "native/<name> passed failed skipped"; one that crashed before
+  // reporting counts as one failure.
+  const listed = spawnSync('ctest', ['--test-dir', build, '-N'], { encoding: 'utf8' }).stdout
+    .split('\n').map((l) => /Test\s+#\d+:\s+(\S+)/.exec(l)?.[1]).filter(Boolean);
+  const lines = fs.existsSync(resultFile) ? fs.readFileSync(resultFile, 'utf8').trim().split('\n').filter(Boolean) : [];
+  const reported = new Map(lines.map((l) => { const [n, p, f, s] = l.split(' '); return [n.replace('native/', ''), [+p, +f, +s]]; }));
+  let p = 0, f = 0, s = 0;
+  for (const name of listed) {
+    const r = reported.get(name);
+    if (!r) { f += 1; console.log(`native/${name}: crashed or exited before reporting (counted as 1 failure)`); continue; }
+    p += r[0]; f += r[1]; s += r[2];
+  }
+  record('native (ctest, ASan+UBSan)', p, f, s);
+}
+
+function jsSuite() {
+  const out = path.join(resultsDir, 'vitest.json');
+  const vitest = path.join(path.dirname(require.resolve('vitest/package.json', { paths: [root] })), 'vitest.mjs');
+  run(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  if (!fs.existsSync(out)) return record('js (vitest did not report)', 0, 1, 0);
+  const r = JSON.parse(fs.readFileSync(out, 'utf8'));
+  // A test file that failed to load has no test results but counts as failed.
+  const brokenFiles = (r.testResults || []).filter((t) => t.status === 'failed' && (t.assertionResults || []).length === 0).length;
+  record('js (vitest)', r.numPassedTests, r.numFailedTests + brokenFiles, r.numPendingTests + (r.numTodoTests || 0));
+}
+
+if (!only || only === 'native') nativeSuite();
+if (!only || only === 'js') jsSuite();
+
+console.log('\n' + suites.join('\n'));
+const summary = `${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`;
+fs.writeFileSync(path.join(resultsDir, 'summary.txt'), summary + '\n');
+console.log(summary);
+process.exit(totals.failed > 0 || totals.passed + totals.failed === 0 ? 1 : 0);
