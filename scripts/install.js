@@ -59,5 +59,8 @@ if (deps.status !== 0) process.exit(deps.status || 1);
 const prefix = deps.stdout.trim().split('\n').pop();
 
 log('building the addon with cmake-js');
-run(process.execPath, [cmakeJs, force ? 'rebuild' : 'build', '--log-level', 'warn',
-  `--CDSOCKUDO_WS_DEPS_PREFIX=${prefix}`]);
+// Always configure (cheap, incremental): a new dependency prefix must reach CMake's cache.
+const cmakeArgs = ['--log-level', 'warn', `--CDSOCKUDO_WS_DEPS_PREFIX=${prefix}`];
+if (force) fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
+run(process.execPath, [cmakeJs, 'configure', ...cmakeArgs]);
+run(process.execPath, [cmakeJs, 'build', ...cmakeArgs]);

@@ -23,6 +23,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   state->mask_kernel = choice.kernel;
   register_utilities(env, exports);
   register_versions(env, exports);
+  register_transport(env, exports);
   return exports;
 }
 

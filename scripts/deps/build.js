@@ -114,6 +114,14 @@ const recipes = {
       run('make', ['install_dev'], { cwd: src });
     },
   },
+  // Headers only: nothing of libuv is linked; the addon calls the libuv inside Node.
+  libuv: {
+    deps: [],
+    text: 'headers: include/',
+    build(src, prefix) {
+      fs.cpSync(path.join(src, 'include'), path.join(prefix, 'include'), { recursive: true });
+    },
+  },
   ngtcp2: {
     deps: ['openssl'],
     ...cmakeRecipe(['-DENABLE_LIB_ONLY=ON', '-DENABLE_STATIC_LIB=ON', '-DENABLE_SHARED_LIB=OFF', '-DENABLE_OPENSSL=ON',

@@ -1,0 +1,83 @@
+#include "binding/js_values.h"
+
+namespace sockudo::binding {
+
+bool read_bytes(const Napi::Value& v, ByteView& out) {
+  if (v.IsTypedArray()) {
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    out.data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    out.len = ta.ByteLength();
+    return true;
+  }
+  if (v.IsDataView()) {
+    Napi::DataView dv = v.As<Napi::DataView>();
+    out.data = static_cast<const uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+    out.len = dv.ByteLength();
+    return true;
+  }
+  if (v.IsArrayBuffer()) {
+    Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+    out.data = static_cast<const uint8_t*>(ab.Data());
+    out.len = ab.ByteLength();
+    return true;
+  }
+  return false;
+}
+
+bool read_bytes_or_string(const Napi::Value& v, ByteView& out, std::string& storage) {
+  if (v.IsString()) {
+    storage = v.As<Napi::String>().Utf8Value();
+    out.data = reinterpret_cast<const uint8_t*>(storage.data());
+    out.len = storage.size();
+    return true;
+  }
+  return read_bytes(v, out);
+}
+
+void HeaderList::build() {
+  fields_.clear();
+  for (size_t i = 0; i + 1 < strings.size(); i += 2) fields_.push_back({strings[i], strings[i + 1]});
+}
+
+bool read_string_list(const Napi::Value& v, std::vector<std::string>& out) {
+  out.clear();
+  if (v.IsUndefined() || v.IsNull()) return true;
+  if (!v.IsArray()) return false;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsString()) return false;
+    out.push_back(e.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+bool read_header_list(const Napi::Value& v, HeaderList& out) {
+  if (!read_string_list(v, out.strings) || out.strings.size() % 2 != 0) return false;
+  out.build();
+  return true;
+}
+
+Napi::Value throw_type_error(Napi::Env env, const char* message) {
+  Napi::TypeError err = Napi::TypeError::New(env, message);
+  err.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
+  err.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+double get_number(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+bool get_bool(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
+}
+
+std::string get_string(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+}  // namespace sockudo::binding

@@ -1,0 +1,207 @@
+#include "binding/server_wrap.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "binding/js_values.h"
+#include "binding/socket_wrap.h"
+
+namespace sockudo::binding {
+
+std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& o) {
+  auto c = std::make_shared<transport::SocketConfig>();
+  auto& cc = c->connection;
+  cc.max_message_size = static_cast<uint64_t>(get_number(o, "maxPayloadLength", 64.0 * 1024 * 1024));
+  cc.max_frame_size = static_cast<uint64_t>(get_number(o, "maxFrameSize", 16.0 * 1024 * 1024));
+  cc.idle_timeout_ms = static_cast<uint64_t>(get_number(o, "idleTimeout", 120000));
+  cc.auto_ping = get_bool(o, "autoPing", true);
+  cc.auto_pong = get_bool(o, "autoPong", true);
+  cc.ping_interval_ms = static_cast<uint64_t>(get_number(o, "pingInterval", 30000));
+  cc.pong_timeout_ms = static_cast<uint64_t>(get_number(o, "pongTimeout", 10000));
+  cc.close_timeout_ms = static_cast<uint64_t>(get_number(o, "closeTimeout", 5000));
+  c->handshake_timeout_ms = static_cast<uint64_t>(get_number(o, "handshakeTimeout", 10000));
+  c->head_limits.max_head_size = static_cast<size_t>(get_number(o, "maxHeaderSize", 16384));
+  c->head_limits.max_headers = static_cast<size_t>(get_number(o, "maxHeaders", 100));
+  c->max_backpressure = static_cast<size_t>(get_number(o, "maxBackpressure", 1024.0 * 1024));
+  c->close_on_backpressure_limit = get_bool(o, "closeOnBackpressureLimit", false);
+  return c;
+}
+
+Napi::Function ServerWrap::define(Napi::Env env) {
+  return DefineClass(env, "NativeServer",
+                     {
+                         InstanceMethod<&ServerWrap::listen>("listen"),
+                         InstanceMethod<&ServerWrap::address>("address"),
+                         InstanceMethod<&ServerWrap::close>("close"),
+                         InstanceMethod<&ServerWrap::adopt>("adopt"),
+                         InstanceMethod<&ServerWrap::adopt_duplex>("adoptDuplex"),
+                         InstanceMethod<&ServerWrap::destroy_pending>("destroyPending"),
+                         InstanceMethod<&ServerWrap::pending_count>("pendingCount"),
+                     });
+}
+
+// new NativeServer(config, jsServer)
+ServerWrap::ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ServerWrap>(info) {
+  state_ = &env_state(info.Env());
+  if (!info[0].IsObject() || !info[1].IsObject()) {
+    throw_type_error(info.Env(), "new NativeServer(config, server)");
+    return;
+  }
+  config_ = read_socket_config(info[0].As<Napi::Object>());
+  js_server_ = Napi::Persistent(info[1].As<Napi::Object>());
+}
+
+ServerWrap::~ServerWrap() {
+  if (listener_ != nullptr) listener_->close();
+  // Sockets outlive the server object only if JS dropped it while connections were pending; they
+  // must not call back into freed memory.
+  for (transport::Socket* s : std::vector<transport::Socket*>(sockets_.begin(), sockets_.end())) s->destroy();
+}
+
+// listen(host, port, backlog, reusePort, ipv6Only) → undefined, or throws an Error with .code (EADDRINUSE, ...)
+Napi::Value ServerWrap::listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  transport::ListenOptions o;
+  o.host = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  o.port = static_cast<uint16_t>(info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0);
+  o.backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
+  o.reuse_port = info[3].ToBoolean().Value();
+  o.ipv6_only = info[4].ToBoolean().Value();
+  int error = 0;
+  listener_ = transport::Listener::create(*state_->loop, o, config_, this, &error);
+  if (listener_ == nullptr) {
+    const char* name = strerrorname_np(error);
+    Napi::Error err = Napi::Error::New(env, std::string(name ? name : "EIO") + ": " + std::strerror(error) + ", listen " +
+                                                (o.host.empty() ? "::" : o.host) + ":" + std::to_string(o.port));
+    err.Set("code", Napi::String::New(env, name ? name : "EIO"));
+    err.Set("errno", Napi::Number::New(env, -error));
+    err.Set("syscall", Napi::String::New(env, "listen"));
+    err.ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Value ServerWrap::address(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (listener_ == nullptr) return env.Null();
+  Napi::Object a = Napi::Object::New(env);
+  a.Set("address", listener_->address().ip);
+  a.Set("family", listener_->address().family == 6 ? "IPv6" : "IPv4");
+  a.Set("port", listener_->address().port);
+  return a;
+}
+
+Napi::Value ServerWrap::close(const Napi::CallbackInfo& info) {
+  if (listener_ != nullptr) {
+    listener_->close();
+    listener_ = nullptr;
+  }
+  closed_ = true;
+  maybe_release();
+  return info.Env().Undefined();
+}
+
+// The JS server is held strongly while it can still receive events (listening, or sockets of it
+// alive), then released so it can be collected.
+void ServerWrap::maybe_release() {
+  if (closed_ && sockets_.empty() && !js_server_.IsEmpty()) js_server_.Reset();
+}
+
+// adopt(fd, initial: Buffer, tag: object): takes over a socket from Node (the caller passes an fd
+// it will close itself; we work on our own dup), with the bytes Node already read.
+Napi::Value ServerWrap::adopt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView initial;
+  if (!info[0].IsNumber() || !read_bytes(info[1], initial) || !info[2].IsObject())
+    return throw_type_error(env, "adopt(fd, initial, tag)");
+  const int fd = ::fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    Napi::Error err = Napi::Error::New(env, std::string("dup failed: ") + std::strerror(errno));
+    err.Set("code", Napi::String::New(env, "ERR_SOCKUDO_WS_ADOPT"));
+    err.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  transport::set_nonblocking(fd);
+  transport::set_nodelay(fd);
+  std::vector<uint8_t> copy(initial.data, initial.data + initial.len);
+  transport::Socket* s = transport::Socket::create_server(*state_->loop, fd, config_, this, nullptr, 0);
+  tags_.emplace(s, Napi::Persistent(info[2].As<Napi::Object>()));
+  if (!copy.empty()) s->receive_external(copy.data(), copy.size());
+  return env.Undefined();
+}
+
+// adoptDuplex(initial: Buffer, target: object) → NativeSocket: a connection whose bytes come from
+// (feed/end) and go to (write/end handlers) a JS Duplex, such as a TLS socket.
+Napi::Value ServerWrap::adopt_duplex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView initial;
+  if (!read_bytes(info[0], initial) || !info[1].IsObject()) return throw_type_error(env, "adoptDuplex(initial, target)");
+  std::vector<uint8_t> copy(initial.data, initial.data + initial.len);
+  transport::Socket* s = transport::Socket::create_server(*state_->loop, -1, config_, this, nullptr, 0);
+  Napi::Object wrap = SocketWrap::create(env, s);
+  SocketWrap::Unwrap(wrap)->set_target(info[1].As<Napi::Object>());
+  if (!copy.empty()) s->receive_external(copy.data(), copy.size());
+  return wrap;
+}
+
+Napi::Value ServerWrap::destroy_pending(const Napi::CallbackInfo& info) {
+  for (transport::Socket* s : std::vector<transport::Socket*>(sockets_.begin(), sockets_.end())) {
+    if (!s->is_open()) s->destroy();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value ServerWrap::pending_count(const Napi::CallbackInfo& info) {
+  size_t n = 0;
+  for (transport::Socket* s : sockets_) n += s->is_open() ? 0 : 1;
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+void ServerWrap::on_socket_created(transport::Socket& socket) { sockets_.insert(&socket); }
+
+void ServerWrap::on_upgrade_request(transport::Socket& socket, const handshake::HttpHeadParser& head,
+                                    const handshake::UpgradeRequest& request) {
+  Napi::Env env = Env();
+  if (js_server_.IsEmpty()) {
+    socket.reject(503, "", {});
+    return;
+  }
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  Napi::Value wrap;
+  Napi::Value tag = env.Undefined();
+  if (socket.handler() != nullptr) {  // external: the wrap exists since adoptDuplex
+    wrap = static_cast<SocketWrap*>(socket.handler())->Value();
+  } else {
+    wrap = SocketWrap::create(env, &socket);
+  }
+  auto t = tags_.find(&socket);
+  if (t != tags_.end()) tag = t->second.Value();
+  Napi::Array headers = Napi::Array::New(env, head.header_count() * 2);
+  for (size_t i = 0; i < head.header_count(); i++) {
+    const auto name = head.header_name(i);
+    const auto value = head.header_value(i);
+    headers.Set(static_cast<uint32_t>(2 * i), Napi::String::New(env, name.data(), name.size()));
+    headers.Set(static_cast<uint32_t>(2 * i + 1), Napi::String::New(env, value.data(), value.size()));
+  }
+  Napi::Array protocols = Napi::Array::New(env, request.protocols.size());
+  for (size_t i = 0; i < request.protocols.size(); i++)
+    protocols.Set(static_cast<uint32_t>(i), Napi::String::New(env, request.protocols[i].data(), request.protocols[i].size()));
+  const auto& r = socket.remote();
+  call_handler(*state_, env, state_->handlers.upgrade,
+               {js_server_.Value(), wrap, Napi::String::New(env, request.method.data(), request.method.size()),
+                Napi::String::New(env, request.target.data(), request.target.size()), headers,
+                r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port), protocols, tag});
+}
+
+void ServerWrap::on_socket_gone(transport::Socket& socket) {
+  sockets_.erase(&socket);
+  tags_.erase(&socket);
+  maybe_release();
+}
+
+}  // namespace sockudo::binding

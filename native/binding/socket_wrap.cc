@@ -1,0 +1,342 @@
+#include "binding/socket_wrap.h"
+
+#include <simdutf.h>
+
+#include <string>
+#include <vector>
+
+#include "binding/js_values.h"
+#include "core/handshake/handshake_errors.h"
+#include "core/protocol/errors.h"
+
+namespace sockudo::binding {
+
+namespace {
+
+// Keeps a JS Buffer alive while the output queue borrows its bytes; released on the JS thread
+// when the bytes have been written (commit happens in loop callbacks on this thread).
+class JsBufferOwner final : public io::BufferOwner {
+ public:
+  JsBufferOwner(napi_env env, napi_value buffer) : env_(env) { napi_create_reference(env, buffer, 1, &ref_); }
+  ~JsBufferOwner() override { napi_delete_reference(env_, ref_); }
+
+ private:
+  napi_env env_;
+  napi_ref ref_ = nullptr;
+};
+
+// Owns bytes produced natively (a long string's UTF-8) while the output queue borrows them.
+class HeapOwner final : public io::BufferOwner {
+ public:
+  explicit HeapOwner(std::vector<uint8_t> bytes) : bytes(std::move(bytes)) {}
+  std::vector<uint8_t> bytes;
+};
+
+// Payloads at least this long are borrowed rather than copied into the output queue.
+constexpr size_t kBorrowThreshold = 16 * 1024;
+
+}  // namespace
+
+Napi::Function SocketWrap::define(Napi::Env env) {
+  return DefineClass(env, "NativeSocket",
+                     {
+                         InstanceMethod<&SocketWrap::accept>("accept"),
+                         InstanceMethod<&SocketWrap::reject>("reject"),
+                         InstanceMethod<&SocketWrap::start>("start"),
+                         InstanceMethod<&SocketWrap::send>("send"),
+                         InstanceMethod<&SocketWrap::ping>("ping"),
+                         InstanceMethod<&SocketWrap::pong>("pong"),
+                         InstanceMethod<&SocketWrap::close>("close"),
+                         InstanceMethod<&SocketWrap::terminate>("terminate"),
+                         InstanceMethod<&SocketWrap::pause>("pause"),
+                         InstanceMethod<&SocketWrap::resume>("resume"),
+                         InstanceMethod<&SocketWrap::flush>("flush"),
+                         InstanceMethod<&SocketWrap::buffered_amount>("bufferedAmount"),
+                         InstanceMethod<&SocketWrap::remote>("remote"),
+                         InstanceMethod<&SocketWrap::feed>("feed"),
+                         InstanceMethod<&SocketWrap::end>("end"),
+                     });
+}
+
+Napi::Object SocketWrap::create(Napi::Env env, transport::Socket* socket) {
+  Napi::Object obj = env_state(env).socket_ctor.New({});
+  SocketWrap* wrap = SocketWrap::Unwrap(obj);
+  wrap->attach(socket);
+  return obj;
+}
+
+SocketWrap::SocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SocketWrap>(info) {
+  state_ = &env_state(info.Env());
+}
+
+SocketWrap::~SocketWrap() {
+  // Only reachable once detached (attached wraps hold a reference to themselves).
+  if (socket_ != nullptr) socket_->set_handler(nullptr);
+}
+
+void SocketWrap::attach(transport::Socket* socket) {
+  socket_ = socket;
+  socket->set_handler(this);
+  Ref();
+}
+
+void SocketWrap::set_target(Napi::Object target) { target_ = Napi::Persistent(target); }
+
+Napi::Value SocketWrap::target_value() { return target_.IsEmpty() ? Env().Undefined() : target_.Value(); }
+
+// --- handshake decision (server) ---------------------------------------------------------------
+
+// accept(target, protocol: string, headers: string[] (name, value, ...)) → error code string or undefined
+Napi::Value SocketWrap::accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (socket_ == nullptr || socket_->phase() != transport::SocketPhase::AwaitingDecision)
+    return Napi::String::New(env, "WS_ERR_NOT_PENDING");
+  if (!info[0].IsObject()) return throw_type_error(env, "accept(target, protocol, headers)");
+  std::string protocol = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+  HeaderList headers;
+  if (!read_header_list(info[2], headers)) return throw_type_error(env, "headers must be an array of strings");
+  set_target(info[0].As<Napi::Object>());
+  handshake::AcceptOptions options{protocol, {}, headers.fields()};
+  const auto err = socket_->accept(this, options);
+  if (err != handshake::BuildError::None) {
+    target_.Reset();
+    return Napi::String::New(env, handshake::build_error_name(err));
+  }
+  return env.Undefined();
+}
+
+// reject(status, headers, body: string | Buffer)
+Napi::Value SocketWrap::reject(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (socket_ == nullptr || socket_->phase() != transport::SocketPhase::AwaitingDecision) return env.Undefined();
+  const int status = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 400;
+  HeaderList headers;
+  if (!read_header_list(info[1], headers)) return throw_type_error(env, "headers must be an array of strings");
+  ByteView body;
+  std::string body_storage;
+  if (!read_bytes_or_string(info[2], body, body_storage)) body = {};
+  const auto err = socket_->reject(status, std::string_view(reinterpret_cast<const char*>(body.data), body.len),
+                                   headers.fields());
+  if (err != handshake::BuildError::None) return Napi::String::New(env, handshake::build_error_name(err));
+  return env.Undefined();
+}
+
+Napi::Value SocketWrap::start(const Napi::CallbackInfo& info) {
+  if (socket_ != nullptr) socket_->start();
+  return info.Env().Undefined();
+}
+
+// --- sending -----------------------------------------------------------------------------------
+
+// send(data: string | Uint8Array, isBinary: boolean) → 0 success, 1 backpressure, 2 dropped, 3 closed
+Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
+  const auto opcode = info[1].ToBoolean().Value() ? protocol::Opcode::Binary : protocol::Opcode::Text;
+  transport::SendResult r;
+  if (info[0].IsString()) {
+    size_t len = 0;
+    napi_get_value_string_utf8(env, info[0], nullptr, 0, &len);
+    std::vector<uint8_t> bytes(len + 1);
+    napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(bytes.data()), bytes.size(), &len);
+    bytes.resize(len);
+    if (len >= kBorrowThreshold) {
+      auto owner = std::make_unique<HeapOwner>(std::move(bytes));
+      std::span<const uint8_t> payload(owner->bytes.data(), owner->bytes.size());
+      r = socket_->send(opcode, payload, std::move(owner));
+    } else {
+      r = socket_->send(opcode, bytes, nullptr);
+    }
+  } else {
+    ByteView view;
+    if (!read_bytes(info[0], view)) return throw_type_error(env, "send(data) expects a string or Uint8Array");
+    std::unique_ptr<io::BufferOwner> owner;
+    if (view.len >= kBorrowThreshold) owner = std::make_unique<JsBufferOwner>(env, info[0]);
+    r = socket_->send(opcode, {view.data, view.len}, std::move(owner));
+  }
+  return Napi::Number::New(env, static_cast<int>(r));
+}
+
+Napi::Value SocketWrap::control_send(const Napi::CallbackInfo& info, bool is_ping) {
+  Napi::Env env = info.Env();
+  if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
+  ByteView view;
+  std::string storage;
+  if (!read_bytes_or_string(info[0], view, storage)) view = {};
+  const std::span<const uint8_t> payload(view.data, view.len);
+  const auto r = is_ping ? socket_->ping(payload) : socket_->pong(payload);
+  return Napi::Number::New(env, static_cast<int>(r));
+}
+
+Napi::Value SocketWrap::ping(const Napi::CallbackInfo& info) { return control_send(info, true); }
+Napi::Value SocketWrap::pong(const Napi::CallbackInfo& info) { return control_send(info, false); }
+
+// close(code, reason: string) → undefined, or the SendStatus name when refused
+Napi::Value SocketWrap::close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (socket_ == nullptr) return Napi::String::New(env, "WS_ERR_NOT_OPEN");
+  const uint16_t code = info[0].IsNumber() ? static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()) : 1005;
+  std::string reason = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+  const auto st = socket_->close(code, {reinterpret_cast<const uint8_t*>(reason.data()), reason.size()});
+  if (st != protocol::SendStatus::Ok) return Napi::String::New(env, protocol::send_status_name(st));
+  return env.Undefined();
+}
+
+Napi::Value SocketWrap::terminate(const Napi::CallbackInfo& info) {
+  if (socket_ != nullptr) socket_->terminate();
+  return info.Env().Undefined();
+}
+
+Napi::Value SocketWrap::pause(const Napi::CallbackInfo& info) {
+  if (socket_ != nullptr) socket_->pause_reading();
+  return info.Env().Undefined();
+}
+
+Napi::Value SocketWrap::resume(const Napi::CallbackInfo& info) {
+  if (socket_ != nullptr) socket_->resume_reading();
+  return info.Env().Undefined();
+}
+
+Napi::Value SocketWrap::flush(const Napi::CallbackInfo& info) {
+  if (socket_ != nullptr) socket_->flush();
+  return info.Env().Undefined();
+}
+
+Napi::Value SocketWrap::buffered_amount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), socket_ != nullptr ? static_cast<double>(socket_->buffered_amount()) : 0);
+}
+
+// remote() → [address, port, family] or undefined
+Napi::Value SocketWrap::remote(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (socket_ == nullptr || socket_->remote().family == 0) return env.Undefined();
+  Napi::Array a = Napi::Array::New(env, 3);
+  a.Set(0u, Napi::String::New(env, socket_->remote().ip));
+  a.Set(1u, Napi::Number::New(env, socket_->remote().port));
+  a.Set(2u, Napi::String::New(env, socket_->remote().family == 6 ? "IPv6" : "IPv4"));
+  return a;
+}
+
+// feed(chunk: Uint8Array): bytes from an external Duplex
+Napi::Value SocketWrap::feed(const Napi::CallbackInfo& info) {
+  ByteView view;
+  if (socket_ != nullptr && read_bytes(info[0], view)) socket_->receive_external(view.data, view.len);
+  return info.Env().Undefined();
+}
+
+// end(): the external Duplex ended
+Napi::Value SocketWrap::end(const Napi::CallbackInfo& info) {
+  if (socket_ != nullptr) socket_->external_eof();
+  return info.Env().Undefined();
+}
+
+// --- events ------------------------------------------------------------------------------------
+
+void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> data, bool) {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  napi_value value;
+  if (opcode == protocol::Opcode::Text) {
+    // Already validated UTF-8. Pure ASCII (the common case for JSON) becomes a one-byte string
+    // without a UTF-8 decode.
+    if (simdutf::validate_ascii(reinterpret_cast<const char*>(data.data()), data.size())) {
+      napi_create_string_latin1(env, reinterpret_cast<const char*>(data.data()), data.size(), &value);
+    } else {
+      napi_create_string_utf8(env, reinterpret_cast<const char*>(data.data()), data.size(), &value);
+    }
+  } else {
+    // A Buffer JS owns: the bytes live in the receive buffer or the assembler, both reused.
+    value = Napi::Buffer<uint8_t>::Copy(env, data.data(), data.size());
+  }
+  call_handler(*state_, env, state_->handlers.message,
+               {target_value(), value, Napi::Boolean::New(env, opcode != protocol::Opcode::Text)});
+}
+
+void SocketWrap::on_ping(std::span<const uint8_t> payload) {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.ping,
+               {target_value(), Napi::Buffer<uint8_t>::Copy(env, payload.data(), payload.size())});
+}
+
+void SocketWrap::on_pong(std::span<const uint8_t> payload) {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.pong,
+               {target_value(), Napi::Buffer<uint8_t>::Copy(env, payload.data(), payload.size())});
+}
+
+void SocketWrap::on_close(uint16_t code, std::span<const uint8_t> reason) {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.close,
+               {target_value(), Napi::Number::New(env, code),
+                Napi::String::New(env, reinterpret_cast<const char*>(reason.data()), reason.size())});
+}
+
+void SocketWrap::on_error(protocol::ProtocolError error) {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.error,
+               {target_value(), Napi::String::New(env, protocol::error_name(error)),
+                Napi::String::New(env, protocol::error_message(error)),
+                Napi::Number::New(env, protocol::close_code_for(error))});
+}
+
+void SocketWrap::on_drain() {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.drain, {target_value()});
+}
+
+void SocketWrap::on_client_open() {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.open, {target_value()});
+}
+
+void SocketWrap::on_client_failed(const transport::ClientFailure& failure) {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.open_failed,
+               {target_value(), Napi::String::New(env, failure.code), Napi::String::New(env, failure.message),
+                Napi::Number::New(env, failure.status), Napi::String::New(env, failure.raw_head)});
+}
+
+void SocketWrap::on_external_write(std::span<const io::Slice> slices) {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  size_t total = 0;
+  for (const auto& s : slices) total += s.len;
+  Napi::Buffer<uint8_t> chunk = Napi::Buffer<uint8_t>::New(env, total);
+  size_t off = 0;
+  for (const auto& s : slices) {
+    std::memcpy(chunk.Data() + off, s.data, s.len);
+    off += s.len;
+  }
+  call_handler(*state_, env, state_->handlers.write, {target_value(), chunk});
+}
+
+void SocketWrap::on_external_end() {
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.end, {target_value()});
+}
+
+void SocketWrap::on_detached() {
+  socket_ = nullptr;
+  target_.Reset();
+  Unref();
+}
+
+}  // namespace sockudo::binding

@@ -1,0 +1,68 @@
+// NativeSocket: the JS handle of one connection (server or client, TCP or external Duplex).
+//
+// Lifetime: while the transport Socket lives, the wrap holds a strong reference to itself and to
+// its `target` (the lib/ WebSocket object events are delivered to), so neither can be collected
+// under it. When the Socket goes (on_detached), both references are dropped and every method
+// becomes a no-op that reports "closed": using a closed socket never crashes the process.
+#pragma once
+
+#include <napi.h>
+
+#include "binding/env_state.h"
+#include "transport/socket.h"
+
+namespace sockudo::binding {
+
+class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::SocketHandler {
+ public:
+  static Napi::Function define(Napi::Env env);
+  // A new wrap attached to `socket` (which reports to it from now on).
+  static Napi::Object create(Napi::Env env, transport::Socket* socket);
+
+  explicit SocketWrap(const Napi::CallbackInfo& info);
+  ~SocketWrap() override;
+
+  void attach(transport::Socket* socket);
+  void set_target(Napi::Object target);
+  transport::Socket* socket() const { return socket_; }
+
+ private:
+  // JS methods
+  Napi::Value accept(const Napi::CallbackInfo& info);
+  Napi::Value reject(const Napi::CallbackInfo& info);
+  Napi::Value start(const Napi::CallbackInfo& info);
+  Napi::Value send(const Napi::CallbackInfo& info);
+  Napi::Value ping(const Napi::CallbackInfo& info);
+  Napi::Value pong(const Napi::CallbackInfo& info);
+  Napi::Value close(const Napi::CallbackInfo& info);
+  Napi::Value terminate(const Napi::CallbackInfo& info);
+  Napi::Value pause(const Napi::CallbackInfo& info);
+  Napi::Value resume(const Napi::CallbackInfo& info);
+  Napi::Value flush(const Napi::CallbackInfo& info);
+  Napi::Value buffered_amount(const Napi::CallbackInfo& info);
+  Napi::Value remote(const Napi::CallbackInfo& info);
+  Napi::Value feed(const Napi::CallbackInfo& info);
+  Napi::Value end(const Napi::CallbackInfo& info);
+
+  // transport::SocketHandler
+  void on_message(protocol::Opcode opcode, std::span<const uint8_t> data, bool zero_copy) override;
+  void on_ping(std::span<const uint8_t> payload) override;
+  void on_pong(std::span<const uint8_t> payload) override;
+  void on_close(uint16_t code, std::span<const uint8_t> reason) override;
+  void on_error(protocol::ProtocolError error) override;
+  void on_drain() override;
+  void on_client_open() override;
+  void on_client_failed(const transport::ClientFailure& failure) override;
+  void on_external_write(std::span<const io::Slice> slices) override;
+  void on_external_end() override;
+  void on_detached() override;
+
+  Napi::Value target_value();
+  Napi::Value control_send(const Napi::CallbackInfo& info, bool is_ping);
+
+  EnvState* state_ = nullptr;
+  transport::Socket* socket_ = nullptr;
+  Napi::ObjectReference target_;
+};
+
+}  // namespace sockudo::binding

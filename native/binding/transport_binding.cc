@@ -1,0 +1,138 @@
+// Registers the transport surface: the JS handler table, NativeServer, NativeSocket and connect(),
+// and ties the per-environment loop state to the environment's lifetime.
+#include <uv.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "binding/env_state.h"
+#include "binding/js_values.h"
+#include "binding/server_wrap.h"
+#include "binding/socket_wrap.h"
+#include "core/handshake/client_upgrade.h"
+#include "core/handshake/handshake_errors.h"
+
+namespace sockudo::binding {
+
+namespace {
+
+// setHandlers({ upgrade, open, openFailed, message, ping, pong, close, error, drain, write, end })
+Napi::Value set_handlers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) return throw_type_error(env, "setHandlers(handlers)");
+  Napi::Object h = info[0].As<Napi::Object>();
+  EnvState& state = env_state(env);
+  auto take = [&](Napi::FunctionReference& slot, const char* name) {
+    Napi::Value v = h.Get(name);
+    if (v.IsFunction()) slot = Napi::Persistent(v.As<Napi::Function>());
+  };
+  take(state.handlers.upgrade, "upgrade");
+  take(state.handlers.open, "open");
+  take(state.handlers.open_failed, "openFailed");
+  take(state.handlers.message, "message");
+  take(state.handlers.ping, "ping");
+  take(state.handlers.pong, "pong");
+  take(state.handlers.close, "close");
+  take(state.handlers.error, "error");
+  take(state.handlers.drain, "drain");
+  take(state.handlers.write, "write");
+  take(state.handlers.end, "end");
+  state.handlers_set = true;
+  return env.Undefined();
+}
+
+// connect(config, target) → NativeSocket. config: { ip, port, host, secure, path, protocols,
+// origin, headers, ...connection options }. Throws a TypeError with the build error's code for
+// invalid request parts (lib/ validates first, so this is a second line of defence).
+Napi::Value connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsObject()) return throw_type_error(env, "connect(config, target)");
+  EnvState& state = env_state(env);
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto config = read_socket_config(o);
+  const std::string ip = get_string(o, "ip");
+  const std::string host = get_string(o, "host");
+  const std::string path = get_string(o, "path");
+  const std::string origin = get_string(o, "origin");
+  const auto port = static_cast<uint16_t>(get_number(o, "port", 80));
+  std::vector<std::string> protocols;
+  HeaderList headers;
+  if (!read_string_list(o.Get("protocols"), protocols) || !read_header_list(o.Get("headers"), headers))
+    return throw_type_error(env, "protocols and headers must be arrays of strings");
+  std::vector<std::string_view> protocol_views(protocols.begin(), protocols.end());
+
+  handshake::ClientRequestOptions ro;
+  ro.host = host;
+  ro.port = port;
+  ro.secure = get_bool(o, "secure", false);
+  ro.path = path.empty() ? std::string_view("/") : std::string_view(path);
+  ro.protocols = protocol_views;
+  ro.origin = origin;
+  ro.headers = headers.fields();
+  auto hs = std::make_unique<handshake::ClientHandshake>(config->head_limits);
+  std::string request;
+  const auto err = hs->build_request(ro, state.loop->random(), request);
+  if (err != handshake::BuildError::None) {
+    Napi::TypeError e = Napi::TypeError::New(env, handshake::build_error_message(err));
+    e.Set("code", Napi::String::New(env, handshake::build_error_name(err)));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object wrap_obj = state.socket_ctor.New({});
+  SocketWrap* wrap = SocketWrap::Unwrap(wrap_obj);
+  wrap->set_target(info[1].As<Napi::Object>());
+  int error = 0;
+  transport::Socket* s = transport::Socket::create_client(*state.loop, ip, port, config, std::move(request),
+                                                          std::move(hs), wrap, &error);
+  if (s == nullptr) {
+    const char* name = strerrorname_np(error);
+    Napi::Error e = Napi::Error::New(env, std::string("connect ") + (name ? name : "EIO") + " " + ip + ":" +
+                                              std::to_string(port) + ": " + std::strerror(error));
+    e.Set("code", Napi::String::New(env, name ? name : "EIO"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  wrap->attach(s);
+  return wrap_obj;
+}
+
+Napi::Value socket_count(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->socket_count()));
+}
+
+// Environment teardown (process exit or worker termination): close every socket and libuv handle,
+// then tell Node we are done. JS is never called from here.
+void async_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* state = static_cast<EnvState*>(arg);
+  state->tearing_down = true;
+  state->cleanup = handle;
+  state->loop->shutdown(
+      [](void* a) {
+        auto* st = static_cast<EnvState*>(a);
+        napi_remove_async_cleanup_hook(st->cleanup);
+      },
+      state);
+}
+
+}  // namespace
+
+void register_transport(Napi::Env env, Napi::Object exports) {
+  EnvState& state = env_state(env);
+  uv_loop_t* uv = nullptr;
+  napi_get_uv_event_loop(env, &uv);
+  state.js_scope = std::make_unique<JsScope>(env);
+  state.loop = std::make_unique<transport::Loop>(uv, state.mask_kernel, state.js_scope.get());
+  napi_add_async_cleanup_hook(env, async_cleanup, &state, nullptr);
+
+  Napi::Function socket_ctor = SocketWrap::define(env);
+  state.socket_ctor = Napi::Persistent(socket_ctor);
+  exports.Set("NativeSocket", socket_ctor);
+  exports.Set("NativeServer", ServerWrap::define(env));
+  exports.Set("setHandlers", Napi::Function::New(env, set_handlers, "setHandlers"));
+  exports.Set("connect", Napi::Function::New(env, connect, "connect"));
+  exports.Set("socketCount", Napi::Function::New(env, socket_count, "socketCount"));
+}
+
+}  // namespace sockudo::binding

@@ -1,0 +1,148 @@
+#include "core/io/output_queue.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace sockudo::io {
+
+OutputQueue::~OutputQueue() = default;
+
+OutputQueue::OutputQueue(OutputQueue&& other) noexcept
+    : segments_(std::move(other.segments_)),
+      head_(std::exchange(other.head_, 0)),
+      chunks_(std::move(other.chunks_)),
+      next_chunk_(std::exchange(other.next_chunk_, kMinChunk)),
+      pending_(std::exchange(other.pending_, 0)),
+      appended_(std::exchange(other.appended_, 0)),
+      committed_(std::exchange(other.committed_, 0)) {
+  other.segments_.clear();
+  other.chunks_.clear();
+}
+
+OutputQueue& OutputQueue::operator=(OutputQueue&& other) noexcept {
+  if (this != &other) {
+    segments_ = std::move(other.segments_);
+    other.segments_.clear();
+    chunks_ = std::move(other.chunks_);
+    other.chunks_.clear();
+    head_ = std::exchange(other.head_, 0);
+    next_chunk_ = std::exchange(other.next_chunk_, kMinChunk);
+    pending_ = std::exchange(other.pending_, 0);
+    appended_ = std::exchange(other.appended_, 0);
+    committed_ = std::exchange(other.committed_, 0);
+  }
+  return *this;
+}
+
+uint8_t* OutputQueue::reserve_owned(size_t len) {
+  Chunk* c = chunks_.empty() ? nullptr : chunks_.back().get();
+  if (c == nullptr || c->cap - c->used < len) {
+    // Chunks double from kMinChunk to kMaxChunk while data accumulates; a piece larger than that
+    // gets a chunk of its own size.
+    const size_t cap = std::max(len, next_chunk_);
+    next_chunk_ = std::min(next_chunk_ * 2, kMaxChunk);
+    auto fresh = std::make_unique<Chunk>();
+    fresh->mem = std::make_unique_for_overwrite<uint8_t[]>(cap);
+    fresh->cap = cap;
+    c = fresh.get();
+    chunks_.push_back(std::move(fresh));
+  }
+  uint8_t* p = c->mem.get() + c->used;
+  c->used += len;
+  pending_ += len;
+  appended_ += len;
+  if (slice_count() > 0) {
+    Segment& last = segments_.back();
+    if (last.chunk == c && last.data + last.len == p) {
+      last.len += len;  // adjacent in the same chunk: one iovec for both
+      return p;
+    }
+  }
+  segments_.push_back({p, len, c, nullptr});
+  c->refs++;
+  return p;
+}
+
+void OutputQueue::append_copy(const uint8_t* data, size_t len) {
+  if (len == 0) return;
+  std::copy_n(data, len, reserve_owned(len));
+}
+
+uint8_t* OutputQueue::append_uninitialized(size_t len) {
+  if (len == 0) return nullptr;
+  return reserve_owned(len);
+}
+
+void OutputQueue::append_borrowed(const uint8_t* data, size_t len,
+                                  std::unique_ptr<BufferOwner> owner) {
+  if (len == 0) return;  // `owner` is released here: there is nothing to keep alive
+  segments_.push_back({data, len, nullptr, std::move(owner)});
+  pending_ += len;
+  appended_ += len;
+}
+
+size_t OutputQueue::gather(Slice* out, size_t max) const {
+  const size_t n = std::min(max, slice_count());
+  for (size_t i = 0; i < n; i++) out[i] = {segments_[head_ + i].data, segments_[head_ + i].len};
+  return n;
+}
+
+void OutputQueue::commit(size_t bytes_written) {
+  // A transport never reports more than it was given; clamp rather than run off the end.
+  size_t n = std::min(bytes_written, pending_);
+  pending_ -= n;
+  committed_ += n;
+  while (n > 0) {
+    Segment& s = segments_[head_];
+    if (n < s.len) {
+      s.data += n;
+      s.len -= n;
+      return;
+    }
+    n -= s.len;
+    retire_front();
+  }
+}
+
+void OutputQueue::retire_front() {
+  Chunk* c = segments_[head_].chunk;
+  segments_[head_].owner.reset();  // the borrowed bytes are written: let the owner go now
+  head_++;
+  if (head_ == segments_.size()) {
+    segments_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= segments_.size()) {
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  if (c != nullptr && --c->refs == 0) release_chunks();
+}
+
+void OutputQueue::release_chunks() {
+  size_t drop = 0;
+  while (drop + 1 < chunks_.size() && chunks_[drop]->refs == 0) drop++;
+  chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(drop));
+  if (chunks_.size() == 1 && chunks_.front()->refs == 0) {
+    // Every byte of the last chunk is written: reuse it from the start, unless it is big.
+    if (chunks_.front()->cap > kRetainedChunk) chunks_.clear();
+    else chunks_.front()->used = 0;
+    next_chunk_ = kMinChunk;
+  }
+}
+
+void OutputQueue::clear() {
+  segments_.clear();  // destroys every owner
+  head_ = 0;
+  chunks_.clear();
+  next_chunk_ = kMinChunk;
+  committed_ += pending_;
+  pending_ = 0;
+}
+
+size_t OutputQueue::chunk_bytes() const {
+  size_t total = 0;
+  for (const auto& c : chunks_) total += c->cap;
+  return total;
+}
+
+}  // namespace sockudo::io

@@ -1,0 +1,105 @@
+// The bytes a connection has to send, in order, as a list of slices ready for writev.
+//
+// Small pieces (frame headers, small payloads, control frames) are copied into owned chunks;
+// consecutive copies that land next to each other in a chunk merge into one slice, so a burst of
+// small frames leaves in few iovecs. Large payloads are borrowed: the queue keeps a BufferOwner
+// (the binding's reference to a JS Buffer) and releases it exactly when the last byte of that
+// slice has been committed as written.
+//
+// Memory: nothing is allocated until something is queued; when the queue drains, one chunk of at
+// most kRetainedChunk bytes is kept for reuse and everything else is freed, so an idle connection
+// costs little. The queue itself has no cap: callers enforce backpressure limits with bytes().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace sockudo::io {
+
+struct Slice {
+  const uint8_t* data;
+  size_t len;
+};
+
+// Keeps borrowed bytes alive until they are written. The binding subclasses it to hold a
+// reference to a JS Buffer; the destructor releases it.
+class BufferOwner {
+ public:
+  virtual ~BufferOwner() = default;
+};
+
+class OutputQueue {
+ public:
+  static constexpr size_t kMinChunk = 1024;
+  static constexpr size_t kMaxChunk = 64 * 1024;
+  static constexpr size_t kRetainedChunk = 4096;
+
+  OutputQueue() = default;
+  ~OutputQueue();
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
+  OutputQueue(OutputQueue&& other) noexcept;
+  OutputQueue& operator=(OutputQueue&& other) noexcept;
+
+  // Copies data[0..len) into owned storage.
+  void append_copy(const uint8_t* data, size_t len);
+  // Appends `len` bytes of owned storage and returns them for the caller to fill before anything
+  // else is appended (a frame written in place: header plus masked payload, no temporary).
+  uint8_t* append_uninitialized(size_t len);
+  // Queues data[0..len) without copying; `owner` (may be null for static data) is destroyed when
+  // the slice has been written completely, or by clear() / the destructor. A zero-length borrow
+  // releases its owner at once.
+  void append_borrowed(const uint8_t* data, size_t len, std::unique_ptr<BufferOwner> owner);
+
+  // Fills out[0..max) with the next slices to write, in order; returns how many. The slices stay
+  // valid until the next commit(), clear() or destruction.
+  size_t gather(Slice* out, size_t max) const;
+  // Marks `bytes_written` bytes (≤ bytes()) as written, which may end in the middle of a slice.
+  void commit(size_t bytes_written);
+  // Drops everything unsent (the transport closed), releasing every owner.
+  void clear();
+
+  size_t bytes() const { return pending_; }
+  bool empty() const { return pending_ == 0; }
+  size_t slice_count() const { return segments_.size() - head_; }
+  // Positions in the byte stream: everything ever appended / committed. A caller remembers
+  // appended_total() after queuing something and knows it has left once committed_total()
+  // reaches that position.
+  uint64_t appended_total() const { return appended_; }
+  uint64_t committed_total() const { return committed_; }
+  // Owned storage currently allocated (for memory accounting and tests).
+  size_t chunk_bytes() const;
+
+ private:
+  struct Chunk {
+    std::unique_ptr<uint8_t[]> mem;
+    size_t cap = 0;
+    size_t used = 0;
+    size_t refs = 0;  // segments pointing into this chunk
+  };
+  struct Segment {
+    const uint8_t* data;
+    size_t len;
+    Chunk* chunk;                         // owned storage, or null when borrowed
+    std::unique_ptr<BufferOwner> owner;  // borrowed storage's keeper (may be null)
+  };
+
+  uint8_t* reserve_owned(size_t len);
+  void retire_front();
+  void release_chunks();
+
+  // Segments [head_, size) are pending; the vector is compacted as the head advances.
+  std::vector<Segment> segments_;
+  size_t head_ = 0;
+  // Chunks in fill order; a chunk is only ever referenced by segments newer than those of every
+  // chunk before it, so they are released from the front.
+  std::vector<std::unique_ptr<Chunk>> chunks_;
+  size_t next_chunk_ = kMinChunk;
+  size_t pending_ = 0;
+  uint64_t appended_ = 0;
+  uint64_t committed_ = 0;
+};
+
+}  // namespace sockudo::io

@@ -1,0 +1,286 @@
+#include "core/protocol/connection.h"
+
+#include <cassert>
+#include <cstring>
+
+#include "core/protocol/close_codes.h"
+
+namespace sockudo::protocol {
+
+namespace {
+uint64_t add_ms(uint64_t t, uint64_t d) { return d > kNoDeadline - t ? kNoDeadline : t + d; }
+
+ParserConfig parser_config(const ConnectionConfig& c) {
+  ParserConfig p;
+  p.role = c.role;
+  p.rsv1_allowed = c.rsv1_allowed;
+  p.max_frame_size = c.max_frame_size;
+  p.max_message_size = c.max_message_size;
+  p.kernel = c.kernel;
+  return p;
+}
+}  // namespace
+
+Connection::Connection(const ConnectionConfig& config, uint64_t now_ms)
+    : config_(config),
+      parser_(parser_config(config)),
+      assembler_(config.max_message_size, config.transform),
+      writer_(config.role, config.kernel ? *config.kernel : simd::scalar_mask_kernel(), config.mask_keys),
+      now_ms_(now_ms),
+      last_receive_ms_(now_ms) {
+  assert(config_error(config) == nullptr);
+  // A config that fails the check in a release build gives a connection that is already closed
+  // (every send returns NotOpen), rather than one that crashes on first use.
+  if (config_error(config) != nullptr) {
+    state_ = ConnectionState::Closed;
+    close_transport_ = true;
+    close_reported_ = true;
+  }
+}
+
+// --- input ---------------------------------------------------------------------------------------
+
+void Connection::receive(uint8_t* data, size_t len, uint64_t now_ms, EventSink& sink) {
+  // §7.1.7 / §5.5.1: after a failure or a close frame nothing more is processed.
+  if (state_ == ConnectionState::Closed || len == 0) return;
+  now_ms_ = now_ms;
+  last_receive_ms_ = now_ms;
+  // Any byte proves the peer alive, so a pong queued behind a large message on a slow link does
+  // not count as missing.
+  ping_outstanding_ = false;
+  sink_ = &sink;
+  const ProtocolError e = parser_.feed(data, len, *this);
+  sink_ = nullptr;
+  if (e != ProtocolError::None) fail(e, sink);
+  queue_pending_pong();
+}
+
+ProtocolError Connection::on_data_frame_begin(const FrameHeader& header, bool message_start) {
+  return assembler_.begin_frame(header, message_start);
+}
+
+ProtocolError Connection::on_data_payload(std::span<const uint8_t> bytes, bool, bool message_end) {
+  // §1.4 / §5.5.1: data still arriving after we sent a close frame is delivered; the peer may
+  // not have seen our close yet.
+  return assembler_.payload(bytes, message_end, *sink_);
+}
+
+ProtocolError Connection::on_control_frame(Opcode opcode, std::span<const uint8_t> payload) {
+  switch (opcode) {
+    case Opcode::Ping:
+      // §5.5.2: answer with a pong "as soon as is practical", unless we already sent a close
+      // (the close is our last frame). §5.5.3: the pong carries the ping's application data.
+      if (config_.auto_pong && state_ == ConnectionState::Open) {
+        if (!payload.empty()) std::memcpy(pong_payload_, payload.data(), payload.size());
+        pong_len_ = static_cast<uint8_t>(payload.size());
+        pong_pending_ = true;
+        queue_pending_pong();
+      }
+      sink_->on_ping(payload);
+      break;
+    case Opcode::Pong:
+      // §5.5.3: an unsolicited pong is allowed and needs no answer.
+      sink_->on_pong(payload);
+      break;
+    case Opcode::Close:
+      handle_peer_close(payload);
+      break;
+    default:
+      break;
+  }
+  return ProtocolError::None;
+}
+
+void Connection::handle_peer_close(std::span<const uint8_t> payload) {
+  const ClosePayload close = parse_close_payload(payload);  // validated by the parser (§5.5.1)
+  if (state_ == ConnectionState::Open) {
+    // §5.5.1: an endpoint that receives a close and has not sent one MUST send one in response,
+    // typically echoing the status code it received (none when the peer's close had none).
+    pong_pending_ = false;
+    writer_.write_close_unchecked(output_, close.code, {});
+  }
+  // §7.1.2: close frames sent and received: the closing handshake is complete.
+  state_ = ConnectionState::Closed;
+  // §7.1.1: the server closes TCP first; a client waits for that, within close_timeout_ms.
+  if (config_.role == Role::Server || config_.close_timeout_ms == 0)
+    close_transport_ = true;
+  else
+    transport_close_deadline_ = add_ms(now_ms_, config_.close_timeout_ms);
+  report_close(close.code, close.reason, *sink_);
+}
+
+void Connection::on_eof(uint64_t now_ms, EventSink& sink) {
+  now_ms_ = now_ms;
+  if (state_ != ConnectionState::Closed) {
+    state_ = ConnectionState::Closed;
+    parser_.stop();
+    pong_pending_ = false;
+  }
+  close_transport_ = true;
+  // §7.1.5: the connection closed without a close frame: code 1006.
+  report_close(close_code::kAbnormal, {}, sink);
+}
+
+// --- failure and close reporting -----------------------------------------------------------------
+
+void Connection::fail(ProtocolError error, EventSink& sink) {
+  if (state_ == ConnectionState::Closed) return;
+  if (sends_close_frame(error)) {
+    // §7.1.7: "Fail the WebSocket Connection": send a close frame with the reason (§7.4.1: 1002,
+    // 1007 or 1009) unless we already sent one, then close without waiting for the peer's.
+    if (state_ == ConnectionState::Open) writer_.write_close_unchecked(output_, close_code_for(error), {});
+  } else {
+    // A liveness failure: the peer is not reading, so nothing queued would ever leave.
+    output_.clear();
+  }
+  state_ = ConnectionState::Closed;
+  close_transport_ = true;
+  pong_pending_ = false;
+  parser_.stop();
+  assembler_.reset();
+  sink.on_error(error);
+  report_close(close_code::kAbnormal, {}, sink);
+}
+
+void Connection::report_close(uint16_t code, std::span<const uint8_t> reason, EventSink& sink) {
+  if (close_reported_) return;
+  close_reported_ = true;
+  sink.on_close(code, reason);
+}
+
+void Connection::terminate(EventSink& sink) {
+  output_.clear();
+  state_ = ConnectionState::Closed;
+  close_transport_ = true;
+  pong_pending_ = false;
+  parser_.stop();
+  report_close(close_code::kAbnormal, {}, sink);
+}
+
+// --- timers --------------------------------------------------------------------------------------
+
+uint64_t Connection::liveness_deadline(ProtocolError* which) const {
+  uint64_t deadline = kNoDeadline;
+  if (config_.idle_timeout_ms != 0) {
+    deadline = add_ms(last_receive_ms_, config_.idle_timeout_ms);
+    *which = ProtocolError::IdleTimeout;
+  }
+  if (ping_outstanding_ && config_.pong_timeout_ms != 0) {
+    const uint64_t pong = add_ms(ping_sent_ms_, config_.pong_timeout_ms);
+    if (pong < deadline) {
+      deadline = pong;
+      *which = ProtocolError::PongTimeout;
+    }
+  }
+  return deadline;
+}
+
+uint64_t Connection::next_deadline() const {
+  switch (state_) {
+    case ConnectionState::Open: {
+      ProtocolError which = ProtocolError::None;
+      uint64_t deadline = liveness_deadline(&which);
+      if (config_.auto_ping && config_.ping_interval_ms != 0 && !ping_outstanding_) {
+        const uint64_t ping = add_ms(last_receive_ms_, config_.ping_interval_ms);
+        if (ping < deadline) deadline = ping;
+      }
+      return deadline;
+    }
+    case ConnectionState::Closing:
+      return add_ms(close_sent_ms_, config_.close_timeout_ms);
+    case ConnectionState::Closed:
+      return close_transport_ ? kNoDeadline : transport_close_deadline_;
+  }
+  return kNoDeadline;
+}
+
+void Connection::on_timer(uint64_t now_ms, EventSink& sink) {
+  now_ms_ = now_ms;
+  queue_pending_pong();
+  switch (state_) {
+    case ConnectionState::Open: {
+      ProtocolError which = ProtocolError::None;
+      if (now_ms >= liveness_deadline(&which)) {
+        fail(which, sink);
+        return;
+      }
+      // §5.5.2: a ping "may serve either as a keepalive or as a means to verify that the remote
+      // endpoint is still responsive". Sent only when the read side has been quiet.
+      if (config_.auto_ping && config_.ping_interval_ms != 0 && !ping_outstanding_ &&
+          now_ms >= add_ms(last_receive_ms_, config_.ping_interval_ms)) {
+        writer_.write_ping(output_, {});
+        ping_outstanding_ = true;
+        ping_sent_ms_ = now_ms;
+      }
+      return;
+    }
+    case ConnectionState::Closing:
+      // §7.1.1: our close went unanswered: close the transport anyway; no close frame came (1006).
+      if (now_ms >= add_ms(close_sent_ms_, config_.close_timeout_ms)) {
+        state_ = ConnectionState::Closed;
+        close_transport_ = true;
+        parser_.stop();
+        report_close(close_code::kAbnormal, {}, sink);
+      }
+      return;
+    case ConnectionState::Closed:
+      if (!close_transport_ && now_ms >= transport_close_deadline_) close_transport_ = true;
+      return;
+  }
+}
+
+// --- output --------------------------------------------------------------------------------------
+
+void Connection::queue_pending_pong() {
+  if (!pong_pending_) return;
+  if (state_ != ConnectionState::Open) {
+    pong_pending_ = false;
+    return;
+  }
+  // §5.5.3: an endpoint may answer only the most recent of several pings. While our previous
+  // pong is still unwritten, later pings just replace the pending payload, so a peer that pings
+  // without reading cannot make the output queue grow.
+  if (output_.committed_total() < pong_queued_end_) return;
+  writer_.write_pong(output_, {pong_payload_, pong_len_});
+  pong_queued_end_ = output_.appended_total();
+  pong_pending_ = false;
+}
+
+void Connection::on_output_committed() { queue_pending_pong(); }
+
+SendStatus Connection::send_message(Opcode opcode, std::span<const uint8_t> payload, uint64_t now_ms,
+                                    std::unique_ptr<io::BufferOwner> owner) {
+  // §5.5.1: no data frames after a close frame.
+  if (state_ != ConnectionState::Open) return SendStatus::NotOpen;
+  if (opcode != Opcode::Text && opcode != Opcode::Binary) return SendStatus::InvalidOpcode;
+  now_ms_ = now_ms;
+  queue_pending_pong();
+  writer_.write_frame(output_, opcode, true, false, payload, std::move(owner));
+  return SendStatus::Ok;
+}
+
+SendStatus Connection::send_ping(std::span<const uint8_t> payload, uint64_t now_ms) {
+  if (state_ != ConnectionState::Open) return SendStatus::NotOpen;
+  now_ms_ = now_ms;
+  return writer_.write_ping(output_, payload);
+}
+
+SendStatus Connection::send_pong(std::span<const uint8_t> payload, uint64_t now_ms) {
+  if (state_ != ConnectionState::Open) return SendStatus::NotOpen;
+  now_ms_ = now_ms;
+  return writer_.write_pong(output_, payload);
+}
+
+SendStatus Connection::close(uint16_t code, std::span<const uint8_t> reason, uint64_t now_ms) {
+  if (state_ != ConnectionState::Open) return SendStatus::NotOpen;
+  if (SendStatus s = writer_.write_close(output_, code, reason); s != SendStatus::Ok) return s;
+  // §7.1.2: we started the closing handshake; wait for the peer's close up to close_timeout_ms.
+  state_ = ConnectionState::Closing;
+  close_sent_ms_ = now_ms;
+  now_ms_ = now_ms;
+  pong_pending_ = false;
+  ping_outstanding_ = false;
+  return SendStatus::Ok;
+}
+
+}  // namespace sockudo::protocol

@@ -1,0 +1,103 @@
+#include "core/protocol/message_assembler.h"
+
+#include <algorithm>
+
+namespace sockudo::protocol {
+
+MessageAssembler::MessageAssembler(uint64_t max_message_size, MessageTransform* transform)
+    : max_message_size_(max_message_size), transform_(transform) {}
+
+void MessageAssembler::reset() {
+  buffer_.clear();
+  if (buffer_.capacity() > kRetainedCapacity) std::vector<uint8_t>().swap(buffer_);
+  validator_.reset();
+  frame_remaining_ = 0;
+  transformed_ = false;
+  first_piece_ = false;
+  frame_reserved_ = false;
+  if (transform_) transform_->reset();
+}
+
+ProtocolError MessageAssembler::begin_frame(const FrameHeader& header, bool message_start) {
+  if (message_start) {
+    opcode_ = header.op();
+    transformed_ = header.rsv1;
+    first_piece_ = true;
+    // The parser accepts RSV1 only when an extension was negotiated (§5.2); without the
+    // extension's transform there is nothing that could decode it.
+    if (transformed_ && transform_ == nullptr) return ProtocolError::UnexpectedRsv1;
+  }
+  frame_remaining_ = header.payload_len;
+  frame_reserved_ = false;
+  return ProtocolError::None;
+}
+
+ProtocolError MessageAssembler::validate(std::span<const uint8_t> bytes) {
+  if (opcode_ != Opcode::Text || bytes.empty()) return ProtocolError::None;
+  stats_.validated_bytes += bytes.size();
+  stats_.validator_calls++;
+  // §8.1: invalid UTF-8 in a text message fails the connection (1007) — as soon as the bad byte
+  // arrives, not when the message completes.
+  return validator_.feed(bytes.data(), bytes.size()) ? ProtocolError::None : ProtocolError::InvalidUtf8;
+}
+
+void MessageAssembler::append(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return;
+  if (!frame_reserved_) {
+    // Room for the rest of this frame (this piece included), as the header announced it (the parser has checked it
+    // against max_message_size). The first frame of a message reserves exactly; later frames grow
+    // the buffer at least geometrically so many small fragments stay linear.
+    frame_reserved_ = true;
+    const uint64_t need = buffer_.size() + frame_remaining_;
+    if (need > buffer_.capacity()) {
+      uint64_t cap = need;
+      if (!buffer_.empty()) cap = std::max<uint64_t>(need, std::min<uint64_t>(2 * buffer_.capacity(), max_message_size_));
+      buffer_.reserve(static_cast<size_t>(cap));
+      stats_.buffer_growths++;
+    }
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  stats_.buffered_bytes += bytes.size();
+}
+
+ProtocolError MessageAssembler::payload(std::span<const uint8_t> bytes, bool message_end,
+                                        MessageSink& sink) {
+  if (transformed_) {
+    const size_t before = buffer_.size();
+    if (ProtocolError e = transform_->decode(bytes, message_end, buffer_, max_message_size_);
+        e != ProtocolError::None)
+      return e;
+    if (buffer_.size() > max_message_size_) return ProtocolError::MessageTooLarge;
+    if (ProtocolError e = validate({buffer_.data() + before, buffer_.size() - before});
+        e != ProtocolError::None)
+      return e;
+  } else if (first_piece_ && message_end) {
+    // A single-frame message that arrived whole: deliver it from the caller's buffer.
+    if (ProtocolError e = validate(bytes); e != ProtocolError::None) return e;
+    if (opcode_ == Opcode::Text && !validator_.finish()) return ProtocolError::InvalidUtf8;
+    deliver(bytes, true, sink);
+    return ProtocolError::None;
+  } else {
+    if (ProtocolError e = validate(bytes); e != ProtocolError::None) return e;
+    append(bytes);
+  }
+  frame_remaining_ -= bytes.size();
+  first_piece_ = false;
+  if (!message_end) return ProtocolError::None;
+  // §5.6 / §8.1: a text message must end on a code point boundary.
+  if (opcode_ == Opcode::Text && !validator_.finish()) return ProtocolError::InvalidUtf8;
+  deliver({buffer_.data(), buffer_.size()}, false, sink);
+  return ProtocolError::None;
+}
+
+void MessageAssembler::deliver(std::span<const uint8_t> data, bool zero_copy, MessageSink& sink) {
+  stats_.messages++;
+  if (zero_copy) stats_.zero_copy_messages++;
+  sink.on_message(opcode_, data, zero_copy);
+  buffer_.clear();
+  if (buffer_.capacity() > kRetainedCapacity) std::vector<uint8_t>().swap(buffer_);
+  validator_.reset();
+  first_piece_ = false;
+}
+
+}  // namespace sockudo::protocol

@@ -1,0 +1,28 @@
+// The hook for a per-message transform of received messages. permessage-deflate (RFC 7692) plugs
+// in here: a message whose first frame has RSV1 set goes through decode() instead of being
+// buffered as is. This engine implements no transform itself.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/protocol/errors.h"
+
+namespace sockudo::protocol {
+
+class MessageTransform {
+ public:
+  virtual ~MessageTransform() = default;
+  // Decodes the next piece of a transformed message's payload, appending the output to `out`.
+  // `last` on the message's final piece (RFC 7692 §7.2.2: the inflater appends 00 00 ff ff then).
+  // The transform must never let out.size() exceed `max_size`: it returns MessageTooLarge
+  // instead, so a small compressed message cannot expand without bound. Corrupt input fails with
+  // an error the transform adds to ProtocolError (1007 class: the data is not what it claims).
+  virtual ProtocolError decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out,
+                               uint64_t max_size) = 0;
+  // The message being decoded was abandoned (connection failed); drop per-message state.
+  virtual void reset() {}
+};
+
+}  // namespace sockudo::protocol

@@ -1,0 +1,106 @@
+// The per-environment transport state (one per Node main thread or worker): the libuv loop it
+// runs on, the one receive buffer all sockets read into, the masking-key pool, and the list of
+// sockets with corked output. Flushing happens once per loop turn: in a check handle (right after
+// the poll phase, so all sends made by the turn's I/O callbacks leave together) and in a prepare
+// handle (before the loop blocks, catching sends from timers, immediates and promise jobs).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "core/protocol/mask_key_pool.h"
+#include "core/simd/mask.h"
+#include "transport/os_random.h"
+
+namespace sockudo::transport {
+
+class Socket;
+
+// How the binding enters JavaScript from a libuv callback (a handle scope plus a callback scope,
+// so promise jobs run when the callback returns). Opened lazily: only callbacks that actually
+// call into JS pay for it.
+class JsScopeHooks {
+ public:
+  virtual ~JsScopeHooks() = default;
+  virtual void open() = 0;
+  virtual void close() = 0;
+};
+
+class Loop {
+ public:
+  static constexpr size_t kReceiveBufferSize = 256 * 1024;
+  // Slack after the receive buffer so SIMD code may read a vector past the last byte.
+  static constexpr size_t kReceivePadding = 64;
+
+  Loop(uv_loop_t* uv, const simd::MaskKernel* kernel, JsScopeHooks* hooks);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  uv_loop_t* uv() const { return uv_; }
+  uint64_t now_ms() const { return uv_now(uv_); }
+  uint8_t* receive_buffer() { return receive_.get(); }
+  protocol::MaskKeyPool& mask_keys() { return mask_keys_; }
+  RandomSource& random() { return random_; }
+  const simd::MaskKernel* mask_kernel() const { return kernel_; }
+
+  void mark_dirty(Socket* s);
+  void unmark_dirty(Socket* s);
+  void flush_dirty();
+
+  void add_socket(Socket* s) { sockets_.insert(s); }
+  void remove_socket(Socket* s);
+  size_t socket_count() const { return sockets_.size(); }
+  // Ends every socket (environment teardown). `done` runs once every handle has closed.
+  void shutdown(void (*done)(void*), void* arg);
+
+  // Marks a libuv callback: JS is entered lazily (ensure_js) and left when the scope ends.
+  class CallbackScope {
+   public:
+    explicit CallbackScope(Loop& loop) : loop_(loop) { loop_.depth_++; }
+    ~CallbackScope() {
+      if (--loop_.depth_ == 0 && loop_.js_open_) {
+        loop_.js_open_ = false;
+        loop_.hooks_->close();
+      }
+    }
+
+   private:
+    Loop& loop_;
+  };
+  // Called by the binding before it calls into JS from native code.
+  void ensure_js() {
+    if (depth_ > 0 && !js_open_ && hooks_ != nullptr) {
+      js_open_ = true;
+      hooks_->open();
+    }
+  }
+
+ private:
+  static void on_prepare(uv_prepare_t* h);
+  static void on_check(uv_check_t* h);
+  static void on_closed(uv_handle_t* h);
+  void maybe_done();
+
+  uv_loop_t* uv_;
+  const simd::MaskKernel* kernel_;
+  JsScopeHooks* hooks_;
+  std::unique_ptr<uint8_t[]> receive_;
+  OsRandom random_;
+  protocol::MaskKeyPool mask_keys_;
+  std::vector<Socket*> dirty_;
+  std::unordered_set<Socket*> sockets_;
+  uv_prepare_t prepare_;
+  uv_check_t check_;
+  int depth_ = 0;
+  bool js_open_ = false;
+  int closing_ = 0;
+  void (*done_)(void*) = nullptr;
+  void* done_arg_ = nullptr;
+};
+
+}  // namespace sockudo::transport

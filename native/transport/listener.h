@@ -1,0 +1,35 @@
+// A listening TCP socket on the loop: accepts connections as server Sockets.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+
+#include "transport/socket.h"
+#include "transport/tcp.h"
+
+namespace sockudo::transport {
+
+class Listener {
+ public:
+  // Binds and listens; null with *error = errno on failure.
+  static Listener* create(Loop& loop, const ListenOptions& options, std::shared_ptr<const SocketConfig> config,
+                          ServerHandler* server, int* error);
+  // Stops accepting and closes the listening socket; the object frees itself once libuv is done.
+  void close();
+  const SocketAddress& address() const { return address_; }
+
+ private:
+  Listener(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server);
+  static void on_poll(uv_poll_t* handle, int status, int events);
+
+  Loop& loop_;
+  int fd_;
+  std::shared_ptr<const SocketConfig> config_;
+  ServerHandler* server_;
+  uv_poll_t poll_;
+  SocketAddress address_;
+  bool closed_ = false;
+};
+
+}  // namespace sockudo::transport

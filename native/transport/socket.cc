@@ -1,0 +1,562 @@
+#include "transport/socket.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "transport/event_loop.h"
+
+namespace sockudo::transport {
+
+namespace {
+constexpr int kReadsPerWakeup = 8;  // fairness: other sockets get their turn after this many reads
+constexpr size_t kMaxIov = 256;     // slices per writev (well under IOV_MAX)
+}  // namespace
+
+Socket::Socket(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config)
+    : loop_(loop), fd_(fd), external_(fd < 0), config_(std::move(config)) {
+  uv_timer_init(loop_.uv(), &timer_);
+  timer_.data = this;
+  handles_open_ = 1;
+  if (!external_) {
+    uv_poll_init(loop_.uv(), &poll_, fd_);
+    poll_.data = this;
+    handles_open_ = 2;
+    peer_address(fd_, remote_);
+  }
+  loop_.add_socket(this);
+}
+
+Socket::~Socket() { loop_.remove_socket(this); }
+
+Socket* Socket::create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
+                              const uint8_t* initial, size_t initial_len) {
+  auto* s = new Socket(loop, fd, std::move(config));
+  s->server_ = server;
+  s->phase_ = SocketPhase::ServerHead;
+  server->on_socket_created(*s);
+  s->head_ = std::make_unique<handshake::HttpHeadParser>(handshake::HeadKind::Request, s->config_->head_limits);
+  if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
+  s->update_poll();
+  s->arm_timer();
+  if (initial_len > 0) {
+    std::vector<uint8_t> copy(initial, initial + initial_len);
+    s->process(copy.data(), copy.size());
+  }
+  return s;
+}
+
+Socket* Socket::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
+                              std::string request, std::unique_ptr<handshake::ClientHandshake> handshake,
+                              SocketHandler* handler, int* error) {
+  const int fd = tcp_connect(ip, port);
+  if (fd < 0) {
+    *error = -fd;
+    return nullptr;
+  }
+  *error = 0;
+  auto* s = new Socket(loop, fd, std::move(config));
+  s->handler_ = handler;
+  s->client_ = std::move(handshake);
+  s->phase_ = SocketPhase::ClientConnecting;
+  if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
+  s->remote_ = {ip, port, ip.find(':') == std::string::npos ? 4 : 6};
+  s->preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(request.data()), request.size());
+  s->update_poll();  // waits for writability (connect completion)
+  s->arm_timer();
+  return s;
+}
+
+protocol::EventSink& Socket::sink() { return *handler_; }
+
+// --- libuv callbacks ---------------------------------------------------------------------------
+
+void Socket::on_poll(uv_poll_t* handle, int status, int events) {
+  auto* s = static_cast<Socket*>(handle->data);
+  Loop::CallbackScope scope(s->loop_);
+  if (status < 0) {
+    s->on_eof(status);
+    return;
+  }
+  if (events & UV_WRITABLE) s->on_writable();
+  if (s->phase_ != SocketPhase::Closed && (events & (UV_READABLE | UV_DISCONNECT))) s->on_readable();
+}
+
+void Socket::on_timer(uv_timer_t* handle) {
+  auto* s = static_cast<Socket*>(handle->data);
+  Loop::CallbackScope scope(s->loop_);
+  s->armed_deadline_ = protocol::kNoDeadline;
+  const uint64_t now = s->loop_.now_ms();
+  if (now >= s->drain_deadline_) {  // the peer never took our last bytes
+    s->destroy();
+    return;
+  }
+  if (now >= s->handshake_deadline_) {
+    if (s->phase_ == SocketPhase::ClientConnecting || s->phase_ == SocketPhase::ClientHead) {
+      s->fail_client("ETIMEDOUT", "opening handshake timed out");
+    } else if (s->phase_ == SocketPhase::ServerHead || s->phase_ == SocketPhase::AwaitingDecision) {
+      // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
+      std::string out;
+      handshake::build_error_response(408, "", {}, out);
+      s->preopen_output_.clear();
+      s->preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+      s->begin_draining();
+    }
+    return;
+  }
+  if (s->engine_) {
+    s->engine_->on_timer(now, s->sink());
+    s->after_engine();
+    return;
+  }
+  s->arm_timer();
+}
+
+void Socket::on_handle_closed(uv_handle_t* handle) {
+  auto* s = static_cast<Socket*>(handle->data);
+  if (--s->handles_open_ == 0) delete s;
+}
+
+// --- reading -----------------------------------------------------------------------------------
+
+void Socket::on_readable() {
+  uint8_t* buf = loop_.receive_buffer();
+  const size_t cap = Loop::kReceiveBufferSize;
+  for (int i = 0; i < kReadsPerWakeup && phase_ != SocketPhase::Closed; i++) {
+    if (!(poll_events_ & UV_READABLE)) return;  // paused (or handshake decision) meanwhile
+    const ssize_t n = ::read(fd_, buf, cap);
+    if (n > 0) {
+      process(buf, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < cap) return;  // drained the kernel buffer
+      continue;
+    }
+    if (n == 0) {
+      on_eof(0);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    on_eof(-errno);
+    return;
+  }
+}
+
+void Socket::process(uint8_t* data, size_t len) {
+  switch (phase_) {
+    case SocketPhase::ServerHead: return process_server_head(data, len);
+    case SocketPhase::ClientHead: return process_client_head(data, len);
+    case SocketPhase::Open:
+      if (!started_) {
+        held_.insert(held_.end(), data, data + len);
+        return;
+      }
+      return feed_engine(data, len);
+    default:
+      return;  // awaiting a decision, draining or closed: input is not ours to process
+  }
+}
+
+void Socket::process_server_head(const uint8_t* data, size_t len) {
+  const auto r = head_->feed(data, len);
+  if (r.state == handshake::HeadState::NeedMore) return;
+  handshake::UpgradeVerdict verdict = handshake::validate_upgrade(*head_, request_);
+  if (verdict.kind != handshake::UpgradeKind::Valid) {
+    std::string out;
+    handshake::build_rejection(verdict, out);
+    preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+    begin_draining();
+    return;
+  }
+  // Bytes after the head (often the first frames) wait for the connection to open.
+  held_.assign(data + r.consumed, data + len);
+  phase_ = SocketPhase::AwaitingDecision;
+  update_poll();
+  server_->on_upgrade_request(*this, *head_, request_);
+}
+
+void Socket::process_client_head(const uint8_t* data, size_t len) {
+  const auto r = client_->feed(data, len);
+  if (r.state == handshake::HeadState::NeedMore) return;
+  if (r.state == handshake::HeadState::Failed) {
+    fail_client(client_->error_code(), client_->error_reason(), client_->status());
+    return;
+  }
+  held_.assign(data + r.consumed, data + len);
+  handshake_deadline_ = protocol::kNoDeadline;
+  open_engine(protocol::Role::Client);
+  update_poll();
+  arm_timer();
+  handler_->on_client_open();
+}
+
+void Socket::feed_engine(uint8_t* data, size_t len) {
+  engine_->receive(data, len, loop_.now_ms(), sink());
+  after_engine();
+}
+
+void Socket::on_eof(int error) {
+  switch (phase_) {
+    case SocketPhase::Open:
+      if (engine_) {
+        engine_->on_eof(loop_.now_ms(), sink());
+      }
+      destroy();
+      return;
+    case SocketPhase::ClientConnecting:
+    case SocketPhase::ClientHead: {
+      const int e = error < 0 ? -error : ECONNRESET;
+      const char* name = strerrorname_np(e);
+      fail_client(name ? name : "ECONNRESET",
+                  phase_ == SocketPhase::ClientHead && error == 0 ? "the server closed the connection during the handshake"
+                                                                   : std::string("connection failed: ") + std::strerror(e));
+      return;
+    }
+    default:
+      destroy();
+      return;
+  }
+}
+
+// --- handshake decision -----------------------------------------------------------------------
+
+void Socket::open_engine(protocol::Role role) {
+  protocol::ConnectionConfig cc = config_->connection;
+  cc.role = role;
+  cc.mask_keys = &loop_.mask_keys();
+  cc.kernel = loop_.mask_kernel();
+  engine_ = std::make_unique<protocol::Connection>(cc, loop_.now_ms());
+  client_.reset();
+  phase_ = SocketPhase::Open;
+}
+
+handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::AcceptOptions& options) {
+  if (phase_ != SocketPhase::AwaitingDecision) return handshake::BuildError::None;
+  std::string out;
+  const auto err = handshake::build_accept_response(request_, options, out);
+  if (err != handshake::BuildError::None) return err;
+  handler_ = handler;
+  handshake_deadline_ = protocol::kNoDeadline;
+  open_engine(protocol::Role::Server);
+  engine_->output().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+  head_.reset();  // request_ views die with it: clear them too
+  request_ = {};
+  mark_dirty();
+  arm_timer();
+  return handshake::BuildError::None;
+}
+
+handshake::BuildError Socket::reject(int status, std::string_view body, std::span<const handshake::HeaderField> headers) {
+  if (phase_ != SocketPhase::AwaitingDecision) return handshake::BuildError::None;
+  std::string out;
+  auto err = handshake::build_error_response(status, body, headers, out);
+  if (err != handshake::BuildError::None) {
+    out.clear();
+    handshake::build_error_response(500, "", {}, out);
+  }
+  preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+  begin_draining();
+  return err;
+}
+
+void Socket::start() {
+  if (phase_ != SocketPhase::Open || started_) return;
+  started_ = true;
+  if (!held_.empty()) {
+    std::vector<uint8_t> held = std::move(held_);
+    held_.clear();
+    feed_engine(held.data(), held.size());
+  }
+  update_poll();
+}
+
+// --- sending -----------------------------------------------------------------------------------
+
+SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner) {
+  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+  const size_t queued = buffered_amount();
+  if (queued > 0 && queued + payload.size() > config_->max_backpressure) {
+    if (config_->close_on_backpressure_limit) {
+      terminate();
+    }
+    return SendResult::Dropped;
+  }
+  const auto st = engine_->send_message(opcode, payload, loop_.now_ms(), std::move(owner));
+  if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
+  if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
+  if (!waiting_writable_ && engine_->output().bytes() >= kFlushThreshold) {
+    write_now();
+  } else {
+    mark_dirty();
+  }
+  return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
+}
+
+SendResult Socket::ping(std::span<const uint8_t> payload) {
+  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+  const auto st = engine_->send_ping(payload, loop_.now_ms());
+  if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
+  if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
+  mark_dirty();
+  return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
+}
+
+SendResult Socket::pong(std::span<const uint8_t> payload) {
+  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+  const auto st = engine_->send_pong(payload, loop_.now_ms());
+  if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
+  if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
+  mark_dirty();
+  return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
+}
+
+protocol::SendStatus Socket::close(uint16_t code, std::span<const uint8_t> reason) {
+  if (phase_ != SocketPhase::Open || !engine_) return protocol::SendStatus::NotOpen;
+  const auto st = engine_->close(code, reason, loop_.now_ms());
+  if (st == protocol::SendStatus::Ok) {
+    // A close before start(): nothing of the peer's will be processed, but its close frame must
+    // still be read, so start reading now.
+    if (!started_) {
+      started_ = true;
+      held_.clear();
+      update_poll();
+    }
+    after_engine();
+  }
+  return st;
+}
+
+void Socket::terminate() {
+  if (phase_ != SocketPhase::Open || !engine_) {
+    destroy();
+    return;
+  }
+  engine_->terminate(sink());
+  destroy();
+}
+
+void Socket::pause_reading() {
+  reading_ = false;
+  update_poll();
+}
+
+void Socket::resume_reading() {
+  reading_ = true;
+  update_poll();
+}
+
+size_t Socket::buffered_amount() const {
+  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0);
+}
+
+void Socket::after_engine() {
+  if (phase_ == SocketPhase::Closed) return;
+  if (engine_ && engine_->state() == protocol::ConnectionState::Closed && engine_->output().empty() &&
+      engine_->should_close_transport()) {
+    destroy();
+    return;
+  }
+  if (engine_ && engine_->should_close_transport()) {
+    begin_draining();
+    return;
+  }
+  if (buffered_amount() > 0) mark_dirty();
+  arm_timer();
+}
+
+void Socket::mark_dirty() {
+  if (!in_dirty_list && phase_ != SocketPhase::Closed) loop_.mark_dirty(this);
+}
+
+void Socket::flush() {
+  if (phase_ != SocketPhase::Closed && !waiting_writable_) write_now();
+}
+
+void Socket::flush_from_loop() {
+  if (phase_ == SocketPhase::Closed || waiting_writable_) return;
+  if (phase_ == SocketPhase::ClientConnecting) return;  // the request leaves once connected
+  write_now();
+}
+
+// Writes as much of the queued output as the kernel takes, in one writev per call.
+void Socket::write_now() {
+  for (;;) {
+    io::OutputQueue& q = !preopen_output_.empty() || !engine_ ? preopen_output_ : engine_->output();
+    if (q.empty()) break;
+    io::Slice slices[kMaxIov];
+    const size_t n = q.gather(slices, kMaxIov);
+    if (external_) {
+      handler_->on_external_write(std::span<const io::Slice>(slices, n));
+      size_t total = 0;
+      for (size_t i = 0; i < n; i++) total += slices[i].len;
+      q.commit(total);
+      continue;
+    }
+    iovec iov[kMaxIov];
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+      iov[i] = {const_cast<uint8_t*>(slices[i].data), slices[i].len};
+      total += slices[i].len;
+    }
+    const ssize_t w = ::writev(fd_, iov, static_cast<int>(n));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        waiting_writable_ = true;
+        update_poll();
+        return;
+      }
+      on_eof(-errno);
+      return;
+    }
+    q.commit(static_cast<size_t>(w));
+    if (static_cast<size_t>(w) < total) {  // the kernel's buffer is full: wait for writability
+      waiting_writable_ = true;
+      update_poll();
+      if (engine_) engine_->on_output_committed();
+      return;
+    }
+  }
+  if (engine_) engine_->on_output_committed();
+  const bool was_waiting = waiting_writable_;
+  waiting_writable_ = false;
+  update_poll();
+  if (phase_ == SocketPhase::Draining && buffered_amount() == 0) {
+    destroy();
+    return;
+  }
+  // The engine may have queued a deferred pong on commit.
+  if (engine_ && !engine_->output().empty()) mark_dirty();
+  if (was_waiting && phase_ == SocketPhase::Open && handler_) handler_->on_drain();
+}
+
+void Socket::on_writable() {
+  if (phase_ == SocketPhase::ClientConnecting) {
+    const int r = tcp_connect_result(fd_);
+    if (r != 0) {
+      const char* name = strerrorname_np(-r);
+      fail_client(name ? name : "ECONNREFUSED", std::string("connect failed: ") + std::strerror(-r));
+      return;
+    }
+    phase_ = SocketPhase::ClientHead;
+  }
+  waiting_writable_ = false;
+  write_now();
+}
+
+void Socket::begin_draining() {
+  if (phase_ == SocketPhase::Draining || phase_ == SocketPhase::Closed) return;
+  phase_ = SocketPhase::Draining;
+  held_.clear();
+  // Bound the wait for a peer that never reads what we still have to say.
+  const uint64_t wait = config_->connection.close_timeout_ms > 0 ? config_->connection.close_timeout_ms : 1000;
+  drain_deadline_ = loop_.now_ms() + wait;
+  if (buffered_amount() == 0) {
+    destroy();
+    return;
+  }
+  update_poll();
+  arm_timer();
+  if (!waiting_writable_) write_now();
+}
+
+void Socket::fail_client(std::string code, std::string message, int status) {
+  ClientFailure f{std::move(code), std::move(message), status, {}};
+  if (client_ && status != 0) {
+    const auto& head = client_->response();
+    for (size_t i = 0; i < head.header_count(); i++) {
+      f.raw_head.append(head.header_name(i)).append(": ").append(head.header_value(i)).append("\r\n");
+    }
+  }
+  if (handler_) handler_->on_client_failed(f);  // the connection never opened: no on_close
+  destroy();
+}
+
+// --- readiness and timers ----------------------------------------------------------------------
+
+void Socket::update_poll() {
+  if (external_ || phase_ == SocketPhase::Closed) return;
+  int want = 0;
+  switch (phase_) {
+    case SocketPhase::ServerHead:
+    case SocketPhase::ClientHead: want = UV_READABLE; break;
+    case SocketPhase::ClientConnecting: want = UV_WRITABLE; break;
+    case SocketPhase::Open: want = (started_ && reading_) ? UV_READABLE : 0; break;
+    case SocketPhase::Draining: want = UV_READABLE; break;  // notice the peer's EOF / reset
+    default: break;
+  }
+  if (waiting_writable_) want |= UV_WRITABLE;
+  if (want != 0) want |= UV_DISCONNECT;
+  if (want == poll_events_) return;
+  poll_events_ = want;
+  if (want == 0) uv_poll_stop(&poll_);
+  else uv_poll_start(&poll_, want, &Socket::on_poll);
+}
+
+void Socket::arm_timer() {
+  if (phase_ == SocketPhase::Closed) return;
+  uint64_t deadline = handshake_deadline_;
+  if (drain_deadline_ < deadline) deadline = drain_deadline_;
+  if (engine_) deadline = std::min(deadline, engine_->next_deadline());
+  if (deadline == protocol::kNoDeadline) {
+    if (armed_deadline_ != protocol::kNoDeadline) uv_timer_stop(&timer_);
+    armed_deadline_ = protocol::kNoDeadline;
+    return;
+  }
+  // Lazy re-arming: a deadline that moved later (the idle clock after every read) is picked up
+  // when the earlier timer fires, instead of re-inserting into the timer heap on every read.
+  if (armed_deadline_ != protocol::kNoDeadline && armed_deadline_ <= deadline) return;
+  const uint64_t now = loop_.now_ms();
+  armed_deadline_ = deadline;
+  uv_timer_start(&timer_, &Socket::on_timer, deadline > now ? deadline - now : 0, 0);
+}
+
+// --- external I/O ------------------------------------------------------------------------------
+
+// Called from JS (a Duplex's data), so no callback scope is opened here.
+void Socket::receive_external(const uint8_t* data, size_t len) {
+  while (len > 0 && phase_ != SocketPhase::Closed) {
+    const size_t n = std::min(len, Loop::kReceiveBufferSize);
+    uint8_t* buf = loop_.receive_buffer();
+    std::memcpy(buf, data, n);
+    process(buf, n);
+    data += n;
+    len -= n;
+  }
+}
+
+void Socket::external_eof() {
+  on_eof(0);
+}
+
+// --- teardown ----------------------------------------------------------------------------------
+
+void Socket::destroy() {
+  if (phase_ == SocketPhase::Closed) return;
+  // Memory is released only in the last uv_close callback, so an engine call in progress (this
+  // may run from inside one of its callbacks) finishes on intact objects.
+  const bool was_open = phase_ == SocketPhase::Open || (phase_ == SocketPhase::Draining && engine_);
+  phase_ = SocketPhase::Closed;
+  if (was_open && engine_ && handler_) engine_->terminate(*handler_);  // on_close exactly once (no-op if reported)
+  if (!external_) {
+    uv_poll_stop(&poll_);
+    ::close(fd_);
+    fd_ = -1;
+  } else if (handler_) {
+    handler_->on_external_end();
+  }
+  uv_timer_stop(&timer_);
+  preopen_output_.clear();
+  if (engine_) engine_->output().clear();
+  loop_.unmark_dirty(this);
+  SocketHandler* h = handler_;
+  handler_ = nullptr;
+  if (h) h->on_detached();
+  if (server_) server_->on_socket_gone(*this);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Socket::on_handle_closed);
+  if (!external_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &Socket::on_handle_closed);
+}
+
+}  // namespace sockudo::transport

@@ -1,0 +1,168 @@
+// One TCP (or external-Duplex) connection from its first byte to its close: the server's reading
+// of the upgrade request, the application's accept/reject decision, the client's connect and
+// handshake, then the WebSocket protocol engine. Owns the fd, its uv_poll_t and a uv_timer_t.
+//
+// I/O discipline:
+// - Reads go into the loop's one receive buffer and are handed to the engine at once (zero-copy:
+//   the engine unmasks in place and delivers whole messages as spans into it).
+// - Writes are corked: sends append to the engine's output queue and mark the socket dirty; the
+//   loop flushes dirty sockets once per turn (before it polls, and after I/O callbacks), so
+//   everything sent during a callback leaves in one writev. A queue past kFlushThreshold is
+//   flushed at once, so a synchronous burst of sends sees backpressure instead of only growing.
+// - What the kernel does not take stays queued (the backpressure buffer); the socket then waits
+//   for writability and reports on_drain() when the queue empties.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/handshake/client_upgrade.h"
+#include "core/handshake/http_head_parser.h"
+#include "core/handshake/server_upgrade.h"
+#include "core/protocol/connection.h"
+#include "transport/socket_handler.h"
+#include "transport/tcp.h"
+
+namespace sockudo::transport {
+
+class Loop;
+
+// Settings shared by every socket of one server (or one client connection).
+struct SocketConfig {
+  protocol::ConnectionConfig connection;
+  handshake::HeadLimits head_limits;
+  uint64_t handshake_timeout_ms = 10000;
+  size_t max_backpressure = 1024 * 1024;
+  bool close_on_backpressure_limit = false;
+};
+
+enum class SocketPhase : uint8_t {
+  ServerHead,        // reading the upgrade request
+  AwaitingDecision,  // request complete; the application decides (accept / reject)
+  ClientConnecting,  // TCP connect in progress
+  ClientHead,        // request sent; reading the response
+  Open,              // WebSocket connection
+  Draining,          // writing what is queued (a rejection, a final close), then closing
+  Closed,
+};
+
+enum class SendResult : uint8_t { Success = 0, Backpressure = 1, Dropped = 2, NotOpen = 3, Invalid = 4 };
+
+class Socket {
+ public:
+  static constexpr size_t kFlushThreshold = 64 * 1024;
+
+  // A server-side socket for an accepted (or adopted) fd; fd < 0 means external I/O (bytes are
+  // fed with receive_external and written through the handler). `initial` holds bytes that were
+  // read before the socket existed (a Node http server's buffered head).
+  static Socket* create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
+                               const uint8_t* initial, size_t initial_len);
+  // A client socket: starts connecting to ip:port and sends `request` once connected; failures
+  // after this point reach handler->on_client_failed. Returns null with *error = errno when the
+  // connect cannot even start.
+  static Socket* create_client(Loop& loop, const std::string& ip, uint16_t port,
+                               std::shared_ptr<const SocketConfig> config, std::string request,
+                               std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler,
+                               int* error);
+
+  // --- server handshake decision -------------------------------------------------------------
+  const handshake::UpgradeRequest& upgrade_request() const { return request_; }
+  const handshake::HttpHeadParser* request_head() const { return head_.get(); }
+  // Sends the 101 response and opens the connection (not yet reading: call start()). Returns the
+  // build error (local misuse: nothing is sent and the socket stays awaiting a decision).
+  handshake::BuildError accept(SocketHandler* handler, const handshake::AcceptOptions& options);
+  // Sends an error response and closes. Returns the build error (then a plain 500 is sent).
+  handshake::BuildError reject(int status, std::string_view body, std::span<const handshake::HeaderField> headers);
+  void set_handler(SocketHandler* handler) { handler_ = handler; }
+  SocketHandler* handler() const { return handler_; }
+  bool external() const { return external_; }
+
+  // --- open connection -----------------------------------------------------------------------
+  // Delivers bytes held since the handshake, then starts reading. Call once listeners exist.
+  void start();
+  SendResult send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner);
+  SendResult ping(std::span<const uint8_t> payload);
+  SendResult pong(std::span<const uint8_t> payload);
+  protocol::SendStatus close(uint16_t code, std::span<const uint8_t> reason);
+  void terminate();
+  void pause_reading();
+  void resume_reading();
+  void flush();  // writes what is queued now (cork(fn) ends with this)
+  size_t buffered_amount() const;
+
+  // --- external I/O (a JS Duplex) ------------------------------------------------------------
+  void receive_external(const uint8_t* data, size_t len);
+  void external_eof();
+
+  SocketPhase phase() const { return phase_; }
+  bool is_open() const { return phase_ == SocketPhase::Open; }
+  const SocketAddress& remote() const { return remote_; }
+  ServerHandler* server() const { return server_; }
+  // Ends the socket at once whatever its phase (server shutdown, environment teardown).
+  void destroy();
+
+  // Called by the loop.
+  void flush_from_loop();
+  bool in_dirty_list = false;
+
+ private:
+  Socket(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config);
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  static void on_poll(uv_poll_t* handle, int status, int events);
+  static void on_timer(uv_timer_t* handle);
+  static void on_handle_closed(uv_handle_t* handle);
+
+  void on_readable();
+  void on_writable();
+  void process(uint8_t* data, size_t len);
+  void process_server_head(const uint8_t* data, size_t len);
+  void process_client_head(const uint8_t* data, size_t len);
+  void feed_engine(uint8_t* data, size_t len);
+  void after_engine();
+  void on_eof(int error);
+  void fail_client(std::string code, std::string message, int status = 0);
+  void open_engine(protocol::Role role);
+  void begin_draining();
+  void write_now();
+  void update_poll();
+  void arm_timer();
+  void mark_dirty();
+  protocol::EventSink& sink();
+
+  Loop& loop_;
+  int fd_;
+  bool external_;
+  std::shared_ptr<const SocketConfig> config_;
+  SocketPhase phase_ = SocketPhase::ServerHead;
+  ServerHandler* server_ = nullptr;
+  SocketHandler* handler_ = nullptr;
+
+  uv_poll_t poll_;
+  uv_timer_t timer_;
+  int poll_events_ = 0;
+  int handles_open_ = 0;
+  uint64_t armed_deadline_ = protocol::kNoDeadline;
+  uint64_t handshake_deadline_ = protocol::kNoDeadline;
+  uint64_t drain_deadline_ = protocol::kNoDeadline;
+
+  bool reading_ = true;        // the application wants reads (pause/resume)
+  bool started_ = false;       // start() was called (open connections only)
+  bool waiting_writable_ = false;
+
+  std::unique_ptr<handshake::HttpHeadParser> head_;
+  handshake::UpgradeRequest request_;
+  std::unique_ptr<handshake::ClientHandshake> client_;
+  std::unique_ptr<protocol::Connection> engine_;
+  io::OutputQueue preopen_output_;   // the handshake's own bytes (request / responses)
+  std::vector<uint8_t> held_;        // bytes after the head, delivered by start()
+  SocketAddress remote_;
+};
+
+}  // namespace sockudo::transport

@@ -1,0 +1,55 @@
+// What a transport socket reports upward. The binding implements these; nothing here knows N-API.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "core/handshake/http_head_parser.h"
+#include "core/handshake/server_upgrade.h"
+#include "core/io/output_queue.h"
+#include "core/protocol/events.h"
+
+namespace sockudo::transport {
+
+class Socket;
+
+// Why a client handshake failed (before the connection opened).
+struct ClientFailure {
+  std::string code;     // stable error code, e.g. WS_ERR_HANDSHAKE_BAD_STATUS, ECONNREFUSED, ETIMEDOUT
+  std::string message;
+  int status = 0;       // HTTP status of an unexpected response, else 0
+  std::string raw_head; // the response head, for "unexpected response" reporting (may be empty)
+};
+
+// Per-connection events: the protocol engine's (EventSink) plus the transport's own.
+class SocketHandler : public protocol::EventSink {
+ public:
+  // The output queue emptied after the socket had been waiting for the kernel (backpressure).
+  virtual void on_drain() = 0;
+  // Client: the server accepted the upgrade; the connection is open (not yet reading: start()).
+  virtual void on_client_open() = 0;
+  // Client: connecting or the handshake failed. No on_close follows.
+  virtual void on_client_failed(const ClientFailure& failure) = 0;
+  // External I/O (a JS Duplex): bytes to write to it, in order. Called from flushes.
+  virtual void on_external_write(std::span<const io::Slice> slices) = 0;
+  // External I/O: the transport should end the Duplex.
+  virtual void on_external_end() = 0;
+  // The Socket is being destroyed: forget the pointer to it. Always the last call.
+  virtual void on_detached() = 0;
+};
+
+// Server-level events about sockets that do not have a handler yet.
+class ServerHandler {
+ public:
+  virtual ~ServerHandler() = default;
+  // A socket of this server exists (accepted or adopted), before any of its bytes are read.
+  virtual void on_socket_created(Socket& socket) = 0;
+  // A complete, valid upgrade request (RFC 6455 §4.2.1). The application answers with
+  // socket.accept() or socket.reject(), now or later (the handshake timeout still runs).
+  virtual void on_upgrade_request(Socket& socket, const handshake::HttpHeadParser& head,
+                                  const handshake::UpgradeRequest& request) = 0;
+  // A socket of this server finished (after its handler's on_detached, if it had one).
+  virtual void on_socket_gone(Socket& socket) = 0;
+};
+
+}  // namespace sockudo::transport

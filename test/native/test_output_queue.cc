@@ -1,0 +1,237 @@
+// OutputQueue: slices in order, copies merged, borrowed owners released exactly when written,
+// partial commits at every offset, bounded memory when drained.
+#include <string>
+#include <vector>
+
+#include "core/io/output_queue.h"
+#include "harness.h"
+#include "protocol_test_support.h"
+
+using sockudo::io::BufferOwner;
+using sockudo::io::OutputQueue;
+using sockudo::io::Slice;
+using testsupport::drain;
+using testsupport::pending_bytes;
+
+namespace {
+
+struct Owner final : BufferOwner {
+  Owner(int& alive, int id, std::vector<int>* released) : alive_(alive), id_(id), released_(released) {
+    alive_++;
+  }
+  ~Owner() override {
+    alive_--;
+    if (released_) released_->push_back(id_);
+  }
+  int& alive_;
+  int id_;
+  std::vector<int>* released_;
+};
+
+std::vector<uint8_t> bytes(size_t n, uint8_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; i++) v[i] = static_cast<uint8_t>(seed + i * 31);
+  return v;
+}
+
+// A queue with every kind of piece: copies that merge, borrowed slices, a copy bigger than a chunk.
+struct Fixture {
+  std::vector<uint8_t> a = bytes(10, 1), b = bytes(100, 2), c = bytes(5, 3), d = bytes(7, 4),
+                       e = bytes(5000, 5), f = bytes(3, 6);
+  std::vector<uint8_t> expected;
+  int alive = 0;
+  std::vector<int> released;
+  // Byte offsets at which each borrowed piece has been fully written.
+  std::vector<std::pair<size_t, int>> borrowed_ends;
+
+  void fill(OutputQueue& q) {
+    auto add = [&](const std::vector<uint8_t>& v) { expected.insert(expected.end(), v.begin(), v.end()); };
+    q.append_copy(a.data(), a.size());
+    add(a);
+    q.append_borrowed(b.data(), b.size(), std::make_unique<Owner>(alive, 1, &released));
+    add(b);
+    borrowed_ends.push_back({expected.size(), 1});
+    q.append_copy(c.data(), c.size());
+    add(c);
+    q.append_borrowed(d.data(), d.size(), std::make_unique<Owner>(alive, 2, &released));
+    add(d);
+    borrowed_ends.push_back({expected.size(), 2});
+    q.append_copy(e.data(), e.size());
+    add(e);
+    uint8_t* p = q.append_uninitialized(f.size());
+    std::copy(f.begin(), f.end(), p);
+    add(f);
+  }
+};
+
+}  // namespace
+
+TEST(slices_come_out_in_order) {
+  Fixture fx;
+  OutputQueue q;
+  fx.fill(q);
+  CHECK_EQ(q.bytes(), fx.expected.size());
+  CHECK(pending_bytes(q) == fx.expected);
+  // a | b | c (same chunk as a, but not adjacent in the stream) | d | e (a chunk of its own) | f.
+  CHECK_EQ(q.slice_count(), size_t{6});
+  Slice s[8];
+  CHECK_EQ(q.gather(s, 2), size_t{2});
+  CHECK(s[1].data == fx.b.data());  // borrowed, not copied
+  CHECK_EQ(q.gather(s, 8), size_t{6});
+  CHECK_EQ(q.appended_total(), uint64_t{fx.expected.size()});
+}
+
+TEST(small_copies_merge_into_one_slice) {
+  OutputQueue q;
+  for (int i = 0; i < 100; i++) {
+    const uint8_t byte = static_cast<uint8_t>(i);
+    q.append_copy(&byte, 1);
+  }
+  CHECK_EQ(q.slice_count(), size_t{1});
+  CHECK_EQ(q.bytes(), size_t{100});
+}
+
+TEST(partial_commit_at_every_offset) {
+  Fixture probe;
+  OutputQueue sizing;  // declared after its fixture: owners outlive nothing they point to
+  probe.fill(sizing);
+  const size_t total = probe.expected.size();
+  for (size_t k = 0; k <= total; k++) {
+    Fixture fx;
+    OutputQueue q;
+    fx.fill(q);
+    q.commit(k);
+    REQUIRE_MSG(q.bytes() == total - k, std::to_string(k));
+    const auto rest = pending_bytes(q);
+    REQUIRE_MSG(rest == std::vector<uint8_t>(fx.expected.begin() + static_cast<long>(k), fx.expected.end()),
+                std::to_string(k));
+    int want_alive = 0;
+    for (auto [end, id] : fx.borrowed_ends)
+      if (k < end) want_alive++;
+    REQUIRE_MSG(fx.alive == want_alive, std::to_string(k));
+    CHECK_EQ(q.committed_total(), uint64_t{k});
+    // Then the rest in a second write.
+    q.commit(total - k);
+    REQUIRE(q.empty());
+    REQUIRE(fx.alive == 0);
+    REQUIRE(fx.released == std::vector<int>({1, 2}));
+  }
+}
+
+TEST(byte_at_a_time_commits) {
+  Fixture fx;
+  OutputQueue q;
+  fx.fill(q);
+  std::vector<uint8_t> written;
+  while (!q.empty()) {
+    Slice s[1];
+    REQUIRE(q.gather(s, 1) == 1);
+    written.push_back(s[0].data[0]);
+    q.commit(1);
+  }
+  CHECK(written == fx.expected);
+  CHECK_EQ(fx.alive, 0);
+}
+
+TEST(commit_never_runs_past_the_end) {
+  OutputQueue q;
+  const auto v = bytes(10, 0);
+  q.append_copy(v.data(), v.size());
+  q.commit(1000);
+  CHECK(q.empty());
+  CHECK_EQ(q.committed_total(), uint64_t{10});
+  q.commit(5);
+  CHECK(q.empty());
+}
+
+TEST(zero_length_pieces_queue_nothing) {
+  int alive = 0;
+  OutputQueue q;
+  q.append_borrowed(nullptr, 0, std::make_unique<Owner>(alive, 0, nullptr));
+  CHECK_EQ(alive, 0);
+  q.append_copy(nullptr, 0);
+  CHECK(q.append_uninitialized(0) == nullptr);
+  CHECK(q.empty());
+  CHECK_EQ(q.slice_count(), size_t{0});
+}
+
+TEST(clear_releases_everything) {
+  Fixture fx;
+  OutputQueue q;
+  fx.fill(q);
+  q.commit(3);
+  q.clear();
+  CHECK(q.empty());
+  CHECK_EQ(fx.alive, 0);
+  CHECK_EQ(q.chunk_bytes(), size_t{0});
+  CHECK_EQ(q.committed_total(), q.appended_total());
+}
+
+TEST(memory_is_returned_when_drained) {
+  OutputQueue q;
+  CHECK_EQ(q.chunk_bytes(), size_t{0});  // nothing until used
+  const auto small = bytes(100, 9);
+  q.append_copy(small.data(), small.size());
+  drain(q);
+  CHECK(q.chunk_bytes() <= OutputQueue::kRetainedChunk);  // a small chunk kept for reuse
+  const size_t kept = q.chunk_bytes();
+  q.append_copy(small.data(), small.size());
+  CHECK_EQ(q.chunk_bytes(), kept);  // and reused
+  drain(q);
+  const auto big = bytes(1 << 20, 1);
+  q.append_copy(big.data(), big.size());
+  CHECK(q.chunk_bytes() >= big.size());
+  CHECK(drain(q) == big);
+  CHECK(q.chunk_bytes() <= OutputQueue::kRetainedChunk);
+}
+
+TEST(many_slices_with_interleaved_commits) {
+  int alive = 0;
+  OutputQueue q;
+  std::vector<std::vector<uint8_t>> owned;
+  for (int i = 0; i < 2000; i++) owned.push_back(bytes(static_cast<size_t>(1 + i % 17), static_cast<uint8_t>(i)));
+  std::vector<uint8_t> expected, written;
+  for (int i = 0; i < 2000; i++) {
+    const auto& v = owned[static_cast<size_t>(i)];
+    if (i % 3 == 0)
+      q.append_borrowed(v.data(), v.size(), std::make_unique<Owner>(alive, i, nullptr));
+    else
+      q.append_copy(v.data(), v.size());
+    expected.insert(expected.end(), v.begin(), v.end());
+    if (i % 5 == 4) {
+      // A writev that takes an odd amount.
+      Slice s[16];
+      const size_t n = q.gather(s, 16);
+      size_t take = 0;
+      for (size_t j = 0; j < n; j++) take += s[j].len;
+      take = take * 2 / 3;
+      size_t left = take;
+      for (size_t j = 0; j < n && left > 0; j++) {
+        const size_t k = std::min(left, s[j].len);
+        written.insert(written.end(), s[j].data, s[j].data + k);
+        left -= k;
+      }
+      q.commit(take);
+    }
+  }
+  const auto rest = drain(q);
+  written.insert(written.end(), rest.begin(), rest.end());
+  CHECK(written == expected);
+  CHECK_EQ(alive, 0);
+  CHECK(q.chunk_bytes() <= OutputQueue::kRetainedChunk);
+}
+
+TEST(move_keeps_the_bytes) {
+  Fixture fx;
+  OutputQueue q;
+  fx.fill(q);
+  q.commit(4);
+  OutputQueue moved(std::move(q));
+  CHECK(q.empty());
+  CHECK_EQ(q.slice_count(), size_t{0});
+  CHECK(pending_bytes(moved) == std::vector<uint8_t>(fx.expected.begin() + 4, fx.expected.end()));
+  OutputQueue assigned;
+  assigned = std::move(moved);
+  CHECK(drain(assigned) == std::vector<uint8_t>(fx.expected.begin() + 4, fx.expected.end()));
+  CHECK_EQ(fx.alive, 0);
+}
