@@ -26,12 +26,113 @@ export interface NativeVersions {
   quicTlsBackend: string;
 }
 
+/** send()/ping()/pong() results: 0 success, 1 backpressure (queued; wait for drain), 2 dropped, 3 closed, 4 invalid. */
+export type NativeSendResult = 0 | 1 | 2 | 3 | 4;
+
+/**
+ * One connection's native handle. Every method is safe on a closed socket (sends return 3,
+ * the rest do nothing).
+ */
+export interface NativeSocket {
+  /** Server handshake: sends 101 and opens the connection. Returns a WS_ERR_* code when the answer cannot be built (bad header, subprotocol not offered); then nothing was sent. */
+  accept(target: object, protocol: string, headers: string[]): string | undefined;
+  /** Server handshake: sends an error response and closes. headers: flat [name, value, ...]. */
+  reject(status: number, headers: string[], body: string | Uint8Array): string | undefined;
+  /** Delivers bytes held since the handshake, then starts reading. Call once listeners are attached. */
+  start(): void;
+  send(data: string | Uint8Array, isBinary: boolean): NativeSendResult;
+  ping(data: string | Uint8Array): NativeSendResult;
+  pong(data: string | Uint8Array): NativeSendResult;
+  /** Starts the closing handshake; returns a WS_ERR_* code when refused (bad code/reason, not open). */
+  close(code: number, reason: string): string | undefined;
+  /** Closes at once without a closing handshake (close event with 1006 follows synchronously). */
+  terminate(): void;
+  /** Stops / restarts reading from the socket (TCP backpressure to the peer). */
+  pause(): void;
+  resume(): void;
+  /** Writes everything queued now instead of at the end of the loop turn. */
+  flush(): void;
+  bufferedAmount(): number;
+  /** [address, port, family] of the peer, when known. */
+  remote(): [string, number, 'IPv4' | 'IPv6'] | undefined;
+  /** External (Duplex) connections: bytes read from the Duplex, and its end. */
+  feed(chunk: Uint8Array): void;
+  end(): void;
+}
+
+/** Flat, validated connection options (lib/ fills every field; times in ms, sizes in bytes). */
+export interface NativeConnectionConfig {
+  maxPayloadLength: number;
+  maxFrameSize: number;
+  idleTimeout: number;
+  autoPing: boolean;
+  autoPong: boolean;
+  pingInterval: number;
+  pongTimeout: number;
+  closeTimeout: number;
+  handshakeTimeout: number;
+  maxHeaderSize: number;
+  maxHeaders: number;
+  maxBackpressure: number;
+  closeOnBackpressureLimit: boolean;
+}
+
+export interface NativeServer {
+  /** Binds and listens; throws an Error with .code (EADDRINUSE, EACCES, ...). host '' = all interfaces (dual stack). */
+  listen(host: string, port: number, backlog: number, reusePort: boolean, ipv6Only: boolean): void;
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } | null;
+  /** Stops listening (open connections are unaffected). */
+  close(): void;
+  /** Takes over a TCP socket from Node: works on a dup of `fd` (the caller destroys its own socket), with the bytes Node already read. */
+  adopt(fd: number, initial: Uint8Array, tag: object): void;
+  /** A connection over a JS Duplex (TLS socket, anything): bytes in with feed()/end(), out through the write/end handlers, which receive `target`. */
+  adoptDuplex(initial: Uint8Array, target: object): NativeSocket;
+  /** Ends every socket still in its handshake. */
+  destroyPending(): void;
+  pendingCount(): number;
+}
+
+export interface NativeClientConfig extends NativeConnectionConfig {
+  ip: string;
+  port: number;
+  host: string;
+  secure: boolean;
+  path: string;
+  protocols: string[];
+  origin: string;
+  headers: string[];
+}
+
+/** Functions native code calls; registered once per environment with setHandlers(). `target` is the object given to accept()/connect()/adoptDuplex(). */
+export interface NativeHandlers {
+  upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined): void;
+  open(target: object): void;
+  openFailed(target: object, code: string, message: string, status: number, rawHead: string): void;
+  message(target: object, data: string | Buffer, isBinary: boolean): void;
+  ping(target: object, data: Buffer): void;
+  pong(target: object, data: Buffer): void;
+  /** Exactly once per opened connection. 1006 when no close frame was received. */
+  close(target: object, code: number, reason: string): void;
+  /** A protocol violation or liveness failure, just before close(…, 1006, …). */
+  error(target: object, code: string, message: string, closeCode: number): void;
+  drain(target: object): void;
+  write(target: object, chunk: Buffer): void;
+  end(target: object): void;
+}
+
 export interface NativeBinding {
   /** output[offset + i] = source[i] ^ key[(phase + i) % 4] */
   mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, phase: number): void;
   isValidUTF8(data: Uint8Array): boolean;
   kernels(): NativeKernels;
   versions(): NativeVersions;
+  setHandlers(handlers: NativeHandlers): void;
+  NativeServer: new (config: NativeConnectionConfig, server: object) => NativeServer;
+  NativeSocket: new () => NativeSocket;
+  /** Starts a client connection to a numeric ip:port; throws (code) if it cannot start. Events go to `target`. */
+  connect(config: NativeClientConfig, target: object): NativeSocket;
+  /** Live native sockets in this environment (leak checks). */
+  socketCount(): number;
 }
 
 /** The package root: dist/cjs/native.js → ../.. (and lib/native.ts → .. when run from source). */
