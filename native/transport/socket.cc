@@ -442,8 +442,7 @@ void Socket::on_writable() {
     }
     phase_ = SocketPhase::ClientHead;
   }
-  waiting_writable_ = false;
-  write_now();
+  write_now();  // clears waiting_writable_ (and reports drain) once the queue empties
 }
 
 void Socket::begin_draining() {

@@ -131,6 +131,24 @@ TEST(buffer_reserves_exactly_the_announced_size) {
   CHECK_EQ(r.assembler.buffer_capacity(), size_t{0});
 }
 
+TEST(announced_size_does_not_reserve_memory_the_peer_never_sends) {
+  // A header announcing 32 MiB followed by a trickle: the reservation stays within
+  // kMaxUpfrontReserve of what arrived, instead of the announced size.
+  ParserConfig cfg = client_cfg();
+  cfg.max_frame_size = cfg.max_message_size = 64u << 20;
+  Reader r(cfg);
+  std::vector<uint8_t> head = {0x82, 127, 0, 0, 0, 0, 0x02, 0, 0, 0};  // 32 MiB, unmasked (client reading)
+  std::vector<uint8_t> some(100, 'x');
+  REQUIRE(r.feed(head.data(), head.size()) == ProtocolError::None);
+  REQUIRE(r.feed(some.data(), some.size()) == ProtocolError::None);
+  CHECK(r.assembler.buffer_capacity() <= MessageAssembler::kMaxUpfrontReserve + some.size());
+  // Feeding the full 32 MiB still assembles the message, with geometric (logarithmic) growth.
+  std::vector<uint8_t> rest((32u << 20) - some.size(), 'y');
+  REQUIRE(r.feed(rest.data(), rest.size()) == ProtocolError::None);
+  CHECK_EQ(r.log.events.size(), size_t{1});
+  CHECK(r.assembler.stats().buffer_growths <= 1);
+}
+
 TEST(invalid_utf8_fails_at_every_split) {
   expect_messages(hex("81 02 c3 28"), client_cfg(), {}, ProtocolError::InvalidUtf8);
   expect_messages(hex("81 04 ed a0 80 41"), client_cfg(), {}, ProtocolError::InvalidUtf8);  // surrogate

@@ -44,11 +44,15 @@ ProtocolError MessageAssembler::validate(std::span<const uint8_t> bytes) {
 void MessageAssembler::append(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return;
   if (!frame_reserved_) {
-    // Room for the rest of this frame (this piece included), as the header announced it (the parser has checked it
-    // against max_message_size). The first frame of a message reserves exactly; later frames grow
-    // the buffer at least geometrically so many small fragments stay linear.
+    // Room for the rest of this frame (this piece included), as the header announced it (the
+    // parser has checked it against max_message_size), but never more than kMaxUpfrontReserve
+    // beyond what has arrived: a peer that announces 64 MiB and trickles bytes must not make us
+    // hold 64 MiB. Past that, the vector's own geometric growth keeps appends linear. The first
+    // frame of a message reserves exactly; later frames grow at least geometrically so many
+    // small fragments stay linear.
     frame_reserved_ = true;
-    const uint64_t need = buffer_.size() + frame_remaining_;
+    const uint64_t announced = buffer_.size() + frame_remaining_;
+    const uint64_t need = std::min<uint64_t>(announced, buffer_.size() + std::max<uint64_t>(bytes.size(), kMaxUpfrontReserve));
     if (need > buffer_.capacity()) {
       uint64_t cap = need;
       if (!buffer_.empty()) cap = std::max<uint64_t>(need, std::min<uint64_t>(2 * buffer_.capacity(), max_message_size_));

@@ -35,6 +35,8 @@ class MessageAssembler {
   // A buffer larger than this is released after its message is delivered, so one big message
   // does not pin memory for the life of the connection.
   static constexpr size_t kRetainedCapacity = 64 * 1024;
+  // The most reserved ahead of bytes actually received (see append()).
+  static constexpr size_t kMaxUpfrontReserve = 1024 * 1024;
 
   explicit MessageAssembler(uint64_t max_message_size, MessageTransform* transform = nullptr);
 
