@@ -56,6 +56,8 @@ ServerWrap::ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Server
 }
 
 ServerWrap::~ServerWrap() {
+  // At environment teardown the loop has already closed (and freed) everything.
+  if (state_->tearing_down) return;
   if (listener_ != nullptr) listener_->close();
   // Sockets outlive the server object only if JS dropped it while connections were pending; they
   // must not call back into freed memory.

@@ -233,6 +233,7 @@ Napi::Value SocketWrap::end(const Napi::CallbackInfo& info) {
 // --- events ------------------------------------------------------------------------------------
 
 void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> data, bool) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -254,6 +255,7 @@ void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> da
 }
 
 void SocketWrap::on_ping(std::span<const uint8_t> payload) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -262,6 +264,7 @@ void SocketWrap::on_ping(std::span<const uint8_t> payload) {
 }
 
 void SocketWrap::on_pong(std::span<const uint8_t> payload) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -270,6 +273,7 @@ void SocketWrap::on_pong(std::span<const uint8_t> payload) {
 }
 
 void SocketWrap::on_close(uint16_t code, std::span<const uint8_t> reason) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -279,6 +283,7 @@ void SocketWrap::on_close(uint16_t code, std::span<const uint8_t> reason) {
 }
 
 void SocketWrap::on_error(protocol::ProtocolError error) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -289,6 +294,7 @@ void SocketWrap::on_error(protocol::ProtocolError error) {
 }
 
 void SocketWrap::on_drain() {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -296,6 +302,7 @@ void SocketWrap::on_drain() {
 }
 
 void SocketWrap::on_client_open() {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -303,6 +310,7 @@ void SocketWrap::on_client_open() {
 }
 
 void SocketWrap::on_client_failed(const transport::ClientFailure& failure) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -312,6 +320,7 @@ void SocketWrap::on_client_failed(const transport::ClientFailure& failure) {
 }
 
 void SocketWrap::on_external_write(std::span<const io::Slice> slices) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -327,6 +336,7 @@ void SocketWrap::on_external_write(std::span<const io::Slice> slices) {
 }
 
 void SocketWrap::on_external_end() {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);

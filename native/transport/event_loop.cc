@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "transport/listener.h"
 #include "transport/socket.h"
 
 namespace sockudo::transport {
@@ -61,8 +62,13 @@ void Loop::remove_socket(Socket* s) {
   maybe_done();
 }
 
+void Loop::remove_listener(Listener* l) {
+  listeners_.erase(l);
+  maybe_done();
+}
+
 void Loop::maybe_done() {
-  if (done_ != nullptr && closing_ == 0 && sockets_.empty()) {
+  if (done_ != nullptr && closing_ == 0 && sockets_.empty() && listeners_.empty()) {
     auto done = done_;
     done_ = nullptr;
     done(done_arg_);
@@ -78,6 +84,8 @@ void Loop::on_closed(uv_handle_t* h) {
 void Loop::shutdown(void (*done)(void*), void* arg) {
   std::vector<Socket*> all(sockets_.begin(), sockets_.end());
   for (Socket* s : all) s->destroy();
+  std::vector<Listener*> listening(listeners_.begin(), listeners_.end());
+  for (Listener* l : listening) l->close();
   dirty_.clear();
   done_ = done;
   done_arg_ = arg;

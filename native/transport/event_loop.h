@@ -19,6 +19,7 @@
 namespace sockudo::transport {
 
 class Socket;
+class Listener;
 
 // How the binding enters JavaScript from a libuv callback (a handle scope plus a callback scope,
 // so promise jobs run when the callback returns). Opened lazily: only callbacks that actually
@@ -54,6 +55,9 @@ class Loop {
 
   void add_socket(Socket* s) { sockets_.insert(s); }
   void remove_socket(Socket* s);
+  void add_listener(Listener* l) { listeners_.insert(l); }
+  void remove_listener(Listener* l);
+  bool shutting_down() const { return done_ != nullptr; }
   size_t socket_count() const { return sockets_.size(); }
   // Ends every socket (environment teardown). `done` runs once every handle has closed.
   void shutdown(void (*done)(void*), void* arg);
@@ -94,6 +98,7 @@ class Loop {
   protocol::MaskKeyPool mask_keys_;
   std::vector<Socket*> dirty_;
   std::unordered_set<Socket*> sockets_;
+  std::unordered_set<Listener*> listeners_;
   uv_prepare_t prepare_;
   uv_check_t check_;
   int depth_ = 0;

@@ -22,14 +22,18 @@ class Listener {
  private:
   Listener(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server);
   static void on_poll(uv_poll_t* handle, int status, int events);
+  static void on_backoff(uv_timer_t* handle);
+  static void on_closed(uv_handle_t* handle);
 
   Loop& loop_;
   int fd_;
   std::shared_ptr<const SocketConfig> config_;
   ServerHandler* server_;
   uv_poll_t poll_;
+  uv_timer_t backoff_;  // out of file descriptors: stop accepting for a moment
   SocketAddress address_;
   bool closed_ = false;
+  int handles_open_ = 2;
 };
 
 }  // namespace sockudo::transport
