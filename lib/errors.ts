@@ -1,7 +1,16 @@
 /**
- * Typed errors. Misuse by the local program throws one of these with a stable `code`; violations
- * by the peer close the connection with an RFC 6455 close code and are reported as
- * {@link WebSocketProtocolError} (issue 3 wires it to connections).
+ * Typed errors (DESIGN §7). Two families:
+ *
+ * - **Misuse by the local program** throws synchronously (or rejects, for Promise APIs) with one
+ *   of {@link InvalidArgumentTypeError} (`ERR_INVALID_ARG_TYPE`), {@link InvalidArgumentValueError}
+ *   (`ERR_INVALID_ARG_VALUE`), {@link OutOfRangeError} (`ERR_OUT_OF_RANGE`) or
+ *   {@link InvalidStateError} (`ERR_SOCKUDO_WS_INVALID_STATE`).
+ * - **Violations by the peer** (and liveness failures) close the connection with the RFC 6455
+ *   close code and are reported as a {@link WebSocketError} carrying the native `WS_ERR_*` code.
+ *
+ * Handshake failures have their own classes: {@link HandshakeError} (client: the server did not
+ * accept) and {@link UpgradeError} (server: `handleUpgrade()` did not produce a connection).
+ * Every class has a stable `code`; match on `code`, not on the message.
  */
 
 /** A value of the wrong type was passed to a sockudo-ws function. */
@@ -22,6 +31,24 @@ export class OutOfRangeError extends RangeError {
   }
 }
 
+/** A value of the right type that is not acceptable for another reason (an unknown option, a bad URL, conflicting options, ...). */
+export class InvalidArgumentValueError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE' as const;
+  constructor(name: string, reason: string, actual: unknown, options?: { cause?: unknown }) {
+    super(`The argument "${name}" ${reason}. Received ${describe(actual)}`, options);
+    this.name = 'InvalidArgumentValueError';
+  }
+}
+
+/** An operation that the object's current state does not allow (two readers of one socket, a server that is closing, ...). */
+export class InvalidStateError extends Error {
+  readonly code = 'ERR_SOCKUDO_WS_INVALID_STATE' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidStateError';
+  }
+}
+
 /** The native addon could not be found or loaded for this platform. */
 export class NativeLoadError extends Error {
   readonly code = 'ERR_SOCKUDO_WS_NATIVE_LOAD' as const;
@@ -31,7 +58,89 @@ export class NativeLoadError extends Error {
   }
 }
 
-function describe(value: unknown): string {
+/** `wss://` URLs are not supported until TLS lands in the native transport. */
+export class TlsUnsupportedError extends Error {
+  readonly code = 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED' as const;
+  constructor(url: string) {
+    super(`sockudo-ws: wss:// is not yet supported by the client (${url}); use ws://, or terminate TLS in front of the server`);
+    this.name = 'TlsUnsupportedError';
+  }
+}
+
+/** An operation was aborted through an AbortSignal (Node's convention: name `AbortError`, code `ABORT_ERR`). */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR' as const;
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/**
+ * The peer broke the protocol (RFC 6455), sent more than the configured limits, or stopped
+ * answering (idle / pong timeout). The connection is closed with `closeCode` (1002, 1007, 1009, or
+ * 1006 for liveness failures, which send no close frame); the `close` event follows.
+ */
+export class WebSocketError extends Error {
+  /** Stable native code, e.g. `WS_ERR_INVALID_UTF8`, `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH`, `WS_ERR_PONG_TIMEOUT`. */
+  readonly code: string;
+  /** The close code the connection closes with. */
+  readonly closeCode: number;
+  constructor(code: string, message: string, closeCode: number) {
+    super(message);
+    this.name = 'WebSocketError';
+    this.code = code;
+    this.closeCode = closeCode;
+  }
+}
+
+/**
+ * Client: the opening handshake failed. `code` is a `WS_ERR_HANDSHAKE_*` code (the server's
+ * response broke RFC 6455 §4.1; `WS_ERR_HANDSHAKE_BAD_STATUS` for a status other than 101) or a
+ * system error name (`ECONNREFUSED`, `ETIMEDOUT` for the handshake timeout, `ENOTFOUND`, ...).
+ * `status` and `headers` describe the response when one arrived (else 0 and `{}`).
+ */
+export class HandshakeError extends Error {
+  readonly code: string;
+  /** HTTP status of the response; 0 when no response head was received. */
+  readonly status: number;
+  /** Response headers, names lower-cased, repeated fields joined with ", ". */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(code: string, message: string, status = 0, headers: Readonly<Record<string, string>> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HandshakeError';
+    this.code = code;
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** Why `WebSocketServer.handleUpgrade()` did not produce a connection. */
+export type UpgradeErrorCode =
+  /** Refused by the server: the upgrade hook, `path`, a failing hook (500) or a closing server (503). */
+  | 'ERR_SOCKUDO_WS_UPGRADE_REJECTED'
+  /** The request is not a valid WebSocket upgrade (RFC 6455 §4.2.1); the native core answered it (400/426/431/505). */
+  | 'ERR_SOCKUDO_WS_INVALID_UPGRADE'
+  /** The upgrade was not completed within `handshakeTimeout`; the native core answered 408. */
+  | 'ERR_SOCKUDO_WS_HANDSHAKE_TIMEOUT'
+  /** The connection ended (peer gone, server closed) before the upgrade completed. */
+  | 'ERR_SOCKUDO_WS_UPGRADE_ABORTED';
+
+/** Server: an upgrade handed to `handleUpgrade()` did not become a WebSocket (the peer already got the HTTP answer). */
+export class UpgradeError extends Error {
+  readonly code: UpgradeErrorCode;
+  /** HTTP status that was sent, or 0 when unknown / none. */
+  readonly status: number;
+  constructor(code: UpgradeErrorCode, message: string, status = 0, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UpgradeError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** A short, safe description of a value for error messages (Node's style). */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;

@@ -1,7 +1,36 @@
 /**
  * sockudo-ws: an ultra-low-latency WebSocket library for Node.js.
+ *
+ * - {@link WebSocketServer}: a native listener (`port`), or upgrades from your http/https server
+ *   (`server`, `noServer` + `handleUpgrade()`), with an async upgrade hook.
+ * - {@link connect}: a `ws://` client returning a Promise of an open {@link WebSocket}.
+ * - {@link WebSocket}: events, `send()` with a visible backpressure status, async iteration and
+ *   WHATWG streams with bounded buffering.
+ * - Kernel utilities: {@link mask}, {@link unmask}, {@link isValidUTF8}, {@link kernels}, {@link versions}.
  * @packageDocumentation
  */
 export { mask, unmask, isValidUTF8, kernels, versions } from './utilities.js';
 export type { KernelInfo, LibraryVersions } from './utilities.js';
-export { InvalidArgumentTypeError, OutOfRangeError, NativeLoadError } from './errors.js';
+
+export { WebSocket } from './websocket.js';
+export type { ReadyState, SendStatus, SendData, SendOptions, Message, WebSocketEvents } from './websocket.js';
+
+export { WebSocketServer } from './server.js';
+export type { WebSocketServerEvents } from './server.js';
+
+export { connect } from './client.js';
+
+export { UpgradeRequest } from './upgrade-request.js';
+export type { UpgradeDecision, AcceptDecision, RejectDecision } from './upgrade-request.js';
+
+export { defaults } from './options.js';
+export type {
+  ConnectionOptions, ServerOptions, ServerCommonOptions, PortServerOptions, AttachedServerOptions, NoServerOptions, ClientOptions,
+  OutgoingHeaders, UpgradeHook, HandleProtocols,
+} from './options.js';
+
+export {
+  InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, NativeLoadError, TlsUnsupportedError, AbortError,
+  WebSocketError, HandshakeError, UpgradeError,
+} from './errors.js';
+export type { UpgradeErrorCode } from './errors.js';

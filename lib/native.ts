@@ -105,8 +105,12 @@ export interface NativeClientConfig extends NativeConnectionConfig {
 
 /** Functions native code calls; registered once per environment with setHandlers(). `target` is the object given to accept()/connect()/adoptDuplex(). */
 export interface NativeHandlers {
+  /** `tag`: the adopt() tag, or the adoptDuplex() target; undefined for sockets the listener accepted. */
   upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined): void;
-  open(target: object): void;
+  /** A handleUpgrade() socket (adopt/adoptDuplex) whose request the core answered itself: 400/426/431/505, or 408 after handshakeTimeout. `tag` is the adopt() tag or the adoptDuplex() target. */
+  upgradeFailed(server: object, tag: object, status: number): void;
+  /** Client: the server accepted; `protocol` is the selected subprotocol ('' for none), `extensions` its Sec-WebSocket-Extensions. */
+  open(target: object, protocol: string, extensions: string): void;
   openFailed(target: object, code: string, message: string, status: number, rawHead: string): void;
   message(target: object, data: string | Buffer, isBinary: boolean): void;
   ping(target: object, data: Buffer): void;

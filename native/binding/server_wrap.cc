@@ -181,8 +181,7 @@ void ServerWrap::on_upgrade_request(transport::Socket& socket, const handshake::
   } else {
     wrap = SocketWrap::create(env, &socket);
   }
-  auto t = tags_.find(&socket);
-  if (t != tags_.end()) tag = t->second.Value();
+  tag = tag_of(socket);
   Napi::Array headers = Napi::Array::New(env, head.header_count() * 2);
   for (size_t i = 0; i < head.header_count(); i++) {
     const auto name = head.header_name(i);
@@ -198,6 +197,25 @@ void ServerWrap::on_upgrade_request(transport::Socket& socket, const handshake::
                {js_server_.Value(), wrap, Napi::String::New(env, request.method.data(), request.method.size()),
                 Napi::String::New(env, request.target.data(), request.target.size()), headers,
                 r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port), protocols, tag});
+}
+
+Napi::Value ServerWrap::tag_of(transport::Socket& socket) {
+  auto t = tags_.find(&socket);
+  if (t != tags_.end()) return t->second.Value();
+  if (socket.external() && socket.handler() != nullptr)
+    return static_cast<SocketWrap*>(socket.handler())->target_object();
+  return Env().Undefined();
+}
+
+// Adopted sockets (handleUpgrade) have a caller waiting on them: tell JS the transport answered.
+void ServerWrap::on_handshake_rejected(transport::Socket& socket, int status) {
+  if (js_server_.IsEmpty()) return;
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  Napi::Value tag = tag_of(socket);
+  if (tag.IsUndefined()) return;
+  call_handler(*state_, env, state_->handlers.upgrade_failed, {js_server_.Value(), tag, Napi::Number::New(env, status)});
 }
 
 void ServerWrap::on_socket_gone(transport::Socket& socket) {

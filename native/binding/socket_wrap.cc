@@ -306,7 +306,9 @@ void SocketWrap::on_client_open() {
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
-  call_handler(*state_, env, state_->handlers.open, {target_value()});
+  call_handler(*state_, env, state_->handlers.open,
+               {target_value(), Napi::String::New(env, socket_ ? socket_->protocol() : std::string()),
+                Napi::String::New(env, socket_ ? socket_->extensions() : std::string())});
 }
 
 void SocketWrap::on_client_failed(const transport::ClientFailure& failure) {

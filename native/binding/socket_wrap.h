@@ -25,6 +25,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   void attach(transport::Socket* socket);
   void set_target(Napi::Object target);
   transport::Socket* socket() const { return socket_; }
+  Napi::Value target_object() { return target_value(); }
 
  private:
   // JS methods

@@ -18,7 +18,7 @@ namespace sockudo::binding {
 
 namespace {
 
-// setHandlers({ upgrade, open, openFailed, message, ping, pong, close, error, drain, write, end })
+// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end })
 Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) return throw_type_error(env, "setHandlers(handlers)");
@@ -29,6 +29,7 @@ Napi::Value set_handlers(const Napi::CallbackInfo& info) {
     if (v.IsFunction()) slot = Napi::Persistent(v.As<Napi::Function>());
   };
   take(state.handlers.upgrade, "upgrade");
+  take(state.handlers.upgrade_failed, "upgradeFailed");
   take(state.handlers.open, "open");
   take(state.handlers.open_failed, "openFailed");
   take(state.handlers.message, "message");

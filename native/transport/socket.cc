@@ -78,7 +78,9 @@ void Socket::on_poll(uv_poll_t* handle, int status, int events) {
   auto* s = static_cast<Socket*>(handle->data);
   Loop::CallbackScope scope(s->loop_);
   if (status < 0) {
-    s->on_eof(status);
+    // libuv reports POLLERR as a generic status (UV_EBADF); the socket's own error says why.
+    const int so_error = s->fd_ >= 0 ? tcp_connect_result(s->fd_) : 0;
+    s->on_eof(so_error < 0 ? so_error : status);
     return;
   }
   if (events & UV_WRITABLE) s->on_writable();
@@ -103,6 +105,7 @@ void Socket::on_timer(uv_timer_t* handle) {
       handshake::build_error_response(408, "", {}, out);
       s->preopen_output_.clear();
       s->preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+      if (s->server_) s->server_->on_handshake_rejected(*s, 408);
       s->begin_draining();
     }
     return;
@@ -167,6 +170,7 @@ void Socket::process_server_head(const uint8_t* data, size_t len) {
     std::string out;
     handshake::build_rejection(verdict, out);
     preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+    server_->on_handshake_rejected(*this, verdict.status);
     begin_draining();
     return;
   }
@@ -186,6 +190,8 @@ void Socket::process_client_head(const uint8_t* data, size_t len) {
   }
   held_.assign(data + r.consumed, data + len);
   handshake_deadline_ = protocol::kNoDeadline;
+  protocol_ = std::string(client_->subprotocol());
+  if (auto ext = client_->response().find("sec-websocket-extensions")) extensions_ = std::string(*ext);
   open_engine(protocol::Role::Client);
   update_poll();
   arm_timer();
@@ -239,6 +245,8 @@ handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::Ac
   if (err != handshake::BuildError::None) return err;
   handler_ = handler;
   handshake_deadline_ = protocol::kNoDeadline;
+  protocol_ = std::string(options.subprotocol);
+  extensions_ = std::string(options.extensions);
   open_engine(protocol::Role::Server);
   engine_->output().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
   head_.reset();  // request_ views die with it: clear them too

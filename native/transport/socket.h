@@ -101,6 +101,9 @@ class Socket {
   SocketPhase phase() const { return phase_; }
   bool is_open() const { return phase_ == SocketPhase::Open; }
   const SocketAddress& remote() const { return remote_; }
+  // The negotiated subprotocol and extensions once open ("" when none).
+  const std::string& protocol() const { return protocol_; }
+  const std::string& extensions() const { return extensions_; }
   ServerHandler* server() const { return server_; }
   // Ends the socket at once whatever its phase (server shutdown, environment teardown).
   void destroy();
@@ -163,6 +166,8 @@ class Socket {
   io::OutputQueue preopen_output_;   // the handshake's own bytes (request / responses)
   std::vector<uint8_t> held_;        // bytes after the head, delivered by start()
   SocketAddress remote_;
+  std::string protocol_;
+  std::string extensions_;
 };
 
 }  // namespace sockudo::transport

@@ -48,6 +48,9 @@ class ServerHandler {
   // socket.accept() or socket.reject(), now or later (the handshake timeout still runs).
   virtual void on_upgrade_request(Socket& socket, const handshake::HttpHeadParser& head,
                                   const handshake::UpgradeRequest& request) = 0;
+  // The transport answered a handshake itself (an invalid request, or 408 after the handshake
+  // timeout), so the application will not be asked about it.
+  virtual void on_handshake_rejected(Socket& socket, int status) = 0;
   // A socket of this server finished (after its handler's on_detached, if it had one).
   virtual void on_socket_gone(Socket& socket) = 0;
 };

@@ -1,0 +1,75 @@
+// Echo throughput, ours vs `ws`, measured in the same run: each round starts each server pinned
+// to core 0 and the load generator (bench/js/loadgen.mjs, library-independent) pinned to core 1,
+// implementations interleaved round by round. Prints medians, min–max and the ratio to `ws`,
+// plus each server's RSS after the run.
+//
+//   npm run bench:echo -- [--rounds 5] [--seconds 4] [--connections 64] [--size 64] [--pipeline 8]
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '64' },
+    size: { type: 'string', default: '64' },
+    pipeline: { type: 'string', default: '8' },
+    impls: { type: 'string', default: 'sockudo,ws' },
+  },
+});
+const taskset = spawnSync('taskset', ['--version']).status === 0;
+const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)]);
+
+function startServer(impl) {
+  return new Promise((resolve, reject) => {
+    const [cmd, args] = pinned(0, [process.execPath, join(here, 'echo-server.mjs'), impl]);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
+  });
+}
+
+function rssKiB(pid) {
+  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
+}
+
+async function round(impl) {
+  const { child, port } = await startServer(impl);
+  try {
+    const [cmd, args] = pinned(1, [process.execPath, join(here, 'loadgen.mjs'), '--port', String(port),
+      '--connections', values.connections, '--size', values.size, '--pipeline', values.pipeline, '--seconds', values.seconds]);
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: (Number(values.seconds) + 30) * 1000 });
+    if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
+    const result = JSON.parse(r.stdout.trim().split('\n').pop());
+    return { rate: result.rate, rss: rssKiB(child.pid) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const impls = values.impls.split(',');
+const results = Object.fromEntries(impls.map((i) => [i, []]));
+for (let r = 0; r < Number(values.rounds); r++) {
+  for (const impl of impls) results[impl].push(await round(impl));
+}
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const base = median(results.ws?.map((x) => x.rate) ?? [1]);
+console.log(`# echo: ${values.connections} connections, ${values.size}-byte text messages, ${values.pipeline} in flight per connection`);
+console.log(`# ${cpus()[0].model}, node ${process.version}, ${values.rounds} rounds × ${values.seconds} s, ${taskset ? 'server on core 0, load generator on core 1' : 'not pinned'}\n`);
+console.log('| server | messages/s (median) | min – max | vs ws | server RSS (MiB, median) |');
+console.log('|---|---|---|---|---|');
+for (const impl of impls) {
+  const rates = results[impl].map((x) => x.rate);
+  const rss = median(results[impl].map((x) => x.rss)) / 1024;
+  console.log(`| ${impl} | ${Math.round(median(rates)).toLocaleString('en-US')} | ${Math.round(Math.min(...rates)).toLocaleString('en-US')} – ${Math.round(Math.max(...rates)).toLocaleString('en-US')} | ${(median(rates) / base).toFixed(2)}× | ${rss.toFixed(1)} |`);
+}

@@ -1,0 +1,169 @@
+/**
+ * The WebSocket client: `connect(url, options)` resolves the host name in JS (the native side
+ * connects to numeric addresses only), tries each address in order until one answers, and
+ * resolves with the open WebSocket. `ws://` only until TLS lands in the native transport.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+
+import { AbortError, HandshakeError, InvalidArgumentTypeError, InvalidArgumentValueError, TlsUnsupportedError } from './errors.js';
+import { native, type NativeClientConfig, type NativeSocket } from './native.js';
+import { clientConfig, type ClientConfig, type ClientOptions } from './options.js';
+import { parseHeaderLines } from './upgrade-request.js';
+import { internals, type WebSocket } from './websocket.js';
+
+interface Target {
+  href: string;
+  hostname: string;
+  port: number;
+  path: string;
+  authorization: string | undefined;
+}
+
+/**
+ * Opens a client connection. Resolves once the server accepted the upgrade; reading starts on the
+ * next loop turn, so listeners attached right after `await connect(...)` see every message.
+ *
+ * Rejects with: {@link TlsUnsupportedError} for `wss://`; {@link HandshakeError} when the server
+ * answers with anything but a valid 101 (`status`, `headers`), cannot be reached (`ECONNREFUSED`,
+ * `ENOTFOUND`, ...) or the handshake takes longer than `handshakeTimeout` (`ETIMEDOUT`);
+ * {@link AbortError} when `signal` aborts first; a TypeError/RangeError for invalid arguments.
+ *
+ * ```ts
+ * const ws = await connect('ws://127.0.0.1:8080/chat', { protocols: ['v1'], signal: AbortSignal.timeout(5000) });
+ * for await (const message of ws) console.log(message);
+ * ```
+ */
+export async function connect(url: string | URL, options?: ClientOptions): Promise<WebSocket> {
+  const target = parseUrl(url);
+  const config = clientConfig(options);
+  const signal = config.signal;
+  if (signal?.aborted) throw abortError(signal);
+  const started = Date.now();
+  const addresses = await resolve(target.hostname, signal);
+  const budget = config.connection.handshakeTimeout;
+  let lastError: unknown;
+  for (let i = 0; i < addresses.length; i++) {
+    let timeout = budget;
+    if (budget > 0) {
+      timeout = budget - (Date.now() - started);
+      if (timeout <= 0) break;
+    }
+    try {
+      return await attempt(target, addresses[i]!, config, timeout);
+    } catch (error) {
+      lastError = error;
+      if (!(error instanceof HandshakeError) || !isConnectFailure(error) || i === addresses.length - 1) throw error;
+    }
+  }
+  throw lastError ?? new HandshakeError('ETIMEDOUT', `connect to ${target.href} failed: opening handshake timed out`);
+}
+
+function attempt(target: Target, ip: string, config: ClientConfig, timeout: number): Promise<WebSocket> {
+  const { connection, signal } = config;
+  return new Promise<WebSocket>((resolve, reject) => {
+    const ws = internals.create<unknown>({
+      socket: null, protocol: '', remoteAddress: ip, remotePort: target.port, url: target.href, data: undefined, link: null,
+      maxBackpressure: connection.maxBackpressure, closeOnBackpressureLimit: connection.closeOnBackpressureLimit, onClosed: null,
+    });
+    const headers = target.authorization === undefined ? config.headers : ['Authorization', target.authorization, ...config.headers];
+    const nativeConfig: NativeClientConfig = {
+      ...connection, handshakeTimeout: timeout, ip, port: target.port, host: target.hostname, secure: false, path: target.path,
+      protocols: config.protocols, origin: config.origin, headers,
+    };
+    let socket: NativeSocket;
+    try {
+      socket = native.connect(nativeConfig, ws);
+    } catch (error) {
+      reject(nativeConnectError(error, target));
+      return;
+    }
+    const onAbort = () => {
+      internals.abort(ws);
+      reject(abortError(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    internals.connecting(ws, socket, {
+      opened(protocol, extensions) {
+        signal?.removeEventListener('abort', onAbort);
+        internals.open(ws, protocol, extensions);
+        resolve(ws);
+        // After the awaiting code has run (and attached its listeners), deliver what came with the 101.
+        setImmediate(() => internals.start(ws));
+      },
+      failed(code, message, status, rawHead) {
+        signal?.removeEventListener('abort', onAbort);
+        const what = status !== 0 ? `the server answered ${status}` : message;
+        reject(new HandshakeError(code, `connect to ${target.href} failed: ${what}`, status, parseHeaderLines(rawHead)));
+      },
+    });
+  });
+}
+
+/** Failures that happened before any HTTP exchange: another address of the host may work. */
+function isConnectFailure(error: HandshakeError): boolean {
+  return error.status === 0 && !error.code.startsWith('WS_ERR_') && error.code !== 'ETIMEDOUT';
+}
+
+function parseUrl(input: unknown): Target {
+  if (typeof input !== 'string' && !(input instanceof URL)) throw new InvalidArgumentTypeError('url', 'a string or a URL', input);
+  let u: URL;
+  try {
+    u = new URL(String(input));
+  } catch (cause) {
+    throw new InvalidArgumentValueError('url', 'is not a valid URL', input, { cause });
+  }
+  if (u.protocol === 'wss:' || u.protocol === 'https:') throw new TlsUnsupportedError(u.href);
+  if (u.protocol !== 'ws:' && u.protocol !== 'http:') throw new InvalidArgumentValueError('url', 'must use the ws: scheme (or wss:, not yet supported)', input);
+  if (u.hash !== '' || u.href.endsWith('#')) throw new InvalidArgumentValueError('url', 'must not contain a fragment (RFC 6455 §3)', input);
+  if (u.hostname === '') throw new InvalidArgumentValueError('url', 'must have a host', input);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  let authorization: string | undefined;
+  if (u.username !== '' || u.password !== '') {
+    const credentials = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+    authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  }
+  return {
+    href: u.href,
+    hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+    port: u.port === '' ? 80 : Number(u.port),
+    path: `${u.pathname || '/'}${u.search}`,
+    authorization,
+  };
+}
+
+/** Numeric addresses for `host`, in the resolver's order (localhost → 127.0.0.1 and/or ::1). */
+async function resolve(host: string, signal: AbortSignal | undefined): Promise<string[]> {
+  if (isIP(host) !== 0) return [host];
+  const lookingUp = lookup(host, { all: true }).then(
+    (list) => list.map((a) => a.address),
+    (error: NodeJS.ErrnoException) => {
+      throw new HandshakeError(error.code ?? 'ENOTFOUND', `connect failed: cannot resolve ${host}: ${error.message}`, 0, {}, { cause: error });
+    },
+  );
+  if (signal === undefined) return lookingUp;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([lookingUp, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('the connection attempt was aborted', { cause: signal.reason });
+}
+
+/** native.connect() throws a TypeError with a WS_ERR_* code for invalid request parts, or a system error. */
+function nativeConnectError(error: unknown, target: Target): Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
+    return new InvalidArgumentValueError('options', `cannot be used for the request (${code}: ${message})`, target.href, { cause: error });
+  }
+  return new HandshakeError(typeof code === 'string' ? code : 'EIO', `connect to ${target.href} failed: ${message}`, 0, {}, { cause: error });
+}

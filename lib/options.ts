@@ -1,0 +1,314 @@
+/**
+ * Option types, documented defaults and validation. Every public entry point validates here and
+ * hands the native side one flat, fully populated object (sharp's style): the native code never
+ * sees `undefined`, a wrong type or an out-of-range number.
+ *
+ * Unknown option names are rejected (`ERR_INVALID_ARG_VALUE`) rather than ignored, so a typo or
+ * an option name from another library (`maxPayload`, `perMessageDeflate`, ...) cannot silently
+ * leave a limit at its default.
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+
+import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError } from './errors.js';
+import type { NativeConnectionConfig } from './native.js';
+import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
+
+/** Limits and timers of one connection (server or client). Times are milliseconds, sizes bytes. */
+export interface ConnectionOptions {
+  /** Largest message accepted; a bigger one closes the connection with 1009. Default 64 MiB. */
+  maxPayloadLength?: number;
+  /** Largest single frame accepted; a bigger one closes with 1009. Default 16 MiB. */
+  maxFrameSize?: number;
+  /** Close a connection (1006, `WS_ERR_IDLE_TIMEOUT`) when nothing was received for this long. 0 disables. Default 120000. */
+  idleTimeout?: number;
+  /** Bytes that may wait in a socket's send buffer; a send beyond it is dropped (or closes, see `closeOnBackpressureLimit`). Default 1 MiB. */
+  maxBackpressure?: number;
+  /** Close the connection instead of dropping the message when `maxBackpressure` is exceeded. Default false. */
+  closeOnBackpressureLimit?: boolean;
+  /** Send a ping when nothing was received for `pingInterval`. Default true. */
+  autoPing?: boolean;
+  /** Answer pings automatically (the `ping` event fires either way). Default true. */
+  autoPong?: boolean;
+  /** Quiet time before an automatic ping. 0 disables automatic pings. Default 30000. */
+  pingInterval?: number;
+  /** An automatic ping unanswered for this long closes the connection (1006, `WS_ERR_PONG_TIMEOUT`). 0 disables. Default 10000. */
+  pongTimeout?: number;
+  /** How long to wait for the peer's close frame after sending ours, then close anyway. Default 5000. */
+  closeTimeout?: number;
+  /** Time allowed for the opening handshake (server: request head + upgrade decision; client: connect + response). 0 disables. Default 10000. */
+  handshakeTimeout?: number;
+  /** Largest HTTP head accepted in the handshake (server: 431 beyond it). Default 16384. */
+  maxHeaderSize?: number;
+  /** Most header fields accepted in the handshake. Default 100. */
+  maxHeaders?: number;
+}
+
+/** Extra HTTP header fields: name → value (an array repeats the field). */
+export type OutgoingHeaders = Readonly<Record<string, string | number | readonly (string | number)[]>>;
+
+/**
+ * Decides about an upgrade request (async allowed). Return `{ accept: true, ... }` to open the
+ * connection (optionally with extra response headers, a subprotocol and per-socket `data`) or
+ * `{ accept: false, status, ... }` to answer with an HTTP error.
+ */
+export type UpgradeHook<Data> = (request: UpgradeRequest) => UpgradeDecision<Data> | PromiseLike<UpgradeDecision<Data>>;
+
+/** Picks the subprotocol from those the client offered (only called when it offered some); `false` selects none. */
+export type HandleProtocols = (protocols: Set<string>, request: UpgradeRequest) => string | false;
+
+/** Options every server mode shares. */
+export interface ServerCommonOptions<Data> extends ConnectionOptions {
+  /** Only requests for this path (the URL before `?`) are accepted; others get 400. Default: any path. */
+  path?: string;
+  /** Chooses the subprotocol. Default: the first one the client offered. */
+  handleProtocols?: HandleProtocols;
+  /** The upgrade hook: authenticate, choose headers and per-socket data, or reject. Default: accept. */
+  upgrade?: UpgradeHook<Data>;
+}
+
+/** `new WebSocketServer({ port })`: the native core listens and accepts (the fast path). */
+export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
+  /** TCP port; 0 picks a free one (see `address()`). */
+  port: number;
+  /** Interface to bind; '' (the default) is every interface, IPv6 and IPv4. */
+  host?: string;
+  /** listen() backlog. Default 511. */
+  backlog?: number;
+  /** SO_REUSEPORT, so several processes or workers can listen on the same port. Default false. */
+  reusePort?: boolean;
+  /** With an IPv6 `host`, do not also accept IPv4. Default false. */
+  ipv6Only?: boolean;
+  server?: never;
+  noServer?: never;
+}
+
+/** `new WebSocketServer({ server })`: upgrades arriving on an existing http/https server. */
+export interface AttachedServerOptions<Data> extends ServerCommonOptions<Data> {
+  /** An http or https server; its `upgrade` events are handled (its `listening`/`error` are forwarded). */
+  server: HttpServer | HttpsServer;
+  port?: never;
+  noServer?: never;
+}
+
+/** `new WebSocketServer({ noServer: true })`: the application calls `handleUpgrade()` itself. */
+export interface NoServerOptions<Data> extends ServerCommonOptions<Data> {
+  noServer: true;
+  port?: never;
+  server?: never;
+}
+
+/** Exactly one of `port`, `server` or `noServer: true`. */
+export type ServerOptions<Data = unknown> = PortServerOptions<Data> | AttachedServerOptions<Data> | NoServerOptions<Data>;
+
+/** Options of `connect()`. */
+export interface ClientOptions extends ConnectionOptions {
+  /** Subprotocols to offer (Sec-WebSocket-Protocol), most preferred first. */
+  protocols?: string | readonly string[];
+  /** Extra request header fields. Handshake fields (Host, Upgrade, Sec-WebSocket-*, ...) are refused: use the options. */
+  headers?: OutgoingHeaders;
+  /** Origin header. Default: none. */
+  origin?: string;
+  /** Aborts the connection attempt (rejects with an AbortError). Has no effect once connected. */
+  signal?: AbortSignal;
+}
+
+/** The documented defaults (times in ms, sizes in bytes). */
+export const defaults = Object.freeze({
+  maxPayloadLength: 64 * 1024 * 1024,
+  maxFrameSize: 16 * 1024 * 1024,
+  idleTimeout: 120_000,
+  maxBackpressure: 1024 * 1024,
+  closeOnBackpressureLimit: false,
+  autoPing: true,
+  autoPong: true,
+  pingInterval: 30_000,
+  pongTimeout: 10_000,
+  closeTimeout: 5_000,
+  handshakeTimeout: 10_000,
+  maxHeaderSize: 16_384,
+  maxHeaders: 100,
+  backlog: 511,
+  host: '',
+});
+
+const MAX_TIMER = 2 ** 31 - 1;
+const MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
+
+const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'maxBackpressure', 'closeOnBackpressureLimit', 'autoPing', 'autoPong',
+  'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders'] as const;
+const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'server', 'noServer', 'path', 'handleProtocols', 'upgrade']);
+const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, 'protocols', 'headers', 'origin', 'signal']);
+const HINTS: Record<string, string> = { maxPayload: 'maxPayloadLength', verifyClient: 'upgrade', perMessageDeflate: '(permessage-deflate is not supported yet)' };
+
+/** The options object itself: undefined → {}, anything but a plain object → TypeError. */
+export function optionsObject(value: unknown, name: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentTypeError(name, 'of type object', value);
+  return value as Record<string, unknown>;
+}
+
+function rejectUnknown(o: Record<string, unknown>, known: Set<string>, name: string): void {
+  for (const key of Object.keys(o)) {
+    if (known.has(key) || o[key] === undefined) continue;
+    const hint = HINTS[key];
+    throw new InvalidArgumentValueError(`${name}.${key}`, `is not a known option${hint ? ` (see ${hint})` : ''}`, o[key]);
+  }
+}
+
+/** An integer option in [min, max], or `fallback` when absent. */
+export function intOption(o: Record<string, unknown>, key: string, min: number, max: number, fallback: number, name: string): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number') throw new InvalidArgumentTypeError(`${name}.${key}`, 'of type number', v);
+  if (!Number.isInteger(v) || v < min || v > max) throw new OutOfRangeError(`${name}.${key}`, `an integer from ${min} to ${max}`, v);
+  return v;
+}
+
+/** A boolean option, or `fallback` when absent. */
+export function boolOption(o: Record<string, unknown>, key: string, fallback: boolean, name: string): boolean {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new InvalidArgumentTypeError(`${name}.${key}`, 'of type boolean', v);
+  return v;
+}
+
+function stringOption(o: Record<string, unknown>, key: string, fallback: string, name: string): string {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string') throw new InvalidArgumentTypeError(`${name}.${key}`, 'of type string', v);
+  return v;
+}
+
+function functionOption<F>(o: Record<string, unknown>, key: string, name: string): F | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'function') throw new InvalidArgumentTypeError(`${name}.${key}`, 'of type function', v);
+  return v as F;
+}
+
+/** The connection limits of `o` with defaults filled in, as the native side takes them. */
+export function connectionConfig(o: Record<string, unknown>, name: string): NativeConnectionConfig {
+  return {
+    maxPayloadLength: intOption(o, 'maxPayloadLength', 1, MAX_BYTES, defaults.maxPayloadLength, name),
+    maxFrameSize: intOption(o, 'maxFrameSize', 1, MAX_BYTES, defaults.maxFrameSize, name),
+    idleTimeout: intOption(o, 'idleTimeout', 0, MAX_TIMER, defaults.idleTimeout, name),
+    autoPing: boolOption(o, 'autoPing', defaults.autoPing, name),
+    autoPong: boolOption(o, 'autoPong', defaults.autoPong, name),
+    pingInterval: intOption(o, 'pingInterval', 0, MAX_TIMER, defaults.pingInterval, name),
+    pongTimeout: intOption(o, 'pongTimeout', 0, MAX_TIMER, defaults.pongTimeout, name),
+    closeTimeout: intOption(o, 'closeTimeout', 0, MAX_TIMER, defaults.closeTimeout, name),
+    handshakeTimeout: intOption(o, 'handshakeTimeout', 0, MAX_TIMER, defaults.handshakeTimeout, name),
+    maxHeaderSize: intOption(o, 'maxHeaderSize', 1024, 1024 * 1024, defaults.maxHeaderSize, name),
+    maxHeaders: intOption(o, 'maxHeaders', 1, 10_000, defaults.maxHeaders, name),
+    maxBackpressure: intOption(o, 'maxBackpressure', 1, Number.MAX_SAFE_INTEGER, defaults.maxBackpressure, name),
+    closeOnBackpressureLimit: boolOption(o, 'closeOnBackpressureLimit', defaults.closeOnBackpressureLimit, name),
+  };
+}
+
+/** Validated server options. */
+export interface ServerConfig {
+  mode: 'port' | 'server' | 'noServer';
+  port: number;
+  host: string;
+  backlog: number;
+  reusePort: boolean;
+  ipv6Only: boolean;
+  server: HttpServer | HttpsServer | undefined;
+  path: string | undefined;
+  handleProtocols: HandleProtocols | undefined;
+  upgrade: UpgradeHook<unknown> | undefined;
+  connection: NativeConnectionConfig;
+}
+
+/** Validates `new WebSocketServer(options)`. */
+export function serverConfig(options: unknown): ServerConfig {
+  const name = 'options';
+  const o = optionsObject(options, name);
+  if (options === undefined) throw new InvalidArgumentTypeError(name, 'of type object', options);
+  rejectUnknown(o, SERVER_KEYS, name);
+  const modes = (['port', 'server', 'noServer'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
+  if (modes.length !== 1) {
+    throw new InvalidArgumentValueError(name, 'must have exactly one of "port", "server" or "noServer: true"', modes.length ? modes.join(', ') : 'none of them');
+  }
+  const mode = modes[0]!;
+  if (mode === 'noServer' && o.noServer !== true) throw new InvalidArgumentTypeError(`${name}.noServer`, 'true', o.noServer);
+  let server: HttpServer | HttpsServer | undefined;
+  if (mode === 'server') {
+    const s = o.server as { on?: unknown; removeListener?: unknown } | null;
+    if (s === null || typeof s !== 'object' || typeof s.on !== 'function' || typeof s.removeListener !== 'function') {
+      throw new InvalidArgumentTypeError(`${name}.server`, 'an http.Server or https.Server', o.server);
+    }
+    server = o.server as HttpServer | HttpsServer;
+  }
+  if (mode !== 'port') {
+    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only']) {
+      if (o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'only applies together with "port"', o[key]);
+    }
+  }
+  const path = o.path === undefined ? undefined : stringOption(o, 'path', '', name);
+  if (path !== undefined && !path.startsWith('/')) throw new InvalidArgumentValueError(`${name}.path`, 'must start with "/"', path);
+  return {
+    mode,
+    port: mode === 'port' ? intOption(o, 'port', 0, 65535, 0, name) : 0,
+    host: stringOption(o, 'host', defaults.host, name),
+    backlog: intOption(o, 'backlog', 0, 2 ** 31 - 1, defaults.backlog, name),
+    reusePort: boolOption(o, 'reusePort', false, name),
+    ipv6Only: boolOption(o, 'ipv6Only', false, name),
+    server,
+    path,
+    handleProtocols: functionOption<HandleProtocols>(o, 'handleProtocols', name),
+    upgrade: functionOption<UpgradeHook<unknown>>(o, 'upgrade', name),
+    connection: connectionConfig(o, name),
+  };
+}
+
+/** Validated client options (the URL is validated by the client). */
+export interface ClientConfig {
+  protocols: string[];
+  headers: string[];
+  origin: string;
+  signal: AbortSignal | undefined;
+  connection: NativeConnectionConfig;
+}
+
+/** Validates `connect(url, options)`. */
+export function clientConfig(options: unknown): ClientConfig {
+  const name = 'options';
+  const o = optionsObject(options, name);
+  rejectUnknown(o, CLIENT_KEYS, name);
+  let protocols: string[] = [];
+  const p = o.protocols;
+  if (typeof p === 'string') protocols = [p];
+  else if (Array.isArray(p)) {
+    protocols = p.map((v, i) => {
+      if (typeof v !== 'string') throw new InvalidArgumentTypeError(`${name}.protocols[${i}]`, 'of type string', v);
+      return v;
+    });
+  } else if (p !== undefined) throw new InvalidArgumentTypeError(`${name}.protocols`, 'a string or an array of strings', p);
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentTypeError(`${name}.signal`, 'an AbortSignal', signal);
+  return {
+    protocols,
+    headers: flattenHeaders(o.headers, `${name}.headers`),
+    origin: stringOption(o, 'origin', '', name),
+    signal,
+    connection: connectionConfig(o, name),
+  };
+}
+
+/** `{ name: value | value[] }` → `[name, value, ...]` (values as strings). Syntax is checked natively. */
+export function flattenHeaders(headers: unknown, name: string): string[] {
+  if (headers === undefined) return [];
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) throw new InvalidArgumentTypeError(name, 'of type object', headers);
+  const flat: string[] = [];
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (typeof v !== 'string' && typeof v !== 'number') throw new InvalidArgumentTypeError(`${name}.${key}`, 'a string, a number or an array of them', v);
+      flat.push(key, String(v));
+    }
+  }
+  return flat;
+}

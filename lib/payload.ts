@@ -1,0 +1,38 @@
+/**
+ * Argument checks and conversions for what WebSocket methods send: message payloads, control
+ * frame payloads (RFC 6455 §5.5) and close codes (§7.4).
+ */
+import { InvalidArgumentTypeError, OutOfRangeError } from './errors.js';
+import type { SendData, SendOptions } from './websocket.js';
+
+/** RFC 6455 §7.4: the codes a local endpoint may send (1004-1006 and 1015 are never sent; 1012-1014 are left to peers). */
+export function isLocalCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999));
+}
+
+export function checkSendOptions(options: SendOptions): void {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentTypeError('options', 'of type object', options);
+  if (options.binary !== undefined && typeof options.binary !== 'boolean') throw new InvalidArgumentTypeError('options.binary', 'of type boolean', options.binary);
+  if (options.compress !== undefined && typeof options.compress !== 'boolean') throw new InvalidArgumentTypeError('options.compress', 'of type boolean', options.compress);
+}
+
+export function bytesOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export function byteLength(data: string | Uint8Array): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
+/** A ping/pong payload: validated type and ≤ 125 bytes (RFC 6455 §5.5). */
+export function controlPayload(data: unknown): string | Uint8Array {
+  if (data === undefined) return '';
+  let length: number;
+  if (typeof data === 'string') length = Buffer.byteLength(data);
+  else if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) length = data.byteLength;
+  else throw new InvalidArgumentTypeError('data', 'a string, Buffer, ArrayBuffer, TypedArray or DataView', data);
+  if (length > 125) throw new OutOfRangeError('data', 'at most 125 bytes', length);
+  return typeof data === 'string' ? data : bytesOf(data as ArrayBuffer | ArrayBufferView);
+}

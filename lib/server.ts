@@ -1,0 +1,325 @@
+/**
+ * The WebSocket server: a native listener (`port`), or upgrades taken over from an existing Node
+ * http/https server (`server`, `noServer` + `handleUpgrade()`), all decided by the same upgrade
+ * pipeline: path check → upgrade hook → subprotocol → accept (→ `connection`) or reject.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
+
+import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
+import { DuplexLink } from './duplex-link.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, UpgradeError } from './errors.js';
+import { native, type NativeServer, type NativeSocket } from './native.js';
+import { flattenHeaders, serverConfig, type ServerConfig, type ServerOptions } from './options.js';
+import { UpgradeRequest, type AcceptDecision } from './upgrade-request.js';
+import { internals, WebSocket, type UpgradeSink } from './websocket.js';
+
+/** Events of a WebSocketServer. */
+export interface WebSocketServerEvents<Data> {
+  /** The native listener (or the attached http server) is listening. */
+  listening: [];
+  /** A connection opened. Listeners attached here see every message: reading starts after this event. */
+  connection: [socket: WebSocket<Data>, request: UpgradeRequest];
+  /** listen() failed (EADDRINUSE, ...), the attached server failed, or the upgrade hook threw. */
+  error: [error: Error];
+  /** close() finished: nothing listens and every connection is closed. */
+  close: [];
+}
+
+/** A handleUpgrade() call in flight; passed to the native side as the adoption tag. */
+interface PendingUpgrade {
+  resolve(ws: WebSocket<unknown>): void;
+  reject(error: UpgradeError): void;
+  incoming: IncomingMessage;
+  secure: boolean;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  link: DuplexLink | null;
+  upgraded: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A WebSocket server. Exactly one of `port` (the native core listens: the fast path), `server`
+ * (handle the `upgrade` events of an http/https server) or `noServer: true` (call
+ * `handleUpgrade()` yourself). See {@link ServerOptions} for limits and their defaults.
+ *
+ * ```ts
+ * const wss = new WebSocketServer({ port: 8080, upgrade: (req) => ({ accept: true, data: { user: req.query.get('u') } }) });
+ * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+ * ```
+ */
+export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServerEvents<Data>> {
+  readonly #config: ServerConfig;
+  readonly #native: NativeServer;
+  readonly #clients = new Set<WebSocket<Data>>();
+  readonly #onClosed: (ws: WebSocket<unknown>) => void;
+  #detach: (() => void) | null = null;
+  #closing: Promise<void> | null = null;
+  #finishClose: (() => void) | null = null;
+
+  constructor(options: ServerOptions<Data>) {
+    super();
+    const config = serverConfig(options);
+    this.#config = config;
+    const sink: UpgradeSink = {
+      onUpgrade: (socket, method, url, headers, remoteAddress, remotePort, protocols, tag) =>
+        this.#onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag as PendingUpgrade | undefined),
+      onUpgradeFailed: (tag, status) => {
+        const ctx = tag as PendingUpgrade;
+        ctx.reject(new UpgradeError(status === 408 ? 'ERR_SOCKUDO_WS_HANDSHAKE_TIMEOUT' : 'ERR_SOCKUDO_WS_INVALID_UPGRADE',
+          status === 408 ? 'the upgrade was not completed within handshakeTimeout; answered 408'
+            : `not a valid WebSocket upgrade request (RFC 6455 §4.2.1); answered ${status} by the server core`, status));
+      },
+    };
+    this.#native = new native.NativeServer(config.connection, sink);
+    this.#onClosed = (ws) => {
+      this.#clients.delete(ws as WebSocket<Data>);
+      // After the socket's own 'close' event (which is emitted right after this returns).
+      if (this.#clients.size === 0 && this.#finishClose !== null) process.nextTick(() => this.#finishClose?.());
+    };
+    if (config.mode === 'port') {
+      try {
+        this.#native.listen(config.host, config.port, config.backlog, config.reusePort, config.ipv6Only);
+        process.nextTick(() => {
+          if (this.#closing === null) this.emit('listening');
+        });
+      } catch (error) {
+        process.nextTick(() => this.emit('error', error as Error));
+      }
+    } else if (config.mode === 'server') {
+      const server = config.server!;
+      const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.handleUpgrade(request, socket, head).catch(() => { /* answered; hook errors are reported as 'error' */ });
+      };
+      const onListening = () => this.emit('listening');
+      const onError = (error: Error) => this.emit('error', error);
+      server.on('upgrade', onUpgrade);
+      server.on('listening', onListening);
+      server.on('error', onError);
+      this.#detach = () => {
+        server.removeListener('upgrade', onUpgrade);
+        server.removeListener('listening', onListening);
+        server.removeListener('error', onError);
+      };
+    }
+  }
+
+  /** The open connections (added before `connection` fires, removed when they close). */
+  get clients(): ReadonlySet<WebSocket<Data>> {
+    return this.#clients;
+  }
+
+  /** The bound address: the native listener's, or the attached server's; null in noServer mode or when not listening. */
+  address(): AddressInfo | string | null {
+    if (this.#config.mode === 'server') return this.#config.server!.address();
+    if (this.#config.mode === 'noServer') return null;
+    return this.#native.address();
+  }
+
+  /**
+   * Takes over an upgrade request from a Node http/https server's `upgrade` event. A plain TCP
+   * socket is adopted by the native transport (its file descriptor, plus what Node had buffered
+   * and `head`), so the connection runs at native speed; a TLS socket or any other Duplex is fed
+   * through the same engine from JS. The request then goes through the same pipeline as native
+   * connections (`path`, `upgrade` hook, `handleProtocols`) and emits `connection`.
+   *
+   * Resolves with the open WebSocket (reading starts on the next loop turn: attach listeners
+   * right after `await`). Rejects with an {@link UpgradeError} when the request was answered
+   * with an HTTP error instead, or the connection went away first.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer = EMPTY): Promise<WebSocket<Data>> {
+    if (request === null || typeof request !== 'object' || !Array.isArray(request.rawHeaders) || typeof request.httpVersion !== 'string') {
+      return Promise.reject(new InvalidArgumentTypeError('request', 'an http.IncomingMessage', request));
+    }
+    if (!(socket instanceof Duplex)) return Promise.reject(new InvalidArgumentTypeError('socket', 'a net.Socket, tls.TLSSocket or another Duplex', socket));
+    if (!(head instanceof Uint8Array)) return Promise.reject(new InvalidArgumentTypeError('head', 'a Buffer', head));
+    return new Promise<WebSocket<Data>>((resolve, reject) => {
+      if (this.#closing !== null || socket.destroyed) {
+        if (!socket.destroyed) refuseOnSocket(socket, 503);
+        const closing = this.#closing !== null;
+        reject(new UpgradeError(closing ? 'ERR_SOCKUDO_WS_UPGRADE_REJECTED' : 'ERR_SOCKUDO_WS_UPGRADE_ABORTED',
+          closing ? 'the server is closing (503)' : 'the socket is already destroyed', closing ? 503 : 0));
+        return;
+      }
+      const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; encrypted?: boolean };
+      const ctx: PendingUpgrade = {
+        resolve: resolve as (ws: WebSocket<unknown>) => void,
+        reject,
+        incoming: request,
+        secure: s.encrypted === true,
+        remoteAddress: s.remoteAddress,
+        remotePort: s.remotePort,
+        link: null,
+        upgraded: false,
+      };
+      const buffered = takeBuffered(socket);
+      const initial = Buffer.concat([rawRequestHead(request), ...buffered, head]);
+      const fd = adoptableFd(socket);
+      if (fd !== undefined) {
+        try {
+          this.#native.adopt(fd, initial, ctx);
+        } catch (error) {
+          socket.destroy();
+          reject(new UpgradeError('ERR_SOCKUDO_WS_UPGRADE_ABORTED', `the socket could not be adopted: ${(error as Error).message}`, 0, { cause: error }));
+          return;
+        }
+        releaseToNative(socket);
+      } else {
+        const link = new DuplexLink(socket);
+        ctx.link = link;
+        // The pending record is the native target until accept (write/end reach the Duplex
+        // through ctx.link) and comes back as the tag of upgrade() / upgradeFailed().
+        const ns = this.#native.adoptDuplex(EMPTY, ctx);
+        link.attach(ns, [initial]);
+      }
+      // A request the native core answers itself (400/426/431/505, or 408 after
+      // handshakeTimeout) arrives as upgradeFailed(tag, status) and rejects this promise.
+    });
+  }
+
+  /**
+   * Stops accepting, closes every open connection with 1001 (after the messages already sent to
+   * it), waits for the closing handshakes (each bounded by `closeTimeout`), then emits `close`
+   * and resolves. An attached http server is left running. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#closing = new Promise<void>((resolve) => {
+      this.#finishClose = () => {
+        this.#finishClose = null;
+        this.emit('close');
+        resolve();
+      };
+    });
+    this.#native.close();
+    this.#detach?.();
+    this.#detach = null;
+    this.#native.destroyPending();
+    for (const ws of [...this.#clients]) ws.close(1001);
+    if (this.#clients.size === 0) process.nextTick(() => this.#finishClose?.());
+    return this.#closing;
+  }
+
+  // --- the upgrade pipeline ----------------------------------------------------------------------
+
+  #onUpgrade(socket: NativeSocket, method: string, url: string, rawHeaders: string[], remoteAddress: string | undefined, remotePort: number,
+    protocols: string[], tag: PendingUpgrade | undefined): void {
+    const ctx = tag;
+    if (ctx !== undefined) ctx.upgraded = true;
+    const request = new UpgradeRequest(method, url, rawHeaders, protocols, remoteAddress ?? ctx?.remoteAddress,
+      remoteAddress !== undefined ? remotePort : ctx?.remotePort, ctx?.secure ?? false, ctx?.incoming);
+    if (this.#closing !== null) return this.#refuse(socket, ctx, 503, 'the server is closing');
+    const path = this.#config.path;
+    if (path !== undefined && request.path !== path) return this.#refuse(socket, ctx, 400, `path ${request.path} is not served`);
+    const hook = this.#config.upgrade;
+    if (hook === undefined) return this.#accept(socket, request, ctx, undefined);
+    let decision: unknown;
+    try {
+      decision = hook(request);
+    } catch (error) {
+      return this.#hookFailed(socket, ctx, error);
+    }
+    if (decision !== null && typeof (decision as PromiseLike<unknown> | undefined)?.then === 'function') {
+      Promise.resolve(decision).then(
+        (d) => this.#decide(socket, request, ctx, d),
+        (error: unknown) => this.#hookFailed(socket, ctx, error),
+      );
+      return;
+    }
+    this.#decide(socket, request, ctx, decision);
+  }
+
+  #decide(socket: NativeSocket, request: UpgradeRequest, ctx: PendingUpgrade | undefined, decision: unknown): void {
+    if (this.#closing !== null) return this.#refuse(socket, ctx, 503, 'the server is closing');
+    const d = decision as { accept?: unknown; status?: unknown; headers?: unknown; body?: unknown } | null;
+    if (d === null || typeof d !== 'object' || typeof d.accept !== 'boolean') {
+      return this.#hookFailed(socket, ctx, new InvalidArgumentValueError('decision', 'must be { accept: true, ... } or { accept: false, status, ... }', decision));
+    }
+    if (d.accept) return this.#accept(socket, request, ctx, d as AcceptDecision<unknown>);
+    const status = d.status;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+      return this.#hookFailed(socket, ctx, new InvalidArgumentValueError('decision.status', 'must be an integer from 200 to 599', status));
+    }
+    const body = d.body ?? '';
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      return this.#hookFailed(socket, ctx, new InvalidArgumentTypeError('decision.body', 'a string or a Buffer', body));
+    }
+    let headers: string[];
+    try {
+      headers = flattenHeaders(d.headers, 'decision.headers');
+    } catch (error) {
+      return this.#hookFailed(socket, ctx, error);
+    }
+    const failure = socket.reject(status, headers, body);
+    ctx?.reject(new UpgradeError('ERR_SOCKUDO_WS_UPGRADE_REJECTED', `the upgrade hook rejected the request (${status})`, failure === undefined ? status : 500));
+    if (failure !== undefined) this.#report(new InvalidArgumentValueError('decision', `could not be sent (${failure}); answered 500 instead`, decision));
+  }
+
+  #accept(socket: NativeSocket, request: UpgradeRequest, ctx: PendingUpgrade | undefined, decision: AcceptDecision<unknown> | undefined): void {
+    let protocol = '';
+    let headers: string[];
+    try {
+      headers = flattenHeaders(decision?.headers, 'decision.headers');
+      const chosen = decision?.protocol;
+      if (chosen !== undefined) {
+        if (chosen !== false && typeof chosen !== 'string') throw new InvalidArgumentTypeError('decision.protocol', 'a string or false', chosen);
+        protocol = chosen === false ? '' : chosen;
+      } else if (request.protocols.length > 0) {
+        const handle = this.#config.handleProtocols;
+        const picked: unknown = handle === undefined ? request.protocols[0] : handle(new Set(request.protocols), request);
+        if (picked !== false && typeof picked !== 'string') throw new InvalidArgumentTypeError('handleProtocols()', 'to return a string or false', picked);
+        protocol = picked === false ? '' : picked;
+      }
+    } catch (error) {
+      return this.#hookFailed(socket, ctx, error);
+    }
+    const connection = this.#config.connection;
+    const ws = internals.create<Data>({
+      socket, protocol, remoteAddress: request.remoteAddress, remotePort: request.remotePort, url: undefined, data: decision?.data,
+      link: ctx?.link ?? null, maxBackpressure: connection.maxBackpressure, closeOnBackpressureLimit: connection.closeOnBackpressureLimit,
+      onClosed: this.#onClosed,
+    });
+    const failure = socket.accept(ws, protocol, headers);
+    if (failure === 'WS_ERR_NOT_PENDING') {
+      ctx?.reject(new UpgradeError('ERR_SOCKUDO_WS_UPGRADE_ABORTED', 'the connection ended before the upgrade was accepted (peer gone or handshake timeout)'));
+      return;
+    }
+    if (failure !== undefined) {
+      return this.#hookFailed(socket, ctx, new InvalidArgumentValueError('decision', `could not be sent (${failure})`, { protocol, headers }));
+    }
+    this.#clients.add(ws);
+    try {
+      this.emit('connection', ws, request);
+    } finally {
+      // Reading starts only now, so listeners attached in 'connection' see every message. A
+      // handleUpgrade() caller gets the socket through a promise: start after its continuation.
+      if (ctx === undefined) socket.start();
+      else {
+        ctx.resolve(ws as WebSocket<unknown>);
+        setImmediate(() => internals.start(ws as WebSocket<unknown>));
+      }
+    }
+  }
+
+  #refuse(socket: NativeSocket, ctx: PendingUpgrade | undefined, status: number, message: string): void {
+    socket.reject(status, [], '');
+    ctx?.reject(new UpgradeError('ERR_SOCKUDO_WS_UPGRADE_REJECTED', `${message} (${status})`, status));
+  }
+
+  #hookFailed(socket: NativeSocket, ctx: PendingUpgrade | undefined, error: unknown): void {
+    socket.reject(500, [], '');
+    ctx?.reject(new UpgradeError('ERR_SOCKUDO_WS_UPGRADE_REJECTED', 'the upgrade hook failed (500)', 500, { cause: error }));
+    this.#report(error);
+  }
+
+  /** Errors of the application's hooks: 'error' when someone listens, else a process warning (a request must never crash the server). */
+  #report(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else process.emitWarning(e);
+  }
+}

@@ -1,0 +1,504 @@
+/**
+ * One WebSocket connection, server or client side: an EventEmitter over a native socket, plus
+ * async iteration and WHATWG streams with real backpressure.
+ *
+ * This module also registers the native event handlers (once per JS realm, when it loads): native
+ * code calls them with the `target` object given to accept()/connect()/adoptDuplex(), and they
+ * dispatch straight to this class's private methods — no per-message closures.
+ */
+import { EventEmitter } from 'node:events';
+import { ReadableStream, WritableStream } from 'node:stream/web';
+
+import type { DuplexLink } from './duplex-link.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError } from './errors.js';
+import { MessageQueue } from './message-queue.js';
+import { byteLength, bytesOf, checkSendOptions, controlPayload, isLocalCloseCode } from './payload.js';
+import { native, type NativeSocket } from './native.js';
+
+/** `CONNECTING` 0, `OPEN` 1, `CLOSING` 2, `CLOSED` 3 (the WHATWG values). */
+export type ReadyState = 0 | 1 | 2 | 3;
+
+/** What `send()`, `ping()` and `pong()` report. */
+export type SendStatus =
+  /** Handed to the kernel, or corked and leaving at the end of this loop turn. */
+  | 'success'
+  /** Queued behind data the peer has not taken yet: wait for `drain` before sending more. */
+  | 'backpressure'
+  /** Not sent: the connection is closing/closed, or `maxBackpressure` would be exceeded. */
+  | 'dropped';
+
+/** A received message: text as a string, binary as a Buffer that JavaScript owns. */
+export type Message = string | Buffer;
+
+/** Anything `send()` takes. */
+export type SendData = string | ArrayBuffer | ArrayBufferView;
+
+/** Options of `send()`. */
+export interface SendOptions {
+  /** Send as a binary message. Default: `false` for strings, `true` for bytes (bytes sent as text must be valid UTF-8). */
+  binary?: boolean;
+  /** Accepted for compatibility and ignored until permessage-deflate lands: every message is sent uncompressed. */
+  compress?: boolean;
+}
+
+/** Events of a WebSocket (`ws.on(name, listener)`). */
+export interface WebSocketEvents {
+  /** Client only; fires just before `connect()` resolves (so it is mostly useful for API parity). */
+  open: [];
+  /** A message: text as a string, binary as a Buffer. */
+  message: [data: Message, isBinary: boolean];
+  /** The connection closed (exactly once). 1005: the close frame had no code; 1006: no close frame at all. */
+  close: [code: number, reason: string];
+  /** The peer broke the protocol or stopped answering; `close` follows. Emitted only when a listener exists. */
+  error: [error: WebSocketError];
+  /** The send buffer emptied after a send reported 'backpressure'. */
+  drain: [];
+  /** A ping arrived (answered automatically unless `autoPong: false`). */
+  ping: [data: Buffer];
+  /** A pong arrived. */
+  pong: [data: Buffer];
+}
+
+/** @internal How the server and the client create sockets. */
+export interface SocketInit {
+  socket: NativeSocket | null;
+  protocol: string;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  url: string | undefined;
+  data: unknown;
+  link: DuplexLink | null;
+  maxBackpressure: number;
+  closeOnBackpressureLimit: boolean;
+  /** Called when the connection closes (server bookkeeping). */
+  onClosed: ((ws: WebSocket<unknown>) => void) | null;
+}
+
+/** @internal The client's view of a connection attempt. */
+export interface ConnectHooks {
+  opened(protocol: string, extensions: string): void;
+  failed(code: string, message: string, status: number, rawHead: string): void;
+}
+
+/** @internal The receiver of native `upgrade` calls (the object given to `new NativeServer()`). */
+export interface UpgradeSink {
+  onUpgrade(socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number,
+    protocols: string[], tag: object | undefined): void;
+  /** An adopted socket's handshake was answered natively (invalid request, or 408). */
+  onUpgradeFailed(tag: object, status: number): void;
+}
+
+/** @internal Package-private operations on sockets (not exported from the package). */
+export interface WebSocketInternals {
+  create<D>(init: SocketInit): WebSocket<D>;
+  connecting(ws: WebSocket<unknown>, socket: NativeSocket, hooks: ConnectHooks): void;
+  open(ws: WebSocket<unknown>, protocol: string, extensions: string): void;
+  start(ws: WebSocket<unknown>): void;
+  abort(ws: WebSocket<unknown>): void;
+}
+
+/** @internal */
+export let internals!: WebSocketInternals;
+
+const STATUS: readonly SendStatus[] = ['success', 'backpressure', 'dropped', 'dropped', 'dropped'];
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+type Consumer = { kind: 'async iterator' | 'readable'; queue: MessageQueue<Message> };
+type Waiter = { resolve: () => void; reject: (e: Error) => void };
+
+/**
+ * A WebSocket connection. Obtained from a server's `connection` event / `handleUpgrade()`, or from
+ * `connect()`; there is no public constructor.
+ *
+ * Every method is safe after the connection closed: sends report `'dropped'`, `close()`,
+ * `terminate()`, `ping()`, `pause()`... do nothing. Only misuse (a wrong argument type, an invalid
+ * close code) throws.
+ */
+export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
+  /** readyState: the opening handshake is in progress (never observable on sockets handed to user code). */
+  static readonly CONNECTING = 0;
+  /** readyState: open; messages flow both ways. */
+  static readonly OPEN = 1;
+  /** readyState: the closing handshake started (by close() or by the peer). */
+  static readonly CLOSING = 2;
+  /** readyState: closed; the `close` event has fired. */
+  static readonly CLOSED = 3;
+
+  /** Per-socket user data: what the server's upgrade hook returned as `data` (writable). */
+  data: Data;
+  #socket: NativeSocket | null;
+  #state: ReadyState;
+  #protocol: string;
+  #extensions = '';
+  readonly #remoteAddress: string | undefined;
+  readonly #remotePort: number | undefined;
+  readonly #url: string | undefined;
+  readonly #link: DuplexLink | null;
+  readonly #maxBackpressure: number;
+  readonly #closeOnLimit: boolean;
+  #onClosed: ((ws: WebSocket<unknown>) => void) | null;
+  #connect: ConnectHooks | null = null;
+  #consumer: Consumer | null = null;
+  #queue: MessageQueue<Message> | null = null;
+  #userPaused = false;
+  #queuePaused = false;
+  #readingPaused = false;
+  #drainWaiters: Waiter[] = [];
+  #closeWaiters: (() => void)[] = [];
+  #readable: ReadableStream<Message> | undefined;
+  #writable: WritableStream<SendData> | undefined;
+
+  private constructor(init: SocketInit) {
+    super();
+    this.#socket = init.socket;
+    this.#state = init.socket === null ? CONNECTING : OPEN;
+    this.#protocol = init.protocol;
+    this.#remoteAddress = init.remoteAddress;
+    this.#remotePort = init.remotePort;
+    this.#url = init.url;
+    this.#link = init.link;
+    this.#maxBackpressure = init.maxBackpressure;
+    this.#closeOnLimit = init.closeOnBackpressureLimit;
+    this.#onClosed = init.onClosed;
+    this.data = init.data as Data;
+    if (init.link !== null) init.link.onDrain = () => this.#onDrain();
+  }
+
+  /** {@link WebSocket.CONNECTING} on the instance (as in `ws` and the WHATWG API). */
+  get CONNECTING(): 0 { return 0; }
+  /** {@link WebSocket.OPEN} on the instance. */
+  get OPEN(): 1 { return 1; }
+  /** {@link WebSocket.CLOSING} on the instance. */
+  get CLOSING(): 2 { return 2; }
+  /** {@link WebSocket.CLOSED} on the instance. */
+  get CLOSED(): 3 { return 3; }
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2: close() was called or the peer's close frame is being answered) or CLOSED (3). */
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+
+  /** The selected subprotocol, '' for none. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** Negotiated extensions (the Sec-WebSocket-Extensions the server answered); '' until permessage-deflate lands. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** The peer's IP address. */
+  get remoteAddress(): string | undefined {
+    return this.#remoteAddress;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    return this.#remotePort;
+  }
+
+  /** Client: the URL connected to. Server side: undefined. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  /** Bytes queued for sending that the peer has not taken yet (exact). */
+  get bufferedAmount(): number {
+    const n = this.#socket === null ? 0 : this.#socket.bufferedAmount();
+    return this.#link === null ? n : n + this.#link.writableLength;
+  }
+
+  /** Whether reading is paused by pause() (or by a full async-iterator/readable queue). */
+  get isPaused(): boolean {
+    return this.#readingPaused;
+  }
+
+  /**
+   * Sends a message: a string as text, bytes (Buffer, ArrayBuffer, any TypedArray, DataView) as
+   * binary unless `binary` says otherwise. Large payloads are referenced, not copied, until
+   * written: do not modify them before `drain`/the next loop turn.
+   * @returns 'success', 'backpressure' (queued: wait for `drain`) or 'dropped' (closed, or `maxBackpressure` exceeded)
+   */
+  send(data: SendData, options?: SendOptions): SendStatus {
+    if (options !== undefined) checkSendOptions(options);
+    let payload: string | Uint8Array;
+    let binary: boolean;
+    if (typeof data === 'string') {
+      payload = data;
+      binary = options !== undefined && options.binary === true;
+    } else if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) {
+      payload = bytesOf(data);
+      binary = options === undefined || options.binary !== false;
+      if (!binary && !native.isValidUTF8(payload)) throw new InvalidArgumentValueError('data', 'must be valid UTF-8 when sent as text (binary: false)', data);
+    } else {
+      throw new InvalidArgumentTypeError('data', 'a string, Buffer, ArrayBuffer, TypedArray or DataView', data);
+    }
+    const socket = this.#socket;
+    if (socket === null) return 'dropped';
+    const link = this.#link;
+    if (link === null) return STATUS[socket.send(payload, binary)]!;
+    // A Duplex-backed connection: the Duplex's buffer is the backpressure buffer.
+    const queued = link.writableLength;
+    if (this.#state === OPEN && queued > 0 && queued + byteLength(payload) > this.#maxBackpressure) {
+      if (this.#closeOnLimit) this.terminate();
+      return 'dropped';
+    }
+    const r = socket.send(payload, binary);
+    return r === 0 && link.needDrain ? 'backpressure' : STATUS[r]!;
+  }
+
+  /** Sends a ping (payload ≤ 125 bytes). */
+  ping(data?: SendData): SendStatus {
+    const payload = controlPayload(data);
+    return this.#socket === null ? 'dropped' : STATUS[this.#socket.ping(payload)]!;
+  }
+
+  /** Sends an unsolicited pong (payload ≤ 125 bytes); pings are answered automatically. */
+  pong(data?: SendData): SendStatus {
+    const payload = controlPayload(data);
+    return this.#socket === null ? 'dropped' : STATUS[this.#socket.pong(payload)]!;
+  }
+
+  /**
+   * Starts the closing handshake. `code`: 1000-1003, 1007-1011 or 3000-4999 (omitted: an empty
+   * close frame, seen by the peer as 1005; with only a reason: 1000). `reason`: at most 123
+   * UTF-8 bytes. Messages sent before close() are delivered first. The `close` event follows
+   * when the peer answers (or after `closeTimeout`). Does nothing unless the socket is OPEN.
+   */
+  close(code?: number, reason?: string): void {
+    let c = 1005;
+    if (code !== undefined) {
+      if (typeof code !== 'number') throw new InvalidArgumentTypeError('code', 'of type number', code);
+      if (!isLocalCloseCode(code)) throw new OutOfRangeError('code', '1000-1003, 1007-1011 or 3000-4999', code);
+      c = code;
+    }
+    if (reason !== undefined) {
+      if (typeof reason !== 'string') throw new InvalidArgumentTypeError('reason', 'of type string', reason);
+      if (Buffer.byteLength(reason) > 123) throw new OutOfRangeError('reason', 'at most 123 bytes as UTF-8', reason);
+      if (code === undefined && reason !== '') c = 1000;
+    }
+    if (this.#state !== OPEN || this.#socket === null) return;
+    this.#state = CLOSING;
+    this.#socket.close(c, c === 1005 ? '' : reason ?? '');
+  }
+
+  /** Closes the TCP connection at once, without a closing handshake (`close` fires with 1006). */
+  terminate(): void {
+    if (this.#state === CLOSED) return;
+    this.#socket?.terminate();
+  }
+
+  /** Runs `fn` (typically several sends) and writes what it queued immediately, in one syscall, instead of at the end of the loop turn. */
+  cork<T>(fn: () => T): T {
+    if (typeof fn !== 'function') throw new InvalidArgumentTypeError('fn', 'of type function', fn);
+    try {
+      return fn();
+    } finally {
+      this.#socket?.flush();
+    }
+  }
+
+  /** Stops reading from the peer (TCP backpressure: the peer's sends stall once the kernel buffers fill). */
+  pause(): void {
+    this.#userPaused = true;
+    this.#updateReading();
+  }
+
+  /** Undoes pause(). */
+  resume(): void {
+    this.#userPaused = false;
+    this.#updateReading();
+  }
+
+  /**
+   * Iterates over received messages. At most 16 messages / 1 MiB are buffered: beyond that the
+   * socket stops reading until the loop catches up (real TCP backpressure). Ends when the
+   * connection closes; throws the {@link WebSocketError} if it failed (after the messages that
+   * came before). `break` stops the iteration but leaves the connection open. Only one consumer
+   * (an iterator or `readable`) may read at a time; `message` events keep firing meanwhile.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    const queue = this.#acquire('async iterator');
+    const iterator: AsyncIterableIterator<Message> = {
+      next: () => queue.next(),
+      return: () => {
+        this.#release(queue);
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /**
+   * The received messages as a WHATWG ReadableStream (pull-based, same bounded buffering as the
+   * async iterator). Cancelling it closes the connection (1000), like WebSocketStream. Cannot be
+   * combined with an active async iterator.
+   */
+  get readable(): ReadableStream<Message> {
+    if (this.#readable !== undefined) return this.#readable;
+    const queue = this.#acquire('readable');
+    this.#readable = new ReadableStream<Message>({
+      pull: (controller) => queue.next().then(
+        (r) => (r.done ? controller.close() : controller.enqueue(r.value)),
+        (e: unknown) => controller.error(e),
+      ),
+      cancel: () => {
+        this.#release(queue);
+        this.close(1000);
+      },
+    }, { highWaterMark: 0 });
+    return this.#readable;
+  }
+
+  /**
+   * A WHATWG WritableStream of messages (same types as send()). `write()` resolves at once when
+   * the message was taken, waits for `drain` under backpressure, and rejects with an
+   * {@link InvalidStateError} once the connection is closed or the message was dropped. `close()`
+   * closes the connection (1000) and resolves when it is closed; `abort()` terminates it. Usable
+   * at the same time as `readable` or the async iterator, from another task.
+   */
+  get writable(): WritableStream<SendData> {
+    return (this.#writable ??= new WritableStream<SendData>({
+      write: (chunk) => this.#write(chunk),
+      close: () => this.#closeAndWait(),
+      abort: () => this.terminate(),
+    }));
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  #write(chunk: SendData): Promise<void> | undefined {
+    if (this.#state !== OPEN) throw new InvalidStateError('the WebSocket is not open');
+    const status = this.send(chunk);
+    if (status === 'success') return undefined;
+    if (status === 'backpressure') return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    throw new InvalidStateError(this.#state === OPEN ? 'the message was dropped (maxBackpressure exceeded)' : 'the WebSocket is not open');
+  }
+
+  #closeAndWait(): Promise<void> | undefined {
+    if (this.#state === CLOSED) return undefined;
+    this.close(1000);
+    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+  }
+
+  #acquire(kind: Consumer['kind']): MessageQueue<Message> {
+    const current = this.#consumer;
+    if (current !== null && !(current.kind === 'async iterator' && current.queue.ended && current.queue.length === 0)) {
+      throw new InvalidStateError(`this WebSocket is already read by ${current.kind === 'readable' ? 'its readable stream' : 'an async iterator'}; only one consumer may read at a time`);
+    }
+    const queue = new MessageQueue<Message>({
+      pause: () => { this.#queuePaused = true; this.#updateReading(); },
+      resume: () => { this.#queuePaused = false; this.#updateReading(); },
+    });
+    if (this.#state === CLOSED) queue.end();
+    this.#consumer = { kind, queue };
+    this.#queue = queue;
+    return queue;
+  }
+
+  #release(queue: MessageQueue<Message>): void {
+    queue.release();
+    if (this.#queue === queue) {
+      this.#queue = null;
+      this.#consumer = null;
+    }
+  }
+
+  #updateReading(): void {
+    const paused = this.#userPaused || this.#queuePaused;
+    if (paused === this.#readingPaused) return;
+    this.#readingPaused = paused;
+    if (paused) {
+      this.#socket?.pause();
+      this.#link?.pause();
+    } else {
+      this.#socket?.resume();
+      this.#link?.resume();
+    }
+  }
+
+  #onMessage(data: Message, isBinary: boolean): void {
+    const queue = this.#queue;
+    if (queue !== null) queue.push(data);
+    this.emit('message', data, isBinary);
+  }
+
+  #onDrain(): void {
+    const waiters = this.#drainWaiters;
+    if (waiters.length > 0) {
+      this.#drainWaiters = [];
+      for (const w of waiters) w.resolve();
+    }
+    this.emit('drain');
+  }
+
+  #onError(code: string, message: string, closeCode: number): void {
+    const error = new WebSocketError(code, message, closeCode);
+    this.#queue?.fail(error);
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  #onClose(code: number, reason: string): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#queue?.end();
+    if (this.#drainWaiters.length > 0) {
+      const error = new InvalidStateError('the WebSocket closed before the message could be sent');
+      for (const w of this.#drainWaiters.splice(0)) w.reject(error);
+    }
+    // Bookkeeping first (like ws: inside a 'close' listener the socket is no longer in
+    // server.clients); the server's own 'close' follows on a later tick.
+    const onClosed = this.#onClosed;
+    this.#onClosed = null;
+    onClosed?.(this as WebSocket<unknown>);
+    for (const resolve of this.#closeWaiters.splice(0)) resolve();
+    this.emit('close', code, reason);
+  }
+
+  static {
+    internals = {
+      create: <D>(init: SocketInit) => new WebSocket<D>(init),
+      connecting: (ws, socket, hooks) => {
+        ws.#socket = socket;
+        ws.#connect = hooks;
+      },
+      open: (ws, protocol, extensions) => {
+        ws.#connect = null;
+        ws.#protocol = protocol;
+        ws.#extensions = extensions;
+        ws.#state = OPEN;
+        ws.emit('open');
+      },
+      start: (ws) => ws.#socket?.start(),
+      abort: (ws) => {
+        ws.#connect = null;
+        ws.#state = CLOSED;
+        ws.#socket?.terminate();
+      },
+    };
+    const ws = (t: object) => t as WebSocket<unknown>;
+    native.setHandlers({
+      upgrade: (server, socket, method, url, headers, remoteAddress, remotePort, protocols, tag) =>
+        (server as UpgradeSink).onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag),
+      upgradeFailed: (server, tag, status) => (server as UpgradeSink).onUpgradeFailed(tag, status),
+      open: (t, protocol, extensions) => ws(t).#connect?.opened(protocol, extensions),
+      openFailed: (t, code, message, status, rawHead) => ws(t).#connect?.failed(code, message, status, rawHead),
+      message: (t, data, isBinary) => ws(t).#onMessage(data, isBinary),
+      ping: (t, data) => ws(t).emit('ping', data),
+      pong: (t, data) => ws(t).emit('pong', data),
+      close: (t, code, reason) => ws(t).#onClose(code, reason),
+      error: (t, code, message, closeCode) => ws(t).#onError(code, message, closeCode),
+      drain: (t) => ws(t).#onDrain(),
+      // Before accept the target is the handleUpgrade() record, which owns the link.
+      write: (t, chunk) => (t instanceof WebSocket ? t.#link : (t as { link: DuplexLink | null }).link)?.write(chunk),
+      end: (t) => (t instanceof WebSocket ? t.#link : (t as { link: DuplexLink | null }).link)?.end(),
+    });
+  }
+}
