@@ -1,7 +1,9 @@
 // Echo throughput, ours vs `ws`, measured in the same run: each round starts each server pinned
 // to core 0 and the load generator (bench/js/loadgen.mjs, library-independent) pinned to core 1,
 // implementations interleaved round by round. Prints medians, min–max and the ratio to `ws`,
-// plus each server's RSS after the run.
+// the server's CPU time per message (from /proc, over the measured window: an efficiency figure
+// that holds even when the load generator is the bottleneck), how busy the server's core was
+// (near 100 %: the server is the bottleneck), and each server's RSS after the run.
 //
 //   npm run bench:echo -- [--rounds 5] [--seconds 4] [--connections 64] [--size 64] [--pipeline 8]
 import { spawn, spawnSync } from 'node:child_process';
@@ -39,6 +41,14 @@ function startServer(impl) {
   });
 }
 
+// utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks).
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return NaN; }
+}
+
 function rssKiB(pid) {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
 }
@@ -48,10 +58,19 @@ async function round(impl) {
   try {
     const [cmd, args] = pinned(1, [process.execPath, join(here, 'loadgen.mjs'), '--port', String(port),
       '--connections', values.connections, '--size', values.size, '--pipeline', values.pipeline, '--seconds', values.seconds]);
-    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: (Number(values.seconds) + 30) * 1000 });
-    if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
-    const result = JSON.parse(r.stdout.trim().split('\n').pop());
-    return { rate: result.rate, rss: rssKiB(child.pid) };
+    const lg = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let cpu0 = NaN;
+    let cpu1 = NaN;
+    lg.stdout.on('data', (d) => {
+      out += d;
+      if (Number.isNaN(cpu0) && out.includes('measuring')) cpu0 = cpuSeconds(child.pid);
+      if (Number.isNaN(cpu1) && out.includes('measured')) cpu1 = cpuSeconds(child.pid);
+    });
+    const code = await new Promise((res) => lg.on('exit', res));
+    if (code !== 0) throw new Error(`load generator failed (${code})`);
+    const result = JSON.parse(out.trim().split('\n').pop());
+    return { rate: result.rate, rss: rssKiB(child.pid), cpuUsPerMsg: ((cpu1 - cpu0) / result.messages) * 1e6, cpuShare: (cpu1 - cpu0) / result.seconds };
   } finally {
     child.kill('SIGKILL');
   }
@@ -66,10 +85,12 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const base = median(results.ws?.map((x) => x.rate) ?? [1]);
 console.log(`# echo: ${values.connections} connections, ${values.size}-byte text messages, ${values.pipeline} in flight per connection`);
 console.log(`# ${cpus()[0].model}, node ${process.version}, ${values.rounds} rounds × ${values.seconds} s, ${taskset ? 'server on core 0, load generator on core 1' : 'not pinned'}\n`);
-console.log('| server | messages/s (median) | min – max | vs ws | server RSS (MiB, median) |');
-console.log('|---|---|---|---|---|');
+console.log('| server | messages/s (median) | min – max | vs ws | server CPU µs/message | server CPU busy | server RSS (MiB) |');
+console.log('|---|---|---|---|---|---|---|');
 for (const impl of impls) {
   const rates = results[impl].map((x) => x.rate);
   const rss = median(results[impl].map((x) => x.rss)) / 1024;
-  console.log(`| ${impl} | ${Math.round(median(rates)).toLocaleString('en-US')} | ${Math.round(Math.min(...rates)).toLocaleString('en-US')} – ${Math.round(Math.max(...rates)).toLocaleString('en-US')} | ${(median(rates) / base).toFixed(2)}× | ${rss.toFixed(1)} |`);
+  const us = median(results[impl].map((x) => x.cpuUsPerMsg));
+  const busy = median(results[impl].map((x) => x.cpuShare));
+  console.log(`| ${impl} | ${Math.round(median(rates)).toLocaleString('en-US')} | ${Math.round(Math.min(...rates)).toLocaleString('en-US')} – ${Math.round(Math.max(...rates)).toLocaleString('en-US')} | ${(median(rates) / base).toFixed(2)}× | ${us.toFixed(2)} | ${Math.round(busy * 100)} % | ${rss.toFixed(1)} |`);
 }

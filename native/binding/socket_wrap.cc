@@ -135,7 +135,15 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
   const auto opcode = info[1].ToBoolean().Value() ? protocol::Opcode::Binary : protocol::Opcode::Text;
   transport::SendResult r;
   if (info[0].IsString()) {
+    // One pass for strings that fit the scratch buffer (most messages): encode straight into it;
+    // only a string that may have been truncated is measured and encoded again.
+    uint8_t scratch[4096];
     size_t len = 0;
+    napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(scratch), sizeof scratch, &len);
+    if (len + 4 < sizeof scratch) {  // not truncated: a cut could only happen within the last 3 bytes
+      r = socket_->send(opcode, {scratch, len}, nullptr);
+      return Napi::Number::New(env, static_cast<int>(r));
+    }
     napi_get_value_string_utf8(env, info[0], nullptr, 0, &len);
     std::vector<uint8_t> bytes(len + 1);
     napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(bytes.data()), bytes.size(), &len);
