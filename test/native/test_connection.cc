@@ -113,6 +113,21 @@ TEST(auto_pong_can_be_turned_off) {
   expect_server(hex("89 80 01 02 03 04"), {"ping:", "", ConnectionState::Open, false}, cfg);
 }
 
+TEST(every_ping_in_a_burst_gets_its_pong) {
+  // Autobahn 2.10: ten pings with payloads in one read; each is answered, in order.
+  Connection c(server_cfg(), 0);
+  EventLog log;
+  std::vector<uint8_t> burst;
+  std::string expect;
+  for (int i = 0; i < 10; i++) {
+    auto f = cframe(0x89, {static_cast<uint8_t>('a' + i), static_cast<uint8_t>(i)});
+    burst.insert(burst.end(), f.begin(), f.end());
+    expect += (expect.empty() ? "" : " ") + to_hex(std::vector<uint8_t>{0x8a, 0x02, static_cast<uint8_t>('a' + i), static_cast<uint8_t>(i)});
+  }
+  c.receive(burst.data(), burst.size(), 1, log);
+  CHECK_EQ(to_hex(pending_bytes(c.output())), expect);
+}
+
 TEST(pongs_do_not_pile_up_when_the_peer_does_not_read) {
   Connection c(server_cfg(), 0);
   EventLog log;
@@ -123,15 +138,15 @@ TEST(pongs_do_not_pile_up_when_the_peer_does_not_read) {
   }
   c.receive(burst.data(), burst.size(), 1, log);
   CHECK_EQ(log.events.size(), size_t{1000});
-  // One pong queued (for the first ping); the rest wait for it to be written.
-  CHECK_EQ(to_hex(pending_bytes(c.output())), "8a 02 00 00");
+  // 32 pongs queued (for the first 32 pings); the rest wait for them to be written.
+  CHECK_EQ(c.output().bytes(), size_t{32 * 4});
   for (int round = 0; round < 1000; round++) {
     feed(c, cframe(0x89, {0xAB}), 2, log);
-    REQUIRE(c.output().bytes() == 4);  // bounded: nothing added while the first pong is unwritten
+    REQUIRE(c.output().bytes() == 32 * 4);  // bounded: nothing added while 32 pongs are unwritten
   }
   drain(c.output());
   c.on_output_committed();
-  // §5.5.3: the pong answers the most recent ping.
+  // §5.5.3: once earlier pongs leave, the deferred pong answers the most recent ping.
   CHECK_EQ(to_hex(drain(c.output())), "8a 01 ab");
   c.on_output_committed();
   CHECK(c.output().empty());

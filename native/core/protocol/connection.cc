@@ -237,12 +237,19 @@ void Connection::queue_pending_pong() {
     pong_pending_ = false;
     return;
   }
-  // §5.5.3: an endpoint may answer only the most recent of several pings. While our previous
-  // pong is still unwritten, later pings just replace the pending payload, so a peer that pings
-  // without reading cannot make the output queue grow.
-  if (output_.committed_total() < pong_queued_end_) return;
+  // Every ping gets its pong (Autobahn 2.10/2.11 expect all of them), but a peer that pings
+  // without reading must not grow the output queue: at most kMaxUnwrittenPongs automatic pongs
+  // may wait unwritten; beyond that, later pings replace the pending payload and are answered
+  // once earlier pongs leave (§5.5.3 allows answering only the most recent ping).
+  const uint64_t written = output_.committed_total();
+  while (pongs_unwritten_ > 0 && pong_ends_[pong_head_] <= written) {
+    pong_head_ = (pong_head_ + 1) % kMaxUnwrittenPongs;
+    pongs_unwritten_--;
+  }
+  if (pongs_unwritten_ == kMaxUnwrittenPongs) return;
   writer_.write_pong(output_, {pong_payload_, pong_len_});
-  pong_queued_end_ = output_.appended_total();
+  pong_ends_[(pong_head_ + pongs_unwritten_) % kMaxUnwrittenPongs] = output_.appended_total();
+  pongs_unwritten_++;
   pong_pending_ = false;
 }
 

@@ -105,7 +105,11 @@ class Connection final : private FrameSink {
   uint64_t ping_sent_ms_ = 0;
   uint64_t close_sent_ms_ = 0;
   uint64_t transport_close_deadline_ = kNoDeadline;
-  uint64_t pong_queued_end_ = 0;  // output position just past the last automatic pong
+  // Output positions just past each automatic pong not yet written (a ring, oldest at head).
+  static constexpr uint8_t kMaxUnwrittenPongs = 32;
+  uint64_t pong_ends_[kMaxUnwrittenPongs] = {};
+  uint8_t pong_head_ = 0;
+  uint8_t pongs_unwritten_ = 0;
   ConnectionState state_ = ConnectionState::Open;
   bool ping_outstanding_ = false;  // our automatic ping awaits a sign of life
   bool close_transport_ = false;
