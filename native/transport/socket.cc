@@ -78,7 +78,11 @@ void Socket::on_poll(uv_poll_t* handle, int status, int events) {
   auto* s = static_cast<Socket*>(handle->data);
   Loop::CallbackScope scope(s->loop_);
   if (status < 0) {
-    // libuv reports POLLERR as a generic status (UV_EBADF); the socket's own error says why.
+    // libuv reports POLLERR (a reset, typically) as a generic status (UV_EBADF). What the peer
+    // sent before resetting — often its close frame — is still in the kernel's receive queue:
+    // read it first, so its close code is not lost; read() then reports the reset itself.
+    if (s->phase_ != SocketPhase::ClientConnecting && (s->poll_events_ & UV_READABLE)) s->on_readable();
+    if (s->phase_ == SocketPhase::Closed) return;
     const int so_error = s->fd_ >= 0 ? tcp_connect_result(s->fd_) : 0;
     s->on_eof(so_error < 0 ? so_error : status);
     return;

@@ -512,3 +512,72 @@ TEST(config_is_checked) {
   s.cfg.rsv1_allowed = true;
   CHECK(config_error(s.cfg) != nullptr);  // no transform
 }
+
+// --- sending large messages ----------------------------------------------------------------------
+
+namespace {
+struct CountingOwner final : io::BufferOwner {
+  explicit CountingOwner(int* released) : released(released) {}
+  ~CountingOwner() override { (*released)++; }
+  int* released;
+};
+}  // namespace
+
+TEST(messages_above_max_frame_size_are_sent_in_fragments) {
+  // §5.4: a message larger than max_frame_size leaves as several frames of at most that size,
+  // so a peer with the same limits accepts it; a borrowed payload stays borrowed and its owner
+  // is released once, after the last fragment.
+  ConnectionConfig scfg = server_cfg();
+  scfg.max_frame_size = 1000;
+  scfg.max_message_size = 10000;
+  Connection server(scfg, 0);
+  std::vector<uint8_t> payload(2500);
+  for (size_t i = 0; i < payload.size(); i++) payload[i] = static_cast<uint8_t>(i * 7);
+  int released = 0;
+  REQUIRE(server.send_message(Opcode::Binary, payload, 1, std::make_unique<CountingOwner>(&released)) == SendStatus::Ok);
+  CHECK_EQ(released, 1);  // fragments below the borrow threshold are copied: nothing to keep alive
+  std::vector<uint8_t> wire = pending_bytes(server.output());
+  CHECK_EQ(wire.size(), size_t{2500 + 3 * 4});
+  CHECK_EQ(to_hex(std::vector<uint8_t>(wire.begin(), wire.begin() + 4)), "02 7e 03 e8");  // binary, not fin, 1000
+  CHECK_EQ(to_hex(std::vector<uint8_t>(wire.begin() + 1004, wire.begin() + 1008)), "00 7e 03 e8");  // continuation
+  CHECK_EQ(to_hex(std::vector<uint8_t>(wire.begin() + 2008, wire.begin() + 2012)), "80 7e 01 f4");  // continuation, fin, 500
+  drain(server.output());
+
+  // A client with the same limits receives the whole message.
+  ClientSetup client_setup;
+  client_setup.cfg.max_frame_size = 1000;
+  client_setup.cfg.max_message_size = 10000;
+  Connection client(client_setup.cfg, 0);
+  struct Collect final : EventLog {
+    std::vector<uint8_t> got;
+    void on_message(Opcode op, std::span<const uint8_t> d, bool zero_copy) override {
+      got.assign(d.begin(), d.end());
+      EventLog::on_message(op, d, zero_copy);
+    }
+  } log;
+  client.receive(wire.data(), wire.size(), 2, log);
+  CHECK_EQ(log.events.size(), size_t{1});
+  CHECK(log.got == payload);
+}
+
+TEST(a_borrowed_fragmented_payload_stays_alive_until_its_last_borrowed_fragment_is_written) {
+  // Fragments of 10000 bytes are borrowed (≥ the 8 KiB threshold). With a small copied tail
+  // (25000 = 10000 + 10000 + 5000) the owner rides on the second fragment; with a borrowed tail
+  // (30000) on the last. Either way it is released only after every borrowed byte is written.
+  for (size_t size : {size_t{25000}, size_t{30000}}) {
+    ConnectionConfig scfg = server_cfg();
+    scfg.max_frame_size = 10000;
+    Connection server(scfg, 0);
+    std::vector<uint8_t> payload(size, 0x5a);
+    int released = 0;
+    REQUIRE(server.send_message(Opcode::Binary, payload, 1, std::make_unique<CountingOwner>(&released)) == SendStatus::Ok);
+    CHECK_EQ(released, 0);
+    const size_t total = server.output().bytes();
+    // Write all but the last byte: the last borrowed fragment is not complete before that when
+    // the tail is borrowed; with a copied tail, everything borrowed is written well before.
+    server.output().commit(total - 1);
+    CHECK_EQ(released, size == 25000 ? 1 : 0);
+    server.output().commit(1);
+    CHECK_EQ(released, 1);
+  }
+}

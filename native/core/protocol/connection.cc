@@ -1,6 +1,8 @@
 #include "core/protocol/connection.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 
 #include "core/protocol/close_codes.h"
@@ -262,7 +264,31 @@ SendStatus Connection::send_message(Opcode opcode, std::span<const uint8_t> payl
   if (opcode != Opcode::Text && opcode != Opcode::Binary) return SendStatus::InvalidOpcode;
   now_ms_ = now_ms;
   queue_pending_pong();
-  writer_.write_frame(output_, opcode, true, false, payload, std::move(owner));
+  // §5.4: a message may be split into fragments. Messages larger than max_frame_size are sent
+  // in frames of at most that size, so a peer with the same limits (ours by default: 16 MiB
+  // frames, 64 MiB messages) accepts every message its message limit allows.
+  const size_t frag = config_.max_frame_size < SIZE_MAX ? static_cast<size_t>(config_.max_frame_size) : SIZE_MAX;
+  if (payload.size() <= frag) {
+    writer_.write_frame(output_, opcode, true, false, payload, std::move(owner));
+    return SendStatus::Ok;
+  }
+  // A borrowed payload stays borrowed: the real owner rides on the last fragment the writer will
+  // borrow (written, and so released, after every earlier one); other fragments get a
+  // placeholder. Fragments below the borrow threshold are copied and need no owner.
+  struct Placeholder final : io::BufferOwner {};
+  const size_t tail = payload.size() % frag == 0 ? frag : payload.size() % frag;
+  const size_t threshold = writer_.borrow_threshold();
+  const size_t owner_at = tail >= threshold ? payload.size() - tail                     // the last fragment
+                        : frag >= threshold  ? payload.size() - tail - frag              // the one before it
+                                             : SIZE_MAX;                                 // nothing borrowed
+  for (size_t off = 0; off < payload.size();) {
+    const size_t n = std::min(frag, payload.size() - off);
+    const bool last = off + n == payload.size();
+    std::unique_ptr<io::BufferOwner> o;
+    if (owner != nullptr) o = off == owner_at ? std::move(owner) : std::make_unique<Placeholder>();
+    writer_.write_frame(output_, off == 0 ? opcode : Opcode::Continuation, last, false, payload.subspan(off, n), std::move(o));
+    off += n;
+  }
   return SendStatus::Ok;
 }
 

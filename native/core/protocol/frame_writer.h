@@ -50,6 +50,8 @@ class FrameWriter {
   SendStatus write_pong(io::OutputQueue& out, std::span<const uint8_t> payload);
 
   Role role() const { return role_; }
+  // Server payloads at least this long (with an owner) are borrowed rather than copied.
+  size_t borrow_threshold() const { return borrow_threshold_; }
 
  private:
   Role role_;
