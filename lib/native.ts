@@ -1,9 +1,10 @@
 /**
- * Loads the native addon: a local build (build/Release, build/Debug), then a prebuilt binary
+ * Loads the native addon: SOCKUDO_WS_NATIVE_PATH when set (diagnostics: a sanitizer build), else
+ * a local build (build/Release, build/Debug), then a prebuilt binary
  * (prebuilds/<platform>-<arch>/, node-gyp-build's layout). If neither loads, throws a
  * {@link NativeLoadError} that says what this machine is and how to build from source.
  *
- * The native surface is declared once here; test/js/native-surface.test.ts checks the runtime
+ * The native surface is declared once here; test/js/package.test.ts checks the runtime
  * exports against it.
  */
 import * as path from 'node:path';
@@ -155,6 +156,9 @@ function libc(): string {
 function load(): NativeBinding {
   const root = packageRoot();
   let file: string;
+  // For diagnostics (sanitizer builds, a debug build elsewhere): load exactly this file.
+  const override = process.env['SOCKUDO_WS_NATIVE_PATH'];
+  if (override !== undefined && override !== '') return loadFile(path.resolve(override));
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
@@ -172,6 +176,10 @@ function load(): NativeBinding {
       { cause },
     );
   }
+  return loadFile(file);
+}
+
+function loadFile(file: string): NativeBinding {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file) as NativeBinding;
@@ -191,6 +199,8 @@ export const native: NativeBinding = load();
 
 /** The file the addon was loaded from (for diagnostics). */
 export function nativePath(): string {
+  const override = process.env['SOCKUDO_WS_NATIVE_PATH'];
+  if (override !== undefined && override !== '') return path.resolve(override);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot());
 }
