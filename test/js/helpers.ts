@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -92,5 +94,247 @@ export function selfSignedCert(): { key: Buffer; cert: Buffer } {
     return { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// --- shared by the protocol / backpressure / scale / bad-input suites ---------------------------
+
+/** Polls `cond` every 5 ms until it holds (bounded by `ms`). */
+export function waitUntil(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  return within((async () => { while (!cond()) await new Promise((r) => setTimeout(r, 5)); })(), ms, what);
+}
+
+/** The addon's native surface (for `socketCount()` leak checks): the same instance the package uses. */
+export function nativeBinding(): import('../../lib/native').NativeBinding {
+  return requireFromRoot(path.join(root, 'dist', 'cjs', 'native.js')).native;
+}
+
+/** `global.gc` when exposed, else one obtained through V8 flags; undefined if neither works. */
+export function gcFunction(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === 'function') return g;
+  try {
+    (requireFromRoot('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+    return (requireFromRoot('node:vm') as typeof import('node:vm')).runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A small seeded PRNG (mulberry32), so a failing random input can be reproduced from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/**
+ * Exactly `n` bytes of random, valid UTF-8 mixing 1-, 2-, 3- and 4-byte code points (no
+ * surrogates); the tail is padded with shorter characters so the length is exact.
+ */
+export function randomUtf8(n: number, seed = 1): Buffer {
+  const rnd = prng(seed);
+  const out = Buffer.allocUnsafe(n);
+  let i = 0;
+  while (i < n) {
+    const x = rnd();
+    const w = Math.min(1 + (x & 3), n - i);
+    const v = x >>> 2;
+    if (w === 1) {
+      out[i++] = v & 0x7f;
+    } else if (w === 2) {
+      const cp = 0x80 + (v % (0x800 - 0x80));
+      out[i++] = 0xc0 | (cp >> 6);
+      out[i++] = 0x80 | (cp & 0x3f);
+    } else if (w === 3) {
+      let cp = 0x800 + (v % (0x10000 - 0x800));
+      if (cp >= 0xd800 && cp <= 0xdfff) cp -= 0x1000;
+      out[i++] = 0xe0 | (cp >> 12);
+      out[i++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[i++] = 0x80 | (cp & 0x3f);
+    } else {
+      const cp = 0x10000 + (v % 0x100000);
+      out[i++] = 0xf0 | (cp >> 18);
+      out[i++] = 0x80 | ((cp >> 12) & 0x3f);
+      out[i++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[i++] = 0x80 | (cp & 0x3f);
+    }
+  }
+  return out;
+}
+
+/** One frame as a raw peer sees it. */
+export interface RawFrame {
+  fin: boolean;
+  rsv: number;
+  opcode: number;
+  masked: boolean;
+  payload: Buffer;
+}
+
+/** Parses one frame from the start of `buf` (unmasking it); null when incomplete. */
+export function parseFrame(buf: Buffer): { frame: RawFrame; size: number } | null {
+  if (buf.length < 2) return null;
+  const b0 = buf[0]!;
+  const b1 = buf[1]!;
+  let len = b1 & 0x7f;
+  let off = 2;
+  if (len === 126) {
+    if (buf.length < 4) return null;
+    len = buf.readUInt16BE(2);
+    off = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return null;
+    len = Number(buf.readBigUInt64BE(2));
+    off = 10;
+  }
+  const masked = (b1 & 0x80) !== 0;
+  const keyAt = off;
+  if (masked) off += 4;
+  if (buf.length < off + len) return null;
+  let payload: Buffer = Buffer.from(buf.subarray(off, off + len));
+  if (masked) payload = referenceMask(payload, buf.subarray(keyAt, keyAt + 4));
+  return { frame: { fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, payload }, size: off + len };
+}
+
+/** Close code and reason of a close frame's payload (1005 for an empty one). */
+export function closePayload(payload: Buffer): { code: number; reason: string } {
+  return payload.length < 2 ? { code: 1005, reason: '' } : { code: payload.readUInt16BE(0), reason: payload.subarray(2).toString() };
+}
+
+/**
+ * A raw TCP peer for misbehaving-client tests: buffers what it receives and reads it back as an
+ * HTTP head, as frames, or as everything until the server closes the connection.
+ */
+export class RawPeer {
+  readonly sock: net.Socket;
+  #chunks: Buffer[] = [];
+  #length = 0;
+  #wake: (() => void) | null = null;
+  /** The server ended or reset the connection. */
+  closed = false;
+  /** Total bytes received. */
+  received = 0;
+
+  constructor(sock: net.Socket) {
+    this.sock = sock;
+    sock.on('data', (d: Buffer) => {
+      this.#chunks.push(d);
+      this.#length += d.length;
+      this.received += d.length;
+      this.#notify();
+    });
+    sock.on('error', () => { /* a reset by the server is an expected outcome here */ });
+    sock.on('close', () => {
+      this.closed = true;
+      this.#notify();
+    });
+  }
+
+  /** Connects to 127.0.0.1:port; the socket is destroyed by `cleanup`. */
+  static async connect(port: number, cleanup: Cleanup): Promise<RawPeer> {
+    const sock = cleanup.add(net.connect(port, '127.0.0.1'), (s) => s.destroy());
+    sock.setNoDelay(true);
+    const peer = new RawPeer(sock);
+    await within(once(sock, 'connect'), 5000, 'tcp connect');
+    return peer;
+  }
+
+  /** Connects and completes the upgrade; `first` is written in the same segment as the request. */
+  static async upgraded(port: number, cleanup: Cleanup, first: Buffer = Buffer.alloc(0)): Promise<{ peer: RawPeer; head: string }> {
+    const peer = await RawPeer.connect(port, cleanup);
+    peer.sock.write(Buffer.concat([Buffer.from(upgradeRequest()), first]));
+    const head = await peer.head();
+    if (!head.startsWith('HTTP/1.1 101')) throw new Error(`upgrade refused: ${head}`);
+    return { peer, head };
+  }
+
+  /** What is buffered and not yet consumed. */
+  get buffered(): Buffer {
+    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0] ?? Buffer.alloc(0);
+  }
+
+  #consume(n: number): void {
+    const b = this.buffered.subarray(n);
+    this.#chunks = b.length ? [b] : [];
+    this.#length = b.length;
+  }
+
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  async #until<T>(take: () => T | null, ms: number, what: string): Promise<T> {
+    return within((async () => {
+      for (;;) {
+        const r = take();
+        if (r !== null) return r;
+        if (this.closed) throw new Error(`connection closed while waiting for ${what} (buffered ${this.#length} bytes)`);
+        await new Promise<void>((resolve) => { this.#wake = resolve; });
+      }
+    })(), ms, what);
+  }
+
+  /** The next HTTP head (through CRLFCRLF). */
+  head(ms = 5000): Promise<string> {
+    return this.#until(() => {
+      const b = this.buffered;
+      const end = b.indexOf('\r\n\r\n');
+      if (end < 0) return null;
+      this.#consume(end + 4);
+      return b.subarray(0, end + 4).toString('latin1');
+    }, ms, 'an HTTP head');
+  }
+
+  /** The next frame. */
+  frame(ms = 5000): Promise<RawFrame> {
+    return this.#until(() => {
+      if (this.#length < 2) return null;
+      const r = parseFrame(this.buffered);
+      if (r === null) return null;
+      this.#consume(r.size);
+      return r.frame;
+    }, ms, 'a frame');
+  }
+
+  /** The next frame that is not a ping/pong (those are collected into `control`). */
+  async dataOrClose(control: RawFrame[] = [], ms = 5000): Promise<RawFrame> {
+    for (;;) {
+      const f = await this.frame(ms);
+      if (f.opcode === 0x9 || f.opcode === 0xa) control.push(f);
+      else return f;
+    }
+  }
+
+  /** The next whole data message (fragments reassembled; control frames collected into `control`); `frames` are its frames. */
+  async message(control: RawFrame[] = [], ms = 5000): Promise<{ opcode: number; payload: Buffer; frames: RawFrame[] }> {
+    const frames: RawFrame[] = [];
+    for (;;) {
+      const f = await this.dataOrClose(control, ms);
+      frames.push(f);
+      if (f.fin || f.opcode === 0x8) {
+        return { opcode: frames[0]!.opcode, payload: Buffer.concat(frames.map((x) => x.payload)), frames };
+      }
+    }
+  }
+
+  /** Resolves when the server closed the connection; returns everything received and not consumed. */
+  async end(ms = 5000): Promise<Buffer> {
+    await within((async () => {
+      while (!this.closed) await new Promise<void>((resolve) => { this.#wake = resolve; });
+    })(), ms, 'the server to close the connection');
+    return this.buffered;
+  }
+
+  write(data: Buffer | string): void {
+    this.sock.write(data);
   }
 }
