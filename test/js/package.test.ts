@@ -71,6 +71,26 @@ describe('native surface', () => {
     expect(toNode.filter((l) => /symbol `(SSL_|EVP_|OPENSSL|CRYPTO_|deflate|inflate|zng_|nghttp|ngtcp|simdutf)/.test(l))).toEqual([]);
   });
 
+  it.skipIf(process.arch !== 'x64')('is compiled for the baseline ISA: only the dispatched AVX2/AVX-512 mask kernels of ours use YMM/ZMM registers', () => {
+    // A global -mavx2 would let the compiler use 256-bit registers in ordinary code (memcpy-like
+    // loops, the parser), and the addon would crash with SIGILL on CPUs without AVX2.
+    const asm = execFileSync('objdump', ['-d', '--no-show-raw-insn', '-C', built], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const users = new Set<string>();
+    let fn = '';
+    for (const line of asm.split('\n')) {
+      const head = /^[0-9a-f]+ <(.*)>:$/.exec(line);
+      if (head) fn = head[1]!;
+      else if (/%[yz]mm\d/.test(line)) users.add(fn);
+    }
+    const ours = [...users].filter((f) => f.includes('sockudo::'));
+    expect(ours.sort()).toEqual([
+      'sockudo::simd::detail::(anonymous namespace)::mask_avx2(unsigned char*, unsigned char const*, unsigned long, unsigned int)',
+      'sockudo::simd::detail::(anonymous namespace)::mask_avx512(unsigned char*, unsigned char const*, unsigned long, unsigned int)',
+    ]);
+    // simdutf's wide code lives only in its runtime-dispatched haswell/icelake implementations.
+    expect([...users].filter((f) => f.includes('simdutf::') && !/simdutf::(haswell|icelake)::/.test(f))).toEqual([]);
+  });
+
   it('loads and works in two worker_threads at once (per-environment state)', () => {
     const r = runNode(`
       const { Worker } = require('node:worker_threads');
