@@ -243,7 +243,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     if (link === null) return STATUS[socket.send(payload, binary)]!;
     // A Duplex-backed connection: the Duplex's buffer is the backpressure buffer.
     const queued = link.writableLength;
-    if (this.#state === OPEN && queued > 0 && queued + byteLength(payload) > this.#maxBackpressure) {
+    // As natively: only once the Duplex signalled backpressure does its buffer count against the limit.
+    if (this.#state === OPEN && link.needDrain && queued + byteLength(payload) > this.#maxBackpressure) {
       if (this.#closeOnLimit) this.terminate();
       return 'dropped';
     }

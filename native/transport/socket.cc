@@ -288,8 +288,11 @@ void Socket::start() {
 
 SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner) {
   if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+  // maxBackpressure bounds the backpressure buffer: bytes the kernel refused. Bytes merely
+  // corked for this loop turn (a 101 not yet flushed, earlier sends of this callback) were never
+  // offered to the kernel and do not count, so a healthy connection never drops a message.
   const size_t queued = buffered_amount();
-  if (queued > 0 && queued + payload.size() > config_->max_backpressure) {
+  if (waiting_writable_ && queued + payload.size() > config_->max_backpressure) {
     if (config_->close_on_backpressure_limit) {
       terminate();
     }
