@@ -275,21 +275,24 @@ SendStatus Connection::send_message(Opcode opcode, std::span<const uint8_t> payl
   // A borrowed payload stays borrowed: the real owner rides on the last fragment the writer will
   // borrow (written, and so released, after every earlier one); other fragments get a
   // placeholder. Fragments below the borrow threshold are copied and need no owner.
+  // A client copies (masks) every fragment, so nothing is borrowed there: `owner` must then
+  // outlive the loop, since every fragment is copied from the memory it keeps alive.
   struct Placeholder final : io::BufferOwner {};
   const size_t tail = payload.size() % frag == 0 ? frag : payload.size() % frag;
   const size_t threshold = writer_.borrow_threshold();
-  const size_t owner_at = tail >= threshold ? payload.size() - tail                     // the last fragment
-                        : frag >= threshold  ? payload.size() - tail - frag              // the one before it
-                                             : SIZE_MAX;                                 // nothing borrowed
+  const bool borrows = owner != nullptr && writer_.role() == Role::Server && (tail >= threshold || frag >= threshold);
+  const size_t owner_at = !borrows ? SIZE_MAX
+                        : tail >= threshold ? payload.size() - tail          // the last fragment
+                                            : payload.size() - tail - frag;  // the one before it
   for (size_t off = 0; off < payload.size();) {
     const size_t n = std::min(frag, payload.size() - off);
     const bool last = off + n == payload.size();
     std::unique_ptr<io::BufferOwner> o;
-    if (owner != nullptr) o = off == owner_at ? std::move(owner) : std::make_unique<Placeholder>();
+    if (borrows) o = off == owner_at ? std::move(owner) : std::make_unique<Placeholder>();
     writer_.write_frame(output_, off == 0 ? opcode : Opcode::Continuation, last, false, payload.subspan(off, n), std::move(o));
     off += n;
   }
-  return SendStatus::Ok;
+  return SendStatus::Ok;  // an owner not handed to the queue is released here, after every copy
 }
 
 SendStatus Connection::send_ping(std::span<const uint8_t> payload, uint64_t now_ms) {
