@@ -79,7 +79,7 @@ export function clientFrame(opcode: number, payload: Buffer | string, { fin = tr
   }
   header[0] = (fin ? 0x80 : 0) | opcode;
   if (!masked) return Buffer.concat([header, data]);
-  header[1] |= 0x80;
+  header[1] = header[1]! | 0x80;
   const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
   return Buffer.concat([header, key, referenceMask(data, key)]);
 }
