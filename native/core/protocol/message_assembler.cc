@@ -68,13 +68,15 @@ ProtocolError MessageAssembler::payload(std::span<const uint8_t> bytes, bool mes
                                         MessageSink& sink) {
   if (transformed_) {
     const size_t before = buffer_.size();
-    if (ProtocolError e = transform_->decode(bytes, message_end, buffer_, max_message_size_);
-        e != ProtocolError::None)
-      return e;
-    if (buffer_.size() > max_message_size_) return ProtocolError::MessageTooLarge;
-    if (ProtocolError e = validate({buffer_.data() + before, buffer_.size() - before});
-        e != ProtocolError::None)
-      return e;
+    ProtocolError e = transform_->decode(bytes, message_end, buffer_, max_message_size_);
+    if (e == ProtocolError::None && buffer_.size() > max_message_size_) e = ProtocolError::MessageTooLarge;
+    // The same error for any split of the input: the first violating byte decides. Output the
+    // transform produced before it failed (or before the size limit) comes earlier in the
+    // message than the failure, so a UTF-8 fault in it is reported first (found by fuzzing:
+    // test/fuzz/regressions/fuzz_frames_server/rsv1-error-depends-on-split).
+    const size_t end = std::min<size_t>(buffer_.size(), std::max<size_t>(before, max_message_size_));
+    if (ProtocolError u = validate({buffer_.data() + before, end - before}); u != ProtocolError::None) return u;
+    if (e != ProtocolError::None) return e;
   } else if (first_piece_ && message_end) {
     // A single-frame message that arrived whole: deliver it from the caller's buffer.
     if (ProtocolError e = validate(bytes); e != ProtocolError::None) return e;
