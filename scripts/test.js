@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 'use strict';
 // `npm test`: every suite, then one plain line "N passed, N failed, N skipped" totalling them.
-//   native  C++ unit tests of the sans-IO core (ctest), built with ASan + UBSan in build-tests/
-//   js      vitest: the TypeScript API, the loader, symbol hygiene, the node-gyp build, type tests
-// `node scripts/test.js native` or `... js` runs one. Exit status is non-zero on any failure, and
-// a run that executed no test is a failure.
+//   native    C++ unit tests of the sans-IO core (ctest), built with ASan + UBSan in build-tests/
+//   js        vitest: test/js (API, loader, symbols, node-gyp build, types), test/conformance,
+//             test/interop (Python websockets/wsproto, Chromium, Node's client)
+//   fuzz      libFuzzer smoke of every target (scripts/fuzz.js --ci; SOCKUDO_WS_FUZZ_SECONDS)
+//   sanitize  the addon under ASan+UBSan running the JS suites; native tests under valgrind
+// Without arguments: native and js, plus fuzz and sanitize when CI is set (they need clang and
+// valgrind, which .ci/run installs, and several minutes). `node scripts/test.js <suite>` runs one.
+// Exit status is non-zero on any failure, and a run that executed no test is a failure.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -72,8 +76,44 @@ function jsSuite() {
   record('js (vitest)', r.numPassedTests, r.numFailedTests + brokenFiles, r.numPendingTests + (r.numTodoTests || 0));
 }
 
-if (!only || only === 'native') nativeSuite();
-if (!only || only === 'js') jsSuite();
+// Runs a script, echoing its output, and returns the output for parsing.
+function runCapture(args) {
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, env: process.env });
+  process.stdout.write(r.stdout || '');
+  process.stderr.write(r.stderr || '');
+  return { status: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+
+// libFuzzer smoke: every target for a share of the budget; one test per target.
+function fuzzSuite() {
+  const budget = process.env.SOCKUDO_WS_FUZZ_SECONDS || '120';
+  const { status, out } = runCapture([path.join(__dirname, 'fuzz.js'), '--ci', budget]);
+  const lines = out.split('\n').filter((l) => /^fuzz_\w+: /.test(l));
+  const ok = lines.filter((l) => l.includes('no findings')).length;
+  const bad = lines.length - ok;
+  if (lines.length === 0) return record('fuzz (did not run: clang/libFuzzer missing?)', 0, 1, 0);
+  record('fuzz (libFuzzer, CI budget)', ok, bad + (status !== 0 && bad === 0 ? 1 : 0), 0);
+}
+
+// The addon under ASan+UBSan with the JS suites, and the native tests under valgrind.
+function sanitizeSuite() {
+  const { status, out } = runCapture([path.join(__dirname, 'sanitize.js'), 'all']);
+  const js = /js under ASan\+UBSan: (\d+) passed, (\d+) failed/.exec(out);
+  const reports = /sanitizer reports: (\d+)/.exec(out);
+  const vg = out.split('\n').filter((l) => /^valgrind test_\w+: /.test(l));
+  const vgClean = vg.filter((l) => /: clean/.test(l)).length;
+  let passed = (js ? Number(js[1]) : 0) + vgClean;
+  let failed = (js ? Number(js[2]) : 1) + (vg.length - vgClean) + (reports && Number(reports[1]) > 0 ? 1 : 0);
+  if (vg.length === 0) failed += 1;
+  if (status !== 0 && failed === 0) failed = 1;
+  record('sanitizers (ASan+UBSan addon + JS suites; valgrind native tests)', passed, failed, 0);
+}
+
+const suitesToRun = only ? [only] : ['native', 'js', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
+if (suitesToRun.includes('native')) nativeSuite();
+if (suitesToRun.includes('js')) jsSuite();
+if (suitesToRun.includes('fuzz')) fuzzSuite();
+if (suitesToRun.includes('sanitize')) sanitizeSuite();
 
 console.log('\n' + suites.join('\n'));
 const summary = `${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`;
