@@ -86,7 +86,8 @@ function runCapture(args) {
 
 // libFuzzer smoke: every target for a share of the budget; one test per target.
 function fuzzSuite() {
-  const budget = process.env.SOCKUDO_WS_FUZZ_SECONDS || '120';
+  // About a minute per target (7 targets, shared by weight: the connection engine gets more).
+  const budget = process.env.SOCKUDO_WS_FUZZ_SECONDS || '420';
   const { status, out } = runCapture([path.join(__dirname, 'fuzz.js'), '--ci', budget]);
   const lines = out.split('\n').filter((l) => /^fuzz_\w+: /.test(l));
   const ok = lines.filter((l) => l.includes('no findings')).length;
