@@ -62,7 +62,8 @@ std::string to_hex(const uint8_t* p, size_t n) {
 
 void replay_splits(const std::vector<uint8_t>& input, const std::function<void()>& reset,
                    const std::function<void(const uint8_t*, size_t)>& feed,
-                   const std::function<void(const std::string& label)>& check) {
+                   const std::function<void(const std::string& label)>& check,
+                   const std::function<bool(size_t at)>& include_split) {
   // Copy each chunk to its own heap block so a parser that reads past a chunk is caught by ASan.
   auto feed_copy = [&](const uint8_t* p, size_t n) {
     std::vector<uint8_t> chunk(p, p + n);
@@ -75,6 +76,7 @@ void replay_splits(const std::vector<uint8_t>& input, const std::function<void()
   for (size_t i = 0; i < input.size(); i++) feed_copy(input.data() + i, 1);
   check("byte by byte");
   for (size_t at = 1; at < input.size(); at++) {
+    if (include_split && !include_split(at)) continue;
     reset();
     feed_copy(input.data(), at);
     feed_copy(input.data() + at, input.size() - at);

@@ -51,11 +51,13 @@ std::string to_hex(const uint8_t* p, size_t n);
 inline std::string to_hex(const std::vector<uint8_t>& v) { return to_hex(v.data(), v.size()); }
 
 // Replays `input` through `feed` in every way the issue demands: whole, byte by byte, and split
-// in two at every offset. `reset` is called before each replay, `check` after each with a label
-// describing the split, so a failure names the split that broke.
+// in two at every offset (or at the offsets `include_split` accepts, for inputs too large for all
+// of them). `reset` is called before each replay, `check` after each with a label describing the
+// split, so a failure names the split that broke.
 void replay_splits(const std::vector<uint8_t>& input, const std::function<void()>& reset,
                    const std::function<void(const uint8_t*, size_t)>& feed,
-                   const std::function<void(const std::string& label)>& check);
+                   const std::function<void(const std::string& label)>& check,
+                   const std::function<bool(size_t at)>& include_split = nullptr);
 
 }  // namespace harness
 

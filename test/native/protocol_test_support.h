@@ -200,23 +200,9 @@ inline void replay_some_splits(const std::vector<uint8_t>& input, const std::fun
                                const std::function<void(const uint8_t*, size_t)>& feed,
                                const std::function<void(const std::string&)>& check,
                                size_t edge = 24, size_t stride = 4093) {
-  auto feed_copy = [&](const uint8_t* p, size_t n) {
-    std::vector<uint8_t> chunk(p, p + n);
-    feed(chunk.data(), chunk.size());
-  };
-  reset();
-  feed_copy(input.data(), input.size());
-  check("whole");
-  reset();
-  for (size_t i = 0; i < input.size(); i++) feed_copy(input.data() + i, 1);
-  check("byte by byte");
-  for (size_t at = 1; at < input.size(); at++) {
-    if (at > edge && at + edge < input.size() && at % stride != 0) continue;
-    reset();
-    feed_copy(input.data(), at);
-    feed_copy(input.data() + at, input.size() - at);
-    check("split at " + std::to_string(at));
-  }
+  harness::replay_splits(input, reset, feed, check, [&](size_t at) {
+    return at <= edge || at + edge >= input.size() || at % stride == 0;
+  });
 }
 
 }  // namespace testsupport
