@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 
 import { type Cleanup, within } from '../js/helpers';
-import { closeBody, encodeFrame, type FrameSpec, FramePeer, OP, type Split } from './wire';
+import { FramePeer } from './wire';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -56,37 +56,6 @@ export class RawClient extends FramePeer {
     return client;
   }
 
-  /** A client frame: masked unless `spec.mask === false`. */
-  encode(spec: FrameSpec): Buffer {
-    return encodeFrame(spec, true);
-  }
-
-  /** The masking a frame from this peer must NOT have (to break the rule on purpose). */
-  readonly wrongMask = false;
-
-  /** Sends one frame, written in pieces cut at `split`. */
-  send(spec: FrameSpec, split: Split = 'whole'): Promise<void> {
-    return this.write(this.encode(spec), split);
-  }
-
-  /** Sends several frames as one TCP write (or in pieces cut at `split` over their concatenation). */
-  sendAll(specs: FrameSpec[], split: Split = 'whole'): Promise<void> {
-    return this.write(Buffer.concat(specs.map((s) => this.encode(s))), split);
-  }
-
-  text(payload: Buffer | string, split: Split = 'whole'): Promise<void> {
-    return this.send({ opcode: OP.TEXT, payload }, split);
-  }
-
-  binary(payload: Buffer, split: Split = 'whole'): Promise<void> {
-    return this.send({ opcode: OP.BINARY, payload }, split);
-  }
-
-  ping(payload: Buffer | string = '', split: Split = 'whole'): Promise<void> {
-    return this.send({ opcode: OP.PING, payload }, split);
-  }
-
-  close(code?: number, reason: Buffer | string = ''): Promise<void> {
-    return this.send({ opcode: OP.CLOSE, payload: closeBody(code, reason) });
-  }
+  /** Client frames are masked (RFC 6455 §5.3) unless a case says otherwise. */
+  protected override readonly masks = true;
 }

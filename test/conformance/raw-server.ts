@@ -7,45 +7,11 @@ import * as net from 'node:net';
 
 import { type Cleanup, within } from '../js/helpers';
 import { acceptFor, headerFields } from './raw-client';
-import { closeBody, encodeFrame, type FrameSpec, FramePeer, OP, type Split } from './wire';
+import { FramePeer } from './wire';
 
 export class ServerConn extends FramePeer {
   /** The client's request head. */
   request = '';
-
-  /** A server frame: unmasked unless `spec.mask === true`. */
-  encode(spec: FrameSpec): Buffer {
-    return encodeFrame(spec, false);
-  }
-
-  /** The masking a frame from this peer must NOT have (to break the rule on purpose). */
-  readonly wrongMask = true;
-
-  /** Sends one frame, written in pieces cut at `split`. */
-  send(spec: FrameSpec, split: Split = 'whole'): Promise<void> {
-    return this.write(this.encode(spec), split);
-  }
-
-  /** Sends several frames as one TCP write (or in pieces cut at `split` over their concatenation). */
-  sendAll(specs: FrameSpec[], split: Split = 'whole'): Promise<void> {
-    return this.write(Buffer.concat(specs.map((s) => this.encode(s))), split);
-  }
-
-  text(payload: Buffer | string, split: Split = 'whole'): Promise<void> {
-    return this.send({ opcode: OP.TEXT, payload }, split);
-  }
-
-  binary(payload: Buffer, split: Split = 'whole'): Promise<void> {
-    return this.send({ opcode: OP.BINARY, payload }, split);
-  }
-
-  ping(payload: Buffer | string = '', split: Split = 'whole'): Promise<void> {
-    return this.send({ opcode: OP.PING, payload }, split);
-  }
-
-  close(code?: number, reason: Buffer | string = ''): Promise<void> {
-    return this.send({ opcode: OP.CLOSE, payload: closeBody(code, reason) });
-  }
 
   /** Closes our side of TCP (as a server does after the closing handshake, RFC 6455 §7.1.1). */
   endTcp(): void {

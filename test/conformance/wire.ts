@@ -123,6 +123,8 @@ export function splitBytes(bytes: Buffer, split: Split): Buffer[] {
 /** A buffered socket that yields an HTTP head, then frames; every wait is bounded. */
 export class FramePeer {
   readonly sock: net.Socket;
+  /** Whether this peer masks its frames by default: a client does (RFC 6455 §5.3), a server not. */
+  protected readonly masks: boolean = false;
   /** Every frame received, in order. */
   readonly log: WireFrame[] = [];
   /** The other side ended or reset the TCP connection. */
@@ -238,6 +240,42 @@ export class FramePeer {
   }
 
   /** Writes `bytes` as separate TCP writes cut at `split`, yielding to the event loop between writes so they leave as separate segments. */
+  /** A frame from this peer: masked as its role requires unless `spec.mask` says otherwise. */
+  encode(spec: FrameSpec): Buffer {
+    return encodeFrame(spec, this.masks);
+  }
+
+  /** The masking a frame from this peer must NOT have (to break the rule on purpose). */
+  get wrongMask(): boolean {
+    return !this.masks;
+  }
+
+  /** Sends one frame, written in pieces cut at `split`. */
+  send(spec: FrameSpec, split: Split = 'whole'): Promise<void> {
+    return this.write(this.encode(spec), split);
+  }
+
+  /** Sends several frames as one TCP write (or in pieces cut at `split` over their concatenation). */
+  sendAll(specs: FrameSpec[], split: Split = 'whole'): Promise<void> {
+    return this.write(Buffer.concat(specs.map((s) => this.encode(s))), split);
+  }
+
+  text(payload: Buffer | string, split: Split = 'whole'): Promise<void> {
+    return this.send({ opcode: OP.TEXT, payload }, split);
+  }
+
+  binary(payload: Buffer, split: Split = 'whole'): Promise<void> {
+    return this.send({ opcode: OP.BINARY, payload }, split);
+  }
+
+  ping(payload: Buffer | string = '', split: Split = 'whole'): Promise<void> {
+    return this.send({ opcode: OP.PING, payload }, split);
+  }
+
+  close(code?: number, reason: Buffer | string = ''): Promise<void> {
+    return this.send({ opcode: OP.CLOSE, payload: closeBody(code, reason) });
+  }
+
   async write(bytes: Buffer, split: Split = 'whole'): Promise<void> {
     const pieces = splitBytes(bytes, split);
     for (let i = 0; i < pieces.length; i++) {
