@@ -1,12 +1,13 @@
 // AVX2 kernel (32 bytes per vector), compiled in a target region and used only when the CPU and
 // OS support it.
 #if defined(__x86_64__)
+#include <immintrin.h>
+
 #include "mask_kernels.h"
 #include "mask_util.h"
+#include "target_region.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx2")
-#include <immintrin.h>
+SOCKUDO_TARGET_PUSH("avx2")
 
 namespace sockudo::simd::detail {
 namespace {
@@ -31,8 +32,9 @@ struct V {
 #include "mask_body.inc"
 #undef MASK_KERNEL_FN
 }  // namespace
+// The region ends here: the table entry's feature check runs on CPUs without this ISA.
+SOCKUDO_TARGET_POP()
 
 const MaskKernel kMaskAvx2 = {"avx2", [](const CpuFeatures& f) { return f.avx2; }, mask_avx2};
 }  // namespace sockudo::simd::detail
-#pragma GCC pop_options
 #endif

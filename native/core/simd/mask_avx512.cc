@@ -1,12 +1,13 @@
 // AVX-512 kernel (64 bytes per vector; F+BW for byte-masked loads and stores, so the tail never
 // touches a byte outside [src, src+len) or [dst, dst+len)).
 #if defined(__x86_64__)
+#include <immintrin.h>
+
 #include "mask_kernels.h"
 #include "mask_util.h"
+#include "target_region.h"
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw")
-#include <immintrin.h>
+SOCKUDO_TARGET_PUSH("avx512f,avx512bw")
 
 namespace sockudo::simd::detail {
 namespace {
@@ -27,8 +28,9 @@ struct V {
 #include "mask_body.inc"
 #undef MASK_KERNEL_FN
 }  // namespace
+// The region ends here: the table entry's feature check runs on CPUs without this ISA.
+SOCKUDO_TARGET_POP()
 
 const MaskKernel kMaskAvx512 = {"avx512", [](const CpuFeatures& f) { return f.avx512bw; }, mask_avx512};
 }  // namespace sockudo::simd::detail
-#pragma GCC pop_options
 #endif

@@ -1,12 +1,13 @@
 // SSE2 kernel (16 bytes per vector). SSE2 is part of the x86-64 baseline, but the region is
 // explicit so the file reads like its siblings and also builds for 32-bit targets.
 #if defined(__x86_64__)
+#include <emmintrin.h>
+
 #include "mask_kernels.h"
 #include "mask_util.h"
+#include "target_region.h"
 
-#pragma GCC push_options
-#pragma GCC target("sse2")
-#include <emmintrin.h>
+SOCKUDO_TARGET_PUSH("sse2")
 
 namespace sockudo::simd::detail {
 namespace {
@@ -25,8 +26,9 @@ struct V {
 #include "mask_body.inc"
 #undef MASK_KERNEL_FN
 }  // namespace
+// The region ends here: the table entry's feature check runs on CPUs without this ISA.
+SOCKUDO_TARGET_POP()
 
 const MaskKernel kMaskSse2 = {"sse2", [](const CpuFeatures& f) { return f.sse2; }, mask_sse2};
 }  // namespace sockudo::simd::detail
-#pragma GCC pop_options
 #endif
