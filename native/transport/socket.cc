@@ -1,5 +1,6 @@
 #include "transport/socket.h"
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -439,7 +440,7 @@ void Socket::write_now() {
   waiting_writable_ = false;
   update_poll();
   if (phase_ == SocketPhase::Draining && buffered_amount() == 0) {
-    destroy();
+    linger();
     return;
   }
   // The engine may have queued a deferred pong on commit.
@@ -474,6 +475,25 @@ void Socket::begin_draining() {
   update_poll();
   arm_timer();
   if (!waiting_writable_) write_now();
+}
+
+// Our last bytes (a close frame, an HTTP rejection) are in the kernel, but the peer may still be
+// sending: closing now with unread input would make the kernel answer with RST, and a peer that
+// reads the reset first never sees what we said (RFC 6455 §7.1.1 wants the TCP close to follow
+// the close frame, not overtake it). So half-close (FIN after our data) and discard input until
+// the peer's EOF, within the drain deadline already armed by begin_draining().
+void Socket::linger() {
+  if (external_ || lingering_) {
+    destroy();
+    return;
+  }
+  lingering_ = true;
+  if (::shutdown(fd_, SHUT_WR) != 0) {
+    destroy();  // ENOTCONN: the peer is already gone
+    return;
+  }
+  update_poll();
+  arm_timer();
 }
 
 void Socket::fail_client(std::string code, std::string message, int status) {

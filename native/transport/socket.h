@@ -46,7 +46,7 @@ enum class SocketPhase : uint8_t {
   ClientConnecting,  // TCP connect in progress
   ClientHead,        // request sent; reading the response
   Open,              // WebSocket connection
-  Draining,          // writing what is queued (a rejection, a final close), then closing
+  Draining,          // writing what is queued (a rejection, a final close), then lingering until EOF
   Closed,
 };
 
@@ -133,6 +133,7 @@ class Socket {
   void fail_client(std::string code, std::string message, int status = 0);
   void open_engine(protocol::Role role);
   void begin_draining();
+  void linger();
   void write_now();
   void update_poll();
   void arm_timer();
@@ -158,6 +159,7 @@ class Socket {
   bool reading_ = true;        // the application wants reads (pause/resume)
   bool started_ = false;       // start() was called (open connections only)
   bool waiting_writable_ = false;
+  bool lingering_ = false;     // Draining: our output is done (SHUT_WR); discarding until EOF
 
   std::unique_ptr<handshake::HttpHeadParser> head_;
   handshake::UpgradeRequest request_;

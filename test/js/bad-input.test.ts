@@ -258,6 +258,31 @@ describe('after the handshake', () => {
     expect(s.serverErrors).toEqual([]);
   });
 
+  it('a peer still streaming an oversized frame reads our close 1009 and a FIN, never a reset (lingering close)', async () => {
+    // Closing a socket with unread input makes the kernel send RST, and a peer that reads the
+    // reset first loses our close frame. We half-close and discard its input until it ends.
+    const s = await setup({ maxPayloadLength: 64 * 1024 });
+    for (let round = 0; round < 5; round++) {
+      const { peer } = await RawPeer.upgraded(s.port, cleanup);
+      const errors: string[] = [];
+      peer.sock.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+      peer.sock.on('end', () => peer.sock.end()); // stop sending once the server is done
+      // A 16 MiB frame announced, then streamed for as long as the connection lasts.
+      peer.write(Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0x01, 0, 0, 0, 1, 2, 3, 4]));
+      const chunk = Buffer.alloc(256 * 1024, 0x55);
+      const started = Date.now();
+      while (!peer.closed && Date.now() - started < 5000) {
+        if (peer.sock.writable && peer.sock.writableLength < MiB) peer.write(chunk);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      expect(peer.closed, `round ${round}`).toBe(true);
+      expect(errors, `round ${round}`).toEqual([]);
+      expect(closeCodeIn(peer.buffered), `round ${round}`).toBe(1009);
+    }
+    await s.stillHealthy();
+    await s.noLeaks();
+  });
+
   it('a peer that vanishes mid-frame (1 MiB announced, half sent, then destroyed) → close 1006 on the server, nothing leaks', async () => {
     const s = await setup();
     const cases: [string, (peer: RawPeer) => void][] = [
