@@ -258,19 +258,32 @@ void Connection::queue_pending_pong() {
 void Connection::on_output_committed() { queue_pending_pong(); }
 
 SendStatus Connection::send_message(Opcode opcode, std::span<const uint8_t> payload, uint64_t now_ms,
-                                    std::unique_ptr<io::BufferOwner> owner) {
+                                    std::unique_ptr<io::BufferOwner> owner, bool compress) {
   // §5.5.1: no data frames after a close frame.
   if (state_ != ConnectionState::Open) return SendStatus::NotOpen;
   if (opcode != Opcode::Text && opcode != Opcode::Binary) return SendStatus::InvalidOpcode;
   now_ms_ = now_ms;
   queue_pending_pong();
+  std::span<const uint8_t> encoded;
+  if (compress && config_.compressor != nullptr && config_.compressor->encode(payload, encoded)) {
+    // RFC 7692 §6: RSV1 on the first frame of a compressed message only. The encoded bytes live
+    // in a scratch buffer, so every fragment is copied.
+    write_fragments(opcode, true, encoded, nullptr);
+    return SendStatus::Ok;
+  }
+  write_fragments(opcode, false, payload, std::move(owner));
+  return SendStatus::Ok;
+}
+
+void Connection::write_fragments(Opcode opcode, bool rsv1, std::span<const uint8_t> payload,
+                                 std::unique_ptr<io::BufferOwner> owner) {
   // §5.4: a message may be split into fragments. Messages larger than max_frame_size are sent
   // in frames of at most that size, so a peer with the same limits (ours by default: 16 MiB
   // frames, 64 MiB messages) accepts every message its message limit allows.
   const size_t frag = config_.max_frame_size < SIZE_MAX ? static_cast<size_t>(config_.max_frame_size) : SIZE_MAX;
   if (payload.size() <= frag) {
-    writer_.write_frame(output_, opcode, true, false, payload, std::move(owner));
-    return SendStatus::Ok;
+    writer_.write_frame(output_, opcode, true, rsv1, payload, std::move(owner));
+    return;
   }
   // A borrowed payload stays borrowed: the real owner rides on the last fragment the writer will
   // borrow (written, and so released, after every earlier one); other fragments get a
@@ -289,10 +302,11 @@ SendStatus Connection::send_message(Opcode opcode, std::span<const uint8_t> payl
     const bool last = off + n == payload.size();
     std::unique_ptr<io::BufferOwner> o;
     if (borrows) o = off == owner_at ? std::move(owner) : std::make_unique<Placeholder>();
-    writer_.write_frame(output_, off == 0 ? opcode : Opcode::Continuation, last, false, payload.subspan(off, n), std::move(o));
+    writer_.write_frame(output_, off == 0 ? opcode : Opcode::Continuation, last, rsv1 && off == 0, payload.subspan(off, n),
+                        std::move(o));
     off += n;
   }
-  return SendStatus::Ok;  // an owner not handed to the queue is released here, after every copy
+  // An owner not handed to the queue is released here, after every copy.
 }
 
 SendStatus Connection::send_ping(std::span<const uint8_t> payload, uint64_t now_ms) {

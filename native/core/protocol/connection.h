@@ -61,8 +61,9 @@ class Connection final : private FrameSink {
 
   // A Text or Binary message as one frame. With an owner, a large payload is borrowed until
   // written (server); otherwise it is copied (client frames are always masked into a copy).
+  // With `compress` and a compressor configured, the message may be sent encoded (RSV1).
   SendStatus send_message(Opcode opcode, std::span<const uint8_t> payload, uint64_t now_ms,
-                          std::unique_ptr<io::BufferOwner> owner = nullptr);
+                          std::unique_ptr<io::BufferOwner> owner = nullptr, bool compress = false);
   SendStatus send_ping(std::span<const uint8_t> payload, uint64_t now_ms);
   SendStatus send_pong(std::span<const uint8_t> payload, uint64_t now_ms);
   // Starts the closing handshake. `code` is a code a local endpoint may send (1000, 1001-1003,
@@ -92,6 +93,7 @@ class Connection final : private FrameSink {
   void fail(ProtocolError error, EventSink& sink);
   void report_close(uint16_t code, std::span<const uint8_t> reason, EventSink& sink);
   void queue_pending_pong();
+  void write_fragments(Opcode opcode, bool rsv1, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner);
   uint64_t liveness_deadline(ProtocolError* which) const;
 
   ConnectionConfig config_;

@@ -24,6 +24,8 @@ struct ConnectionConfig {
   // messages are decoded by `transform`, which must then be set.
   bool rsv1_allowed = false;
   MessageTransform* transform = nullptr;  // not owned
+  // Encodes outgoing messages sent with compress = true (permessage-deflate); null: never.
+  MessageCompressor* compressor = nullptr;  // not owned
 
   // --- machinery ------------------------------------------------------------------------------
   // Masking kernel chosen once by the caller; the default is the best this CPU supports.

@@ -30,6 +30,8 @@ constexpr ErrorInfo kErrors[] = {
     {1007, "WS_ERR_INVALID_UTF8", "invalid UTF-8 sequence"},
     {1009, "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH", "frame payload larger than max_frame_size"},
     {1009, "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", "message larger than max_message_size"},
+    {1007, "WS_ERR_INVALID_COMPRESSED_DATA", "compressed message is not valid DEFLATE data"},
+    {1011, "WS_ERR_COMPRESSOR_UNAVAILABLE", "no memory for a decompressor"},
     {1006, "WS_ERR_IDLE_TIMEOUT", "nothing received within the idle timeout"},
     {1006, "WS_ERR_PONG_TIMEOUT", "no pong received within the pong timeout"},
 };

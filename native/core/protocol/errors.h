@@ -29,6 +29,9 @@ enum class ProtocolError : uint8_t {
   InvalidUtf8,                  // 1007 WS_ERR_INVALID_UTF8: text or close reason (§8.1)
   FrameTooLarge,                // 1009 WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: > max_frame_size
   MessageTooLarge,              // 1009 WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: > max_message_size
+  // --- permessage-deflate (RFC 7692) ---------------------------------------------------------
+  InvalidCompressedData,        // 1007 WS_ERR_INVALID_COMPRESSED_DATA: not DEFLATE (§6.2, §8.2.3)
+  CompressorUnavailable,        // 1011 WS_ERR_COMPRESSOR_UNAVAILABLE: inflater memory refused
   // --- liveness failures: no close frame is exchanged, reported locally as 1006 -------------
   IdleTimeout,                  // 1006 WS_ERR_IDLE_TIMEOUT: nothing received for idle_timeout_ms
   PongTimeout,                  // 1006 WS_ERR_PONG_TIMEOUT: no answer to our ping in time

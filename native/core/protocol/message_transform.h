@@ -1,6 +1,7 @@
-// The hook for a per-message transform of received messages. permessage-deflate (RFC 7692) plugs
-// in here: a message whose first frame has RSV1 set goes through decode() instead of being
-// buffered as is. This engine implements no transform itself.
+// The hooks for per-message transforms. permessage-deflate (RFC 7692, permessage_deflate.h) plugs
+// in here: a received message whose first frame has RSV1 set goes through decode() instead of
+// being buffered as is, and an outgoing message may be encoded and sent with RSV1. The engine
+// itself knows no compression.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,15 @@ class MessageTransform {
                                uint64_t max_size) = 0;
   // The message being decoded was abandoned (connection failed); drop per-message state.
   virtual void reset() {}
+};
+
+class MessageCompressor {
+ public:
+  virtual ~MessageCompressor() = default;
+  // Encodes one whole outgoing message. Returns false when it should be sent as is (too small to
+  // be worth it, or the encoded form is not smaller); otherwise `out` views the encoded payload,
+  // valid until the next call, to be sent with RSV1 on its first frame.
+  virtual bool encode(std::span<const uint8_t> in, std::span<const uint8_t>& out) = 0;
 };
 
 }  // namespace sockudo::protocol
