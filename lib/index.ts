@@ -26,7 +26,7 @@ export type { UpgradeDecision, AcceptDecision, RejectDecision } from './upgrade-
 export { defaults } from './options.js';
 export type {
   ConnectionOptions, ServerOptions, ServerCommonOptions, PortServerOptions, AttachedServerOptions, NoServerOptions, ClientOptions,
-  OutgoingHeaders, UpgradeHook, HandleProtocols,
+  OutgoingHeaders, UpgradeHook, HandleProtocols, CompressionMode, CompressionOptions,
 } from './options.js';
 
 export {

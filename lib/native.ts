@@ -41,7 +41,7 @@ export interface NativeSocket {
   reject(status: number, headers: string[], body: string | Uint8Array): string | undefined;
   /** Delivers bytes held since the handshake, then starts reading. Call once listeners are attached. */
   start(): void;
-  send(data: string | Uint8Array, isBinary: boolean): NativeSendResult;
+  send(data: string | Uint8Array, isBinary: boolean, compress: boolean): NativeSendResult;
   ping(data: string | Uint8Array): NativeSendResult;
   pong(data: string | Uint8Array): NativeSendResult;
   /** Starts the closing handshake; returns a WS_ERR_* code when refused (bad code/reason, not open). */
@@ -76,6 +76,27 @@ export interface NativeConnectionConfig {
   maxHeaders: number;
   maxBackpressure: number;
   closeOnBackpressureLimit: boolean;
+  compression: NativeCompressionConfig;
+}
+
+/** permessage-deflate settings; "compressor" is always ours, "decompressor" the peer's. */
+export interface NativeCompressionConfig {
+  enabled: boolean;
+  sharedCompressor: boolean;
+  sharedDecompressor: boolean;
+  windowBits: number;
+  memLevel: number;
+  level: number;
+  decompressorWindowBits: number;
+  threshold: number;
+}
+
+/** zlib-ng memory of this environment's connections. */
+export interface NativeDeflateMemory {
+  bytes: number;
+  deflaters: number;
+  inflaters: number;
+  pooledInflaters: number;
 }
 
 export interface NativeServer {
@@ -138,6 +159,8 @@ export interface NativeBinding {
   connect(config: NativeClientConfig, target: object): NativeSocket;
   /** Live native sockets in this environment (leak checks). */
   socketCount(): number;
+  /** zlib-ng memory held for permessage-deflate in this environment. */
+  deflateMemory(): NativeDeflateMemory;
 }
 
 /** The package root: dist/cjs/native.js → ../.. (and lib/native.ts → .. when run from source). */

@@ -12,7 +12,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 
 import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError } from './errors.js';
-import type { NativeConnectionConfig } from './native.js';
+import type { NativeCompressionConfig, NativeConnectionConfig } from './native.js';
 import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
 
 /** Limits and timers of one connection (server or client). Times are milliseconds, sizes bytes. */
@@ -43,6 +43,41 @@ export interface ConnectionOptions {
   maxHeaderSize?: number;
   /** Most header fields accepted in the handshake. Default 100. */
   maxHeaders?: number;
+  /**
+   * permessage-deflate (RFC 7692). `'disabled'` (default), `'dedicated'`, `'shared'`, or the
+   * details as a {@link CompressionOptions} object. A server answers the first acceptable offer
+   * of a client; a client offers it and checks the server's answer.
+   */
+  compression?: CompressionMode | CompressionOptions;
+  /** Messages shorter than this (bytes) are sent uncompressed. Default 64. */
+  compressionThreshold?: number;
+}
+
+/**
+ * `'dedicated'`: every connection has its own compressor, which keeps its window between
+ * messages (best ratio; zlib-ng holds about 340 KiB per connection at windowBits 15 once the
+ * connection has sent a compressed message) and keeps the peer's window too.
+ * `'shared'`: each message is compressed on its own by one compressor per event loop (so a
+ * connection holds no compressor, and a broadcast compresses once), and the peer is asked to do
+ * the same, so decompressors are lent per message from a per-loop pool: an idle connection holds
+ * no zlib-ng memory at all.
+ */
+export type CompressionMode = 'disabled' | 'dedicated' | 'shared';
+
+/** permessage-deflate in detail. "compressor" is this endpoint's, "decompressor" follows the peer's. */
+export interface CompressionOptions {
+  /** `'dedicated'` (default): per connection, with context takeover. `'shared'`: one per event loop, no context takeover (negotiates `server_no_context_takeover` on a server, `client_no_context_takeover` on a client). */
+  compressor?: 'dedicated' | 'shared';
+  /** `'dedicated'` (default): the peer may keep its window; we keep an inflater per connection once it sends compressed. `'shared'`: ask the peer not to keep its window (the other `*_no_context_takeover`), so inflaters are lent per message. */
+  decompressor?: 'dedicated' | 'shared';
+  /** Our compressor's window, 8..15 (smaller: less memory, worse ratio). Announced as `server_max_window_bits` (server) or `client_max_window_bits=N` (client). Default 15. */
+  windowBits?: number;
+  /** zlib memLevel 1..9: size of the literal buffers. Default 8. */
+  memLevel?: number;
+  /** zlib compression level 0..9. Default 1 (fast; zlib-ng's quick strategy). */
+  level?: number;
+  /** Largest window the peer may compress with, 8..15 (`client_max_window_bits` asked by a server, `server_max_window_bits` by a client). A server declines offers that do not allow it to be limited. Default 15. */
+  decompressorWindowBits?: number;
 }
 
 /** Extra HTTP header fields: name → value (an array repeats the field). */
@@ -129,6 +164,8 @@ export const defaults = Object.freeze({
   handshakeTimeout: 10_000,
   maxHeaderSize: 16_384,
   maxHeaders: 100,
+  compression: 'disabled' as CompressionMode,
+  compressionThreshold: 64,
   backlog: 511,
   host: '',
 });
@@ -137,10 +174,11 @@ const MAX_TIMER = 2 ** 31 - 1;
 const MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 
 const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'maxBackpressure', 'closeOnBackpressureLimit', 'autoPing', 'autoPong',
-  'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders'] as const;
+  'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold'] as const;
+const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'server', 'noServer', 'path', 'handleProtocols', 'upgrade']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, 'protocols', 'headers', 'origin', 'signal']);
-const HINTS: Record<string, string> = { maxPayload: 'maxPayloadLength', verifyClient: 'upgrade', perMessageDeflate: '(permessage-deflate is not supported yet)' };
+const HINTS: Record<string, string> = { maxPayload: 'maxPayloadLength', verifyClient: 'upgrade', perMessageDeflate: 'compression' };
 
 /** The options object itself: undefined → {}, anything but a plain object → TypeError. */
 export function optionsObject(value: unknown, name: string): Record<string, unknown> {
@@ -204,6 +242,42 @@ export function connectionConfig(o: Record<string, unknown>, name: string): Nati
     maxHeaders: intOption(o, 'maxHeaders', 1, 10_000, defaults.maxHeaders, name),
     maxBackpressure: intOption(o, 'maxBackpressure', 1, Number.MAX_SAFE_INTEGER, defaults.maxBackpressure, name),
     closeOnBackpressureLimit: boolOption(o, 'closeOnBackpressureLimit', defaults.closeOnBackpressureLimit, name),
+    compression: compressionConfig(o, name),
+  };
+}
+
+function choice<T extends string>(o: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T, name: string): T {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new InvalidArgumentValueError(`${name}.${key}`, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`, v);
+  }
+  return v as T;
+}
+
+/** `compression` + `compressionThreshold` → the flat native form. */
+function compressionConfig(o: Record<string, unknown>, name: string): NativeCompressionConfig {
+  const threshold = intOption(o, 'compressionThreshold', 0, 2 ** 32 - 1, defaults.compressionThreshold, name);
+  const v = o.compression;
+  let d: Record<string, unknown>;
+  if (v === undefined || v === 'disabled') d = { enabled: false };
+  else if (v === 'dedicated' || v === 'shared') d = { compressor: v, decompressor: v };
+  else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    d = v as Record<string, unknown>;
+    rejectUnknown(d, COMPRESSION_KEYS, `${name}.compression`);
+  } else {
+    throw new InvalidArgumentValueError(`${name}.compression`, "must be 'disabled', 'dedicated', 'shared' or a CompressionOptions object", v);
+  }
+  const n = `${name}.compression`;
+  return {
+    enabled: d.enabled !== false,
+    sharedCompressor: choice(d, 'compressor', ['dedicated', 'shared'] as const, 'dedicated', n) === 'shared',
+    sharedDecompressor: choice(d, 'decompressor', ['dedicated', 'shared'] as const, 'dedicated', n) === 'shared',
+    windowBits: intOption(d, 'windowBits', 8, 15, 15, n),
+    memLevel: intOption(d, 'memLevel', 1, 9, 8, n),
+    level: intOption(d, 'level', 0, 9, 1, n),
+    decompressorWindowBits: intOption(d, 'decompressorWindowBits', 8, 15, 15, n),
+    threshold,
   };
 }
 

@@ -37,7 +37,10 @@ export type SendData = string | ArrayBuffer | ArrayBufferView;
 export interface SendOptions {
   /** Send as a binary message. Default: `false` for strings, `true` for bytes (bytes sent as text must be valid UTF-8). */
   binary?: boolean;
-  /** Accepted for compatibility and ignored until permessage-deflate lands: every message is sent uncompressed. */
+  /**
+   * Compress this message when permessage-deflate was negotiated. Default `true`; messages shorter
+   * than `compressionThreshold`, and messages that would not get smaller, are sent as they are.
+   */
   compress?: boolean;
 }
 
@@ -186,7 +189,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     return this.#protocol;
   }
 
-  /** Negotiated extensions (the Sec-WebSocket-Extensions the server answered); '' until permessage-deflate lands. */
+  /** Negotiated extensions: the Sec-WebSocket-Extensions value the server answered (e.g. `permessage-deflate; server_no_context_takeover`), '' when none. */
   get extensions(): string {
     return this.#extensions;
   }
@@ -239,8 +242,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     }
     const socket = this.#socket;
     if (socket === null) return 'dropped';
+    const compress = options === undefined || options.compress !== false;
     const link = this.#link;
-    if (link === null) return STATUS[socket.send(payload, binary)]!;
+    if (link === null) return STATUS[socket.send(payload, binary, compress)]!;
     // A Duplex-backed connection: the Duplex's buffer is the backpressure buffer.
     const queued = link.writableLength;
     // As natively: only once the Duplex signalled backpressure does its buffer count against the limit.
@@ -248,7 +252,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       if (this.#closeOnLimit) this.terminate();
       return 'dropped';
     }
-    const r = socket.send(payload, binary);
+    const r = socket.send(payload, binary, compress);
     return r === 0 && link.needDrain ? 'backpressure' : STATUS[r]!;
   }
 

@@ -28,6 +28,34 @@ std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& 
   c->head_limits.max_headers = static_cast<size_t>(get_number(o, "maxHeaders", 100));
   c->max_backpressure = static_cast<size_t>(get_number(o, "maxBackpressure", 1024.0 * 1024));
   c->close_on_backpressure_limit = get_bool(o, "closeOnBackpressureLimit", false);
+  // compression: { enabled, sharedCompressor, sharedDecompressor, windowBits, memLevel, level,
+  // decompressorWindowBits, threshold }, validated by lib/options.ts. "Compressor" is always
+  // ours, "decompressor" the peer's, whatever the role.
+  const Napi::Value cv = o.Get("compression");
+  if (cv.IsObject() && get_bool(cv.As<Napi::Object>(), "enabled", false)) {
+    const Napi::Object z = cv.As<Napi::Object>();
+    const bool shared_compressor = get_bool(z, "sharedCompressor", false);
+    const bool shared_decompressor = get_bool(z, "sharedDecompressor", false);
+    const auto window = static_cast<uint8_t>(get_number(z, "windowBits", 15));
+    const auto peer_window = static_cast<uint8_t>(get_number(z, "decompressorWindowBits", 15));
+    c->deflate.deflater.window_bits = window;
+    c->deflate.deflater.mem_level = static_cast<uint8_t>(get_number(z, "memLevel", 8));
+    c->deflate.deflater.level = static_cast<uint8_t>(get_number(z, "level", 1));
+    c->deflate.threshold = static_cast<uint32_t>(get_number(z, "threshold", 0));
+    // Server: RFC 7692 §7.1.1 / §7.1.2 parameters it answers with.
+    c->deflate_server.enabled = true;
+    c->deflate_server.server_no_context_takeover = shared_compressor;
+    c->deflate_server.client_no_context_takeover = shared_decompressor;
+    c->deflate_server.server_max_window_bits = window;
+    c->deflate_server.client_max_window_bits = peer_window;
+    // Client: the same wishes as an offer.
+    c->offer_deflate = true;
+    c->deflate_offer.client_no_context_takeover = shared_compressor;
+    c->deflate_offer.server_no_context_takeover = shared_decompressor;
+    c->deflate_offer.server_max_window_bits = peer_window < 15 ? peer_window : 0;
+    c->deflate_offer.client_max_window_bits = true;
+    c->deflate_offer.client_max_window_bits_value = window < 15 ? window : 0;
+  }
   return c;
 }
 

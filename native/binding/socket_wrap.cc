@@ -133,6 +133,7 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
   const auto opcode = info[1].ToBoolean().Value() ? protocol::Opcode::Binary : protocol::Opcode::Text;
+  const bool compress = info[2].IsUndefined() || info[2].ToBoolean().Value();
   transport::SendResult r;
   if (info[0].IsString()) {
     // One pass for strings that fit the scratch buffer (most messages): encode straight into it;
@@ -141,7 +142,7 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
     size_t len = 0;
     napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(scratch), sizeof scratch, &len);
     if (len + 4 < sizeof scratch) {  // not truncated: a cut could only happen within the last 3 bytes
-      r = socket_->send(opcode, {scratch, len}, nullptr);
+      r = socket_->send(opcode, {scratch, len}, nullptr, compress);
       return Napi::Number::New(env, static_cast<int>(r));
     }
     napi_get_value_string_utf8(env, info[0], nullptr, 0, &len);
@@ -151,16 +152,16 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
     if (len >= kBorrowThreshold) {
       auto owner = std::make_unique<HeapOwner>(std::move(bytes));
       std::span<const uint8_t> payload(owner->bytes.data(), owner->bytes.size());
-      r = socket_->send(opcode, payload, std::move(owner));
+      r = socket_->send(opcode, payload, std::move(owner), compress);
     } else {
-      r = socket_->send(opcode, bytes, nullptr);
+      r = socket_->send(opcode, bytes, nullptr, compress);
     }
   } else {
     ByteView view;
     if (!read_bytes(info[0], view)) return throw_type_error(env, "send(data) expects a string or Uint8Array");
     std::unique_ptr<io::BufferOwner> owner;
     if (view.len >= kBorrowThreshold) owner = std::make_unique<JsBufferOwner>(env, info[0]);
-    r = socket_->send(opcode, {view.data, view.len}, std::move(owner));
+    r = socket_->send(opcode, {view.data, view.len}, std::move(owner), compress);
   }
   return Napi::Number::New(env, static_cast<int>(r));
 }

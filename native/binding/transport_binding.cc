@@ -72,6 +72,7 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
   ro.protocols = protocol_views;
   ro.origin = origin;
   ro.headers = headers.fields();
+  if (config->offer_deflate) ro.deflate = &config->deflate_offer;
   auto hs = std::make_unique<handshake::ClientHandshake>(config->head_limits);
   std::string request;
   const auto err = hs->build_request(ro, state.loop->random(), request);
@@ -101,6 +102,19 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
 
 Napi::Value socket_count(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->socket_count()));
+}
+
+// deflateMemory() → { bytes, deflaters, inflaters, pooledInflaters }: zlib-ng memory of this
+// environment's connections (the per-mode cost benchmarks and tests report).
+Napi::Value deflate_memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& ctx = env_state(env).loop->deflate();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytes", Napi::Number::New(env, static_cast<double>(ctx.memory().bytes)));
+  o.Set("deflaters", Napi::Number::New(env, ctx.memory().deflaters));
+  o.Set("inflaters", Napi::Number::New(env, ctx.memory().inflaters));
+  o.Set("pooledInflaters", Napi::Number::New(env, static_cast<double>(ctx.pooled_inflaters())));
+  return o;
 }
 
 // Environment teardown (process exit or worker termination): close every socket and libuv handle,
@@ -134,6 +148,7 @@ void register_transport(Napi::Env env, Napi::Object exports) {
   exports.Set("setHandlers", Napi::Function::New(env, set_handlers, "setHandlers"));
   exports.Set("connect", Napi::Function::New(env, connect, "connect"));
   exports.Set("socketCount", Napi::Function::New(env, socket_count, "socketCount"));
+  exports.Set("deflateMemory", Napi::Function::New(env, deflate_memory, "deflateMemory"));
 }
 
 }  // namespace sockudo::binding

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/protocol/deflate_context.h"
 #include "core/protocol/mask_key_pool.h"
 #include "core/simd/mask.h"
 #include "transport/os_random.h"
@@ -46,6 +47,8 @@ class Loop {
   uint64_t now_ms() const { return uv_now(uv_); }
   uint8_t* receive_buffer() { return receive_.get(); }
   protocol::MaskKeyPool& mask_keys() { return mask_keys_; }
+  // permessage-deflate streams shared by this loop's connections (shared deflaters, inflater pool).
+  protocol::DeflateContext& deflate() { return deflate_; }
   RandomSource& random() { return random_; }
   const simd::MaskKernel* mask_kernel() const { return kernel_; }
 
@@ -96,6 +99,7 @@ class Loop {
   std::unique_ptr<uint8_t[]> receive_;
   OsRandom random_;
   protocol::MaskKeyPool mask_keys_;
+  protocol::DeflateContext deflate_;  // outlives every socket: the loop ends after all have closed
   std::vector<Socket*> dirty_;
   std::unordered_set<Socket*> sockets_;
   std::unordered_set<Listener*> listeners_;

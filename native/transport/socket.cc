@@ -197,7 +197,9 @@ void Socket::process_client_head(const uint8_t* data, size_t len) {
   handshake_deadline_ = protocol::kNoDeadline;
   protocol_ = std::string(client_->subprotocol());
   if (auto ext = client_->response().find("sec-websocket-extensions")) extensions_ = std::string(*ext);
-  open_engine(protocol::Role::Client);
+  // The response was checked against our offer (RFC 7692 §7.1) by the handshake.
+  const protocol::DeflateAgreement agreed = client_->deflate();
+  open_engine(protocol::Role::Client, client_->deflate_accepted() ? &agreed : nullptr);
   update_poll();
   arm_timer();
   handler_->on_client_open();
@@ -233,11 +235,17 @@ void Socket::on_eof(int error) {
 
 // --- handshake decision -----------------------------------------------------------------------
 
-void Socket::open_engine(protocol::Role role) {
+void Socket::open_engine(protocol::Role role, const protocol::DeflateAgreement* deflate) {
   protocol::ConnectionConfig cc = config_->connection;
   cc.role = role;
   cc.mask_keys = &loop_.mask_keys();
   cc.kernel = loop_.mask_kernel();
+  if (deflate != nullptr) {
+    deflate_ = std::make_unique<protocol::PerMessageDeflate>(role, *deflate, config_->deflate, loop_.deflate());
+    cc.rsv1_allowed = true;
+    cc.transform = deflate_.get();
+    cc.compressor = deflate_.get();
+  }
   engine_ = std::make_unique<protocol::Connection>(cc, loop_.now_ms());
   client_.reset();
   phase_ = SocketPhase::Open;
@@ -245,14 +253,21 @@ void Socket::open_engine(protocol::Role role) {
 
 handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::AcceptOptions& options) {
   if (phase_ != SocketPhase::AwaitingDecision) return handshake::BuildError::None;
+  // RFC 7692 §5: answer the first acceptable permessage-deflate offer; decline the rest.
+  handshake::AcceptOptions answer = options;
+  protocol::DeflateNegotiation deflate;
+  if (config_->deflate_server.enabled && answer.extensions.empty()) {
+    deflate = protocol::negotiate_deflate(config_->deflate_server, request_.extensions);
+    if (deflate.accepted) answer.extensions = deflate.response;
+  }
   std::string out;
-  const auto err = handshake::build_accept_response(request_, options, out);
+  const auto err = handshake::build_accept_response(request_, answer, out);
   if (err != handshake::BuildError::None) return err;
   handler_ = handler;
   handshake_deadline_ = protocol::kNoDeadline;
-  protocol_ = std::string(options.subprotocol);
-  extensions_ = std::string(options.extensions);
-  open_engine(protocol::Role::Server);
+  protocol_ = std::string(answer.subprotocol);
+  extensions_ = std::string(answer.extensions);
+  open_engine(protocol::Role::Server, deflate.accepted ? &deflate.agreed : nullptr);
   engine_->output().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
   head_.reset();  // request_ views die with it: clear them too
   request_ = {};
@@ -287,7 +302,8 @@ void Socket::start() {
 
 // --- sending -----------------------------------------------------------------------------------
 
-SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner) {
+SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
+                        bool compress) {
   if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
   // maxBackpressure bounds the backpressure buffer: bytes the kernel refused. Bytes merely
   // corked for this loop turn (a 101 not yet flushed, earlier sends of this callback) were never
@@ -299,7 +315,7 @@ SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payloa
     }
     return SendResult::Dropped;
   }
-  const auto st = engine_->send_message(opcode, payload, loop_.now_ms(), std::move(owner));
+  const auto st = engine_->send_message(opcode, payload, loop_.now_ms(), std::move(owner), compress);
   if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
   if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
   if (!waiting_writable_ && engine_->output().bytes() >= kFlushThreshold) {

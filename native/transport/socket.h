@@ -24,6 +24,8 @@
 #include "core/handshake/http_head_parser.h"
 #include "core/handshake/server_upgrade.h"
 #include "core/protocol/connection.h"
+#include "core/protocol/deflate_params.h"
+#include "core/protocol/permessage_deflate.h"
 #include "transport/socket_handler.h"
 #include "transport/tcp.h"
 
@@ -38,6 +40,12 @@ struct SocketConfig {
   uint64_t handshake_timeout_ms = 10000;
   size_t max_backpressure = 1024 * 1024;
   bool close_on_backpressure_limit = false;
+  // permessage-deflate (RFC 7692): what a server negotiates (deflate_server.enabled), what a
+  // client offers (offer_deflate), and how either compresses once agreed.
+  protocol::DeflateServerConfig deflate_server;
+  bool offer_deflate = false;
+  protocol::DeflateOffer deflate_offer;
+  protocol::DeflateSettings deflate;
 };
 
 enum class SocketPhase : uint8_t {
@@ -84,7 +92,9 @@ class Socket {
   // --- open connection -----------------------------------------------------------------------
   // Delivers bytes held since the handshake, then starts reading. Call once listeners exist.
   void start();
-  SendResult send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner);
+  // `compress`: encode with permessage-deflate when negotiated (and worth it, see DeflateSettings).
+  SendResult send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
+                  bool compress = true);
   SendResult ping(std::span<const uint8_t> payload);
   SendResult pong(std::span<const uint8_t> payload);
   protocol::SendStatus close(uint16_t code, std::span<const uint8_t> reason);
@@ -131,7 +141,7 @@ class Socket {
   void after_engine();
   void on_eof(int error);
   void fail_client(std::string code, std::string message, int status = 0);
-  void open_engine(protocol::Role role);
+  void open_engine(protocol::Role role, const protocol::DeflateAgreement* deflate);
   void begin_draining();
   void linger();
   void write_now();
@@ -164,6 +174,7 @@ class Socket {
   std::unique_ptr<handshake::HttpHeadParser> head_;
   handshake::UpgradeRequest request_;
   std::unique_ptr<handshake::ClientHandshake> client_;
+  std::unique_ptr<protocol::PerMessageDeflate> deflate_;  // outlives engine_, which points to it
   std::unique_ptr<protocol::Connection> engine_;
   io::OutputQueue preopen_output_;   // the handshake's own bytes (request / responses)
   std::vector<uint8_t> held_;        // bytes after the head, delivered by start()
