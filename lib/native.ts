@@ -41,6 +41,8 @@ export interface NativeSocket {
   reject(status: number, headers: string[], body: string | Uint8Array): string | undefined;
   /** Delivers bytes held since the handshake, then starts reading. Call once listeners are attached. */
   start(): void;
+  /** The Sec-WebSocket-Extensions value agreed ('' when none); a server's is known once accept() succeeded. */
+  extensions(): string;
   send(data: string | Uint8Array, isBinary: boolean, compress: boolean): NativeSendResult;
   ping(data: string | Uint8Array): NativeSendResult;
   pong(data: string | Uint8Array): NativeSendResult;

@@ -291,6 +291,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     if (failure !== undefined) {
       return this.#hookFailed(socket, ctx, new InvalidArgumentValueError('decision', `could not be sent (${failure})`, { protocol, headers }));
     }
+    internals.accepted(ws, socket.extensions());
     this.#clients.add(ws);
     try {
       this.emit('connection', ws, request);

@@ -96,6 +96,8 @@ export interface WebSocketInternals {
   create<D>(init: SocketInit): WebSocket<D>;
   connecting(ws: WebSocket<unknown>, socket: NativeSocket, hooks: ConnectHooks): void;
   open(ws: WebSocket<unknown>, protocol: string, extensions: string): void;
+  /** Server side: the extensions negotiated by accept(). */
+  accepted(ws: WebSocket<unknown>, extensions: string): void;
   start(ws: WebSocket<unknown>): void;
   abort(ws: WebSocket<unknown>): void;
 }
@@ -480,6 +482,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
         ws.#extensions = extensions;
         ws.#state = OPEN;
         ws.emit('open');
+      },
+      accepted: (ws, extensions) => {
+        ws.#extensions = extensions;
       },
       start: (ws) => ws.#socket?.start(),
       abort: (ws) => {

@@ -32,6 +32,7 @@ const TARGETS = {
   fuzz_extension_header: { weight: 1, maxLen: 2048 },
   fuzz_utf8: { weight: 1, maxLen: 4096 },
   fuzz_mask: { weight: 1, maxLen: 512 },
+  fuzz_deflate: { weight: 1, maxLen: 4096 },
 };
 
 function die(msg) {

@@ -43,6 +43,7 @@ Napi::Function SocketWrap::define(Napi::Env env) {
                          InstanceMethod<&SocketWrap::accept>("accept"),
                          InstanceMethod<&SocketWrap::reject>("reject"),
                          InstanceMethod<&SocketWrap::start>("start"),
+                         InstanceMethod<&SocketWrap::extensions>("extensions"),
                          InstanceMethod<&SocketWrap::send>("send"),
                          InstanceMethod<&SocketWrap::ping>("ping"),
                          InstanceMethod<&SocketWrap::pong>("pong"),
@@ -119,6 +120,11 @@ Napi::Value SocketWrap::reject(const Napi::CallbackInfo& info) {
                                    headers.fields());
   if (err != handshake::BuildError::None) return Napi::String::New(env, handshake::build_error_name(err));
   return env.Undefined();
+}
+
+// extensions() → the Sec-WebSocket-Extensions value this connection agreed ('' when none).
+Napi::Value SocketWrap::extensions(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), socket_ ? socket_->extensions() : std::string());
 }
 
 Napi::Value SocketWrap::start(const Napi::CallbackInfo& info) {

@@ -32,6 +32,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   Napi::Value accept(const Napi::CallbackInfo& info);
   Napi::Value reject(const Napi::CallbackInfo& info);
   Napi::Value start(const Napi::CallbackInfo& info);
+  Napi::Value extensions(const Napi::CallbackInfo& info);
   Napi::Value send(const Napi::CallbackInfo& info);
   Napi::Value ping(const Napi::CallbackInfo& info);
   Napi::Value pong(const Napi::CallbackInfo& info);

@@ -232,6 +232,18 @@ for (const [len, mode, s, d, cut] of [[0, 0, 0, 0, 0], [1, 1, 3, 5, 0], [31, 2, 
   [256, 9, 0, 32, 100], [1024, 0, 17, 3, 0], [1100, 15, 5, 60, 513], [4096, 0, 0, 0, 0], [4163, 10, 1, 2, 4000]])
   add('fuzz_mask', maskSeed(len, mode, s, d, cut));
 
+// --- deflate ------------------------------------------------------------------------------------
+// Control bytes (deflate_target.h), then compressed payloads: the RFC 7692 vectors of the native
+// test, and node:zlib's raw deflate of a few texts (an independent encoder) without the tail.
+const zlib = require('node:zlib');
+const deflated = (text, level, windowBits) => {
+  const d = zlib.deflateRawSync(Buffer.from(text), { level, windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return d.subarray(0, d.length - 4);
+};
+const deflatePayloads = [...vectorsFrom('test_permessage_deflate.cc'), deflated('Hello', 6, 15), deflated('{"a":1,"b":[1,2,3]}'.repeat(40), 1, 9),
+  deflated('x'.repeat(5000), 9, 15), deflated('κόσμε '.repeat(50), 6, 12), Buffer.from('plain text is a stored-block error')];
+for (const [i, p] of deflatePayloads.entries()) add('fuzz_deflate', B([(i * 29) & 0xff, i % 10, 7, i % 3 ? 0 : 2, 3, 7, i & 3], p));
+
 // --- dictionaries (libFuzzer -dict= format) -------------------------------------------------------
 const dicts = {};
 const frameTokens = ['\x81', '\x82', '\x88', '\x89', '\x8a', '\x01', '\x02', '\x00', '\x80', '\xc1', '\x41', '\x7e', '\x7f',
@@ -251,6 +263,7 @@ dicts.fuzz_http_response_head = [...httpTokens, 'HTTP/1.1 101 Switching Protocol
   '; client_max_window_bits=10', '; server_max_window_bits=8', '; client_no_context_takeover'];
 dicts.fuzz_extension_header = ['permessage-deflate', 'server_no_context_takeover', 'client_no_context_takeover', 'server_max_window_bits',
   'client_max_window_bits', '=', ';', ',', ' ', '\t', '\"', '\\', '8', '9', '10', '15', '16', '08', 'x-webkit-deflate-frame'];
+dicts.fuzz_deflate = ['\x00\x00\xff\xff', '\xf2\x48\xcd\xc9\xc9\x07\x00', '\x01', '\x03', '\x05', '\x00\x05\x00\xfa\xff'];
 dicts.fuzz_utf8 = ['\xc2\x80', '\xdf\xbf', '\xe0\xa0\x80', '\xed\x9f\xbf', '\xed\xa0\x80', '\xee\x80\x80', '\xef\xbf\xbf',
   '\xf0\x90\x80\x80', '\xf4\x8f\xbf\xbf', '\xf4\x90\x80\x80', '\xc0\x80', '\xc1\xbf', '\xe0\x80\x80', '\xf0\x80\x80\x80',
   '\xf5', '\xff', '\x80', '\xbf'];
