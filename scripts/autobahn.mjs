@@ -5,7 +5,8 @@
 // and prints a summary per behaviour. Needs a `wstest` on PATH (or SOCKUDO_WS_WSTEST); the suite
 // cannot be installed from a registry, so this script says how to get one when it is missing.
 //
-//   npm run autobahn -- [--mode client|server|both] [--cases 1.*,2.*] [--exclude 12.*,13.*] [--out dir]
+//   npm run autobahn -- [--mode client|server|both] [--cases 1.*,2.*] [--exclude 12.*,13.*]
+//                       [--compression dedicated|shared|disabled] [--out dir]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,8 +21,9 @@ const { WebSocketServer, connect } = require(join(root, 'dist', 'cjs', 'index.js
 const { values } = parseArgs({
   options: {
     mode: { type: 'string', default: 'both' },
-    cases: { type: 'string', default: '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*' },
-    exclude: { type: 'string', default: '12.*,13.*' },
+    cases: { type: 'string', default: '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*,12.*,13.*' },
+    exclude: { type: 'string', default: '' },
+    compression: { type: 'string', default: 'dedicated' },
     out: { type: 'string', default: join(root, 'build', 'autobahn') },
   },
 });
@@ -31,7 +33,9 @@ const out = resolve(values.out);
 const wstest = process.env.SOCKUDO_WS_WSTEST || 'wstest';
 const AGENT = 'sockudo-ws';
 // Limits for the suite's large-message cases (9.x sends up to 16 MiB); everything else default.
-const limits = { maxPayloadLength: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024, autoPing: false };
+// Sections 12-13 (permessage-deflate) need compression on both sides; every message is compressed.
+const limits = { maxPayloadLength: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024, autoPing: false, compression: values.compression,
+  compressionThreshold: 0 };
 
 if (spawnSync(wstest, ['--help'], { stdio: 'ignore' }).error) {
   console.error(`No \`${wstest}\` found. The Autobahn TestSuite is not on any registry this project uses, so it is not a
@@ -125,7 +129,7 @@ async function fuzzingserver() {
       }, resolveCase);  // a refused handshake is part of some cases
     });
   }
-  const ws = await connect(`${base}/updateReports?agent=${AGENT}`);
+  const ws = await connect(`${base}/updateReports?agent=${AGENT}`, limits);
   await new Promise((r) => ws.on('close', r));
   child.kill('SIGTERM');
   return summarize(join(dir, 'reports', 'index.json'), 'fuzzingserver (our client ← wstest)');
