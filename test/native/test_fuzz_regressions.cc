@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../fuzz/deflate_target.h"
 #include "../fuzz/extension.h"
 #include "../fuzz/frames.h"
 #include "../fuzz/http_heads.h"
@@ -97,6 +98,7 @@ const Target kTargets[] = {
     {"fuzz_extension_header", fuzz_extension::fuzz_one},
     {"fuzz_utf8", fuzz_utf8::fuzz_one},
     {"fuzz_mask", fuzz_mask::fuzz_one},
+    {"fuzz_deflate", fuzz_deflate::fuzz_one},
 };
 
 }  // namespace

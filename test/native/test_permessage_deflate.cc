@@ -216,6 +216,27 @@ TEST(corrupt_data_is_invalid_compressed_data_and_the_stream_recovers) {
   CHECK_EQ(std::string(back.begin(), back.end()), std::string("Hello"));
 }
 
+TEST(payload_cut_mid_block_fails_and_an_empty_payload_is_an_empty_message) {
+  DeflateMemory mem;
+  RawInflater inf(mem);
+  ProtocolError e;
+  // "Hello" without its last byte: the fixed-Huffman block has no end-of-block code yet.
+  inflate_all(inf, hex("f2 48 cd c9 c9 07"), 1024, &e);
+  CHECK_EQ(std::string(error_name(e)), std::string("WS_ERR_INVALID_COMPRESSED_DATA"));
+  // A stored block announcing 5 bytes and carrying 2.
+  inflate_all(inf, hex("00 05 00 fa ff 48 65"), 1024, &e);
+  CHECK_EQ(std::string(error_name(e)), std::string("WS_ERR_INVALID_COMPRESSED_DATA"));
+  // An RSV1 message with no payload at all (what zlib gives a sender for an empty message right
+  // after another): empty, and the context is untouched for the next message.
+  CHECK(inflate_all(inf, {}, 1024, &e).empty());
+  CHECK_EQ(std::string(error_name(e)), std::string(""));
+  const auto hello = inflate_all(inf, hex("f2 48 cd c9 c9 07 00"), 1024, &e);
+  CHECK_EQ(std::string(hello.begin(), hello.end()), std::string("Hello"));
+  CHECK(inflate_all(inf, {}, 1024, &e).empty());
+  const auto again = inflate_all(inf, hex("f2 00 11 00 00"), 1024, &e);  // §7.2.3.2 refers back
+  CHECK_EQ(std::string(again.begin(), again.end()), std::string("Hello"));
+}
+
 TEST(memory_is_counted_and_released) {
   DeflateMemory mem;
   {

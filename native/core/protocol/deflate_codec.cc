@@ -70,6 +70,12 @@ void RawDeflater::reset() {
 bool RawDeflater::compress(std::span<const uint8_t> in, std::vector<uint8_t>& out, bool reset_after) {
   out.clear();
   if (!ok_) return false;
+  if (in.empty()) {
+    // §7.2.3.6: an empty message is the header byte of an empty stored block (the receiver's
+    // 00 00 ff ff completes it). zlib would emit nothing for a sync flush right after another.
+    out.push_back(0x00);
+    return true;
+  }
   zng_stream* s = stream_.get();
   s->next_in = in.data();
   s->avail_in = 0;
@@ -126,6 +132,11 @@ ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::v
   if (!ok_) return ProtocolError::CompressorUnavailable;
   if (failed_) return ProtocolError::InvalidCompressedData;
   if (stream_ended_) return ProtocolError::None;  // §7.2.2 allows a final block; the rest is ignored
+  message_bytes_ += in.size();
+  // An empty payload is an empty message. zlib emits nothing for a sync flush right after
+  // another, so some senders (Python's websockets among them) send an RSV1 frame with no payload
+  // for an empty message: decoding it must not feed the tail into the stream.
+  if (last && message_bytes_ == 0) return ProtocolError::None;
   zng_stream* s = stream_.get();
   s->next_in = in.data();
   s->avail_in = static_cast<uint32_t>(in.size());  // pieces come from one read: well below 4 GiB
@@ -140,7 +151,10 @@ ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::v
       tail_fed_ = true;
     }
     const size_t used = out.size();
-    if (used >= limit) return ProtocolError::MessageTooLarge;
+    if (used >= limit) {
+      failed_ = true;  // the stream stopped mid-message: reset it before any reuse
+      return ProtocolError::MessageTooLarge;
+    }
     // Grow geometrically, but never reserve past the limit: the capacity is the allocation.
     size_t want = std::max<size_t>(used + 16 * 1024, out.capacity());
     want = static_cast<size_t>(std::min<uint64_t>(want, limit));
@@ -153,6 +167,12 @@ ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::v
     out.resize(want - s->avail_out);
     out_was_full = s->avail_out == 0;
     const bool progress = s->avail_in != avail_in_before || out.size() != used;
+    // Output precedes the point where inflate stopped, so output past the limit came first in the
+    // stream: report it whatever inflate said next, and the error is the same for every split.
+    if (out.size() > max_size) {
+      failed_ = true;
+      return ProtocolError::MessageTooLarge;
+    }
     if (r == Z_STREAM_END) {
       stream_ended_ = true;
       break;
@@ -170,7 +190,19 @@ ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::v
       return ProtocolError::InvalidCompressedData;
     }
   }
-  return out.size() > max_size ? ProtocolError::MessageTooLarge : ProtocolError::None;
+  if (out.size() > max_size) {
+    failed_ = true;
+    return ProtocolError::MessageTooLarge;
+  }
+  // §7.2.2: a sender's payload plus the tail ends exactly after an empty stored block, so the
+  // decoder must be between blocks (zlib's data_type bit 128) unless a final block ended the
+  // stream. Anything else was cut mid-block, and decoding the next message from that state
+  // would turn it into garbage: fail this one instead.
+  if (last && tail_fed_ && !stream_ended_ && (s->data_type & 128) == 0) {
+    failed_ = true;
+    return ProtocolError::InvalidCompressedData;
+  }
+  return ProtocolError::None;
 }
 
 void RawInflater::end_message(bool forget) {
@@ -178,6 +210,7 @@ void RawInflater::end_message(bool forget) {
   stream_ended_ = false;
   tail_fed_ = false;
   failed_ = false;
+  message_bytes_ = 0;
 }
 
 }  // namespace sockudo::protocol

@@ -78,7 +78,8 @@ class RawInflater {
   // final piece, when the 00 00 ff ff tail is appended (§7.2.2). out.size() never exceeds
   // max_size + 1 and out's capacity never exceeds that either: more output fails with
   // MessageTooLarge at once, so a small bomb cannot make us allocate past the limit. Input after
-  // a final (BFINAL) block is ignored. Corrupt input: InvalidCompressedData.
+  // a final (BFINAL) block is ignored. Corrupt input, or a payload that does not end between
+  // blocks: InvalidCompressedData. An empty payload decodes to an empty message.
   ProtocolError decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out, uint64_t max_size);
   // Ends the message (also an abandoned one): with `forget` the window is dropped (the peer does
   // not take context over, §7.1.1); an ended or failed stream is always reset.
@@ -91,6 +92,7 @@ class RawInflater {
   bool stream_ended_ = false;  // a BFINAL block finished the stream
   bool tail_fed_ = false;
   bool failed_ = false;
+  uint64_t message_bytes_ = 0;  // compressed bytes of the current message so far
 };
 
 }  // namespace sockudo::protocol
