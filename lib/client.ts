@@ -93,7 +93,8 @@ function attempt(target: Target, ip: string, config: ClientConfig, timeout: numb
       },
       failed(code, message, status, rawHead) {
         signal?.removeEventListener('abort', onAbort);
-        const what = status !== 0 ? `the server answered ${status}` : message;
+        // A 101 that fails validation says why (e.g. a permessage-deflate answer we did not allow).
+        const what = status === 0 ? message : status === 101 && message ? `the server answered 101, but ${message}` : `the server answered ${status}`;
         reject(new HandshakeError(code, `connect to ${target.href} failed: ${what}`, status, parseHeaderLines(rawHead)));
       },
     });
