@@ -43,6 +43,15 @@ export interface NativeSocket {
   start(): void;
   /** The Sec-WebSocket-Extensions value agreed ('' when none); a server's is known once accept() succeeded. */
   extensions(): string;
+  /** Pub/sub (server sockets): [changed, subscriber count after]. */
+  subscribe(topic: string): [boolean, number];
+  unsubscribe(topic: string): [boolean, number];
+  isSubscribed(topic: string): boolean;
+  topics(): string[];
+  /** Leaves every topic: flat [topic, remaining count, ...]. */
+  unsubscribeAll(): (string | number)[];
+  /** Publishes to the topic's subscribers except this socket: [recipients, dropped]. */
+  publish(topic: string, data: string | Uint8Array, isBinary: boolean, compress: boolean): [number, number];
   send(data: string | Uint8Array, isBinary: boolean, compress: boolean): NativeSendResult;
   ping(data: string | Uint8Array): NativeSendResult;
   pong(data: string | Uint8Array): NativeSendResult;
@@ -99,6 +108,8 @@ export interface NativeDeflateMemory {
   deflaters: number;
   inflaters: number;
   pooledInflaters: number;
+  /** Messages compressed so far (sends and publishes that ran a deflater). */
+  compressions: number;
 }
 
 export interface NativeServer {
@@ -163,6 +174,11 @@ export interface NativeBinding {
   socketCount(): number;
   /** zlib-ng memory held for permessage-deflate in this environment. */
   deflateMemory(): NativeDeflateMemory;
+  /** Publishes to every subscriber of the topic on this thread: [recipients, dropped]. */
+  publish(topic: string, data: string | Uint8Array, isBinary: boolean, compress: boolean): [number, number];
+  numSubscribers(topic: string): number;
+  /** Topic tree size: topics, subscriptions and the bytes its containers hold. */
+  pubsubStats(): { topics: number; subscriptions: number; bytes: number };
 }
 
 /** The package root: dist/cjs/native.js → ../.. (and lib/native.ts → .. when run from source). */

@@ -2,7 +2,8 @@
  * Argument checks and conversions for what WebSocket methods send: message payloads, control
  * frame payloads (RFC 6455 §5.5) and close codes (§7.4).
  */
-import { InvalidArgumentTypeError, OutOfRangeError } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError } from './errors.js';
+import { native } from './native.js';
 import type { SendData, SendOptions } from './websocket.js';
 
 /** RFC 6455 §7.4: the codes a local endpoint may send (1004-1006 and 1015 are never sent; 1012-1014 are left to peers). */
@@ -14,6 +15,30 @@ export function checkSendOptions(options: SendOptions): void {
   if (options === null || typeof options !== 'object') throw new InvalidArgumentTypeError('options', 'of type object', options);
   if (options.binary !== undefined && typeof options.binary !== 'boolean') throw new InvalidArgumentTypeError('options.binary', 'of type boolean', options.binary);
   if (options.compress !== undefined && typeof options.compress !== 'boolean') throw new InvalidArgumentTypeError('options.compress', 'of type boolean', options.compress);
+}
+
+/** A message payload as send() and publish() take it: strings are text, bytes binary unless `binary: false` (then valid UTF-8). */
+export function messagePayload(data: unknown, options: SendOptions | undefined): { payload: string | Uint8Array; binary: boolean } {
+  if (options !== undefined) checkSendOptions(options);
+  if (typeof data === 'string') return { payload: data, binary: options !== undefined && options.binary === true };
+  if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) {
+    const payload = bytesOf(data);
+    const binary = options === undefined || options.binary !== false;
+    if (!binary && !native.isValidUTF8(payload)) throw new InvalidArgumentValueError('data', 'must be valid UTF-8 when sent as text (binary: false)', data);
+    return { payload, binary };
+  }
+  throw new InvalidArgumentTypeError('data', 'a string, Buffer, ArrayBuffer, TypedArray or DataView', data);
+}
+
+/** Longest topic name, in UTF-8 bytes. */
+export const MAX_TOPIC_LENGTH = 1024;
+
+/** A pub/sub topic: a non-empty string of at most MAX_TOPIC_LENGTH UTF-8 bytes. */
+export function checkTopic(topic: unknown): string {
+  if (typeof topic !== 'string') throw new InvalidArgumentTypeError('topic', 'of type string', topic);
+  const n = Buffer.byteLength(topic);
+  if (n === 0 || n > MAX_TOPIC_LENGTH) throw new OutOfRangeError('topic', `1 to ${MAX_TOPIC_LENGTH} bytes of UTF-8`, n);
+  return topic;
 }
 
 export function bytesOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {

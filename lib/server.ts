@@ -13,8 +13,9 @@ import { DuplexLink } from './duplex-link.js';
 import { InvalidArgumentTypeError, InvalidArgumentValueError, UpgradeError } from './errors.js';
 import { native, type NativeServer, type NativeSocket } from './native.js';
 import { flattenHeaders, serverConfig, type ServerConfig, type ServerOptions } from './options.js';
+import { checkTopic, messagePayload } from './payload.js';
 import { UpgradeRequest, type AcceptDecision } from './upgrade-request.js';
-import { internals, WebSocket, type UpgradeSink } from './websocket.js';
+import { internals, WebSocket, type SendData, type SendOptions, type UpgradeSink } from './websocket.js';
 
 /** Events of a WebSocketServer. */
 export interface WebSocketServerEvents<Data> {
@@ -26,6 +27,8 @@ export interface WebSocketServerEvents<Data> {
   error: [error: Error];
   /** close() finished: nothing listens and every connection is closed. */
   close: [];
+  /** A connection subscribed to or left `topic` (also when it closed); counts are this thread's subscribers before and after. */
+  subscription: [topic: string, newCount: number, oldCount: number, socket: WebSocket<Data>];
 }
 
 /** A handleUpgrade() call in flight; passed to the native side as the adoption tag. */
@@ -57,6 +60,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   readonly #native: NativeServer;
   readonly #clients = new Set<WebSocket<Data>>();
   readonly #onClosed: (ws: WebSocket<unknown>) => void;
+  readonly #onSubscription = (ws: WebSocket<unknown>, topic: string, newCount: number, oldCount: number): void => {
+    this.emit('subscription', topic, newCount, oldCount, ws as WebSocket<Data>);
+  };
   #detach: (() => void) | null = null;
   #closing: Promise<void> | null = null;
   #finishClose: (() => void) | null = null;
@@ -111,6 +117,24 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   /** The open connections (added before `connection` fires, removed when they close). */
   get clients(): ReadonlySet<WebSocket<Data>> {
     return this.#clients;
+  }
+
+  /**
+   * Sends a message to every connection subscribed to `topic` on this thread (each worker has its
+   * own topics). The message is framed once — and compressed once for connections in shared
+   * compression mode — and queued natively for each subscriber; a subscriber over its
+   * `maxBackpressure` misses it (or is closed, with `closeOnBackpressureLimit`) without delaying
+   * the others. Returns how many connections it was queued for.
+   */
+  publish(topic: string, data: SendData, options?: SendOptions): number {
+    checkTopic(topic);
+    const { payload, binary } = messagePayload(data, options);
+    return native.publish(topic, payload, binary, options === undefined || options.compress !== false)[0];
+  }
+
+  /** How many connections on this thread are subscribed to `topic`. */
+  numSubscribers(topic: string): number {
+    return native.numSubscribers(checkTopic(topic));
   }
 
   /** The bound address: the native listener's, or the attached server's; null in noServer mode or when not listening. */
@@ -282,6 +306,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       socket, protocol, remoteAddress: request.remoteAddress, remotePort: request.remotePort, url: undefined, data: decision?.data,
       link: ctx?.link ?? null, maxBackpressure: connection.maxBackpressure, closeOnBackpressureLimit: connection.closeOnBackpressureLimit,
       onClosed: this.#onClosed,
+      onSubscription: this.#onSubscription,
     });
     const failure = socket.accept(ws, protocol, headers);
     if (failure === 'WS_ERR_NOT_PENDING') {

@@ -12,7 +12,7 @@ import { ReadableStream, WritableStream } from 'node:stream/web';
 import type { DuplexLink } from './duplex-link.js';
 import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError } from './errors.js';
 import { MessageQueue } from './message-queue.js';
-import { byteLength, bytesOf, checkSendOptions, controlPayload, isLocalCloseCode } from './payload.js';
+import { byteLength, checkTopic, controlPayload, isLocalCloseCode, messagePayload } from './payload.js';
 import { native, type NativeSocket } from './native.js';
 
 /** `CONNECTING` 0, `OPEN` 1, `CLOSING` 2, `CLOSED` 3 (the WHATWG values). */
@@ -75,6 +75,8 @@ export interface SocketInit {
   closeOnBackpressureLimit: boolean;
   /** Called when the connection closes (server bookkeeping). */
   onClosed: ((ws: WebSocket<unknown>) => void) | null;
+  /** Server connections: reports subscription changes (null: a client, which cannot subscribe). */
+  onSubscription: ((ws: WebSocket<unknown>, topic: string, newCount: number, oldCount: number) => void) | null;
 }
 
 /** @internal The client's view of a connection attempt. */
@@ -145,6 +147,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   readonly #maxBackpressure: number;
   readonly #closeOnLimit: boolean;
   #onClosed: ((ws: WebSocket<unknown>) => void) | null;
+  #onSubscription: SocketInit['onSubscription'];
   #connect: ConnectHooks | null = null;
   #consumer: Consumer | null = null;
   #queue: MessageQueue<Message> | null = null;
@@ -168,6 +171,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.#maxBackpressure = init.maxBackpressure;
     this.#closeOnLimit = init.closeOnBackpressureLimit;
     this.#onClosed = init.onClosed;
+    this.#onSubscription = init.onSubscription;
     this.data = init.data as Data;
     if (init.link !== null) init.link.onDrain = () => this.#onDrain();
   }
@@ -229,19 +233,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
    * @returns 'success', 'backpressure' (queued: wait for `drain`) or 'dropped' (closed, or `maxBackpressure` exceeded)
    */
   send(data: SendData, options?: SendOptions): SendStatus {
-    if (options !== undefined) checkSendOptions(options);
-    let payload: string | Uint8Array;
-    let binary: boolean;
-    if (typeof data === 'string') {
-      payload = data;
-      binary = options !== undefined && options.binary === true;
-    } else if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) {
-      payload = bytesOf(data);
-      binary = options === undefined || options.binary !== false;
-      if (!binary && !native.isValidUTF8(payload)) throw new InvalidArgumentValueError('data', 'must be valid UTF-8 when sent as text (binary: false)', data);
-    } else {
-      throw new InvalidArgumentTypeError('data', 'a string, Buffer, ArrayBuffer, TypedArray or DataView', data);
-    }
+    const { payload, binary } = messagePayload(data, options);
     const socket = this.#socket;
     if (socket === null) return 'dropped';
     const compress = options === undefined || options.compress !== false;
@@ -256,6 +248,63 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     }
     const r = socket.send(payload, binary, compress);
     return r === 0 && link.needDrain ? 'backpressure' : STATUS[r]!;
+  }
+
+  // --- pub/sub -----------------------------------------------------------------------------
+
+  #pubsubSocket(method: string): NativeSocket | null {
+    if (this.#onSubscription === null) throw new InvalidStateError(`${method}() is for server-side connections (publish with server.publish())`);
+    return this.#socket;
+  }
+
+  /**
+   * Subscribes this connection to `topic` (1 to 1024 bytes of UTF-8): `server.publish(topic, …)`
+   * then reaches it. Returns false if it was already subscribed or is closed. Subscriptions end
+   * when the connection closes.
+   */
+  subscribe(topic: string): boolean {
+    checkTopic(topic);
+    const socket = this.#pubsubSocket('subscribe');
+    if (socket === null || this.#state !== OPEN) return false;
+    const [changed, count] = socket.subscribe(topic);
+    if (changed) this.#onSubscription!(this as WebSocket<unknown>, topic, count, count - 1);
+    return changed;
+  }
+
+  /** Leaves `topic`; returns false if this connection was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    checkTopic(topic);
+    const socket = this.#pubsubSocket('unsubscribe');
+    if (socket === null) return false;
+    const [changed, count] = socket.unsubscribe(topic);
+    if (changed) this.#onSubscription!(this as WebSocket<unknown>, topic, count, count + 1);
+    return changed;
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    checkTopic(topic);
+    const socket = this.#pubsubSocket('isSubscribed');
+    return socket !== null && socket.isSubscribed(topic);
+  }
+
+  /** The topics this connection is subscribed to (no particular order). */
+  get topics(): string[] {
+    if (this.#onSubscription === null || this.#socket === null) return [];
+    return this.#socket.topics();
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` on this thread except this connection (framed and,
+   * in shared compression mode, compressed once). Returns how many connections it was queued for.
+   */
+  publish(topic: string, data: SendData, options?: SendOptions): number {
+    checkTopic(topic);
+    const { payload, binary } = messagePayload(data, options);
+    const socket = this.#pubsubSocket('publish');
+    const compress = options === undefined || options.compress !== false;
+    if (socket === null) return native.publish(topic, payload, binary, compress)[0];
+    return socket.publish(topic, payload, binary, compress)[0];
   }
 
   /** Sends a ping (payload ≤ 125 bytes). */
@@ -461,7 +510,12 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       for (const w of this.#drainWaiters.splice(0)) w.reject(error);
     }
     // Bookkeeping first (like ws: inside a 'close' listener the socket is no longer in
-    // server.clients); the server's own 'close' follows on a later tick.
+    // server.clients, nor subscribed); the server's own 'close' follows on a later tick.
+    const onSubscription = this.#onSubscription;
+    if (onSubscription !== null && this.#socket !== null) {
+      const left = this.#socket.unsubscribeAll();
+      for (let i = 0; i < left.length; i += 2) onSubscription(this as WebSocket<unknown>, left[i] as string, left[i + 1] as number, (left[i + 1] as number) + 1);
+    }
     const onClosed = this.#onClosed;
     this.#onClosed = null;
     onClosed?.(this as WebSocket<unknown>);

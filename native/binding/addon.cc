@@ -24,6 +24,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_utilities(env, exports);
   register_versions(env, exports);
   register_transport(env, exports);
+  register_pubsub(env, exports);
   return exports;
 }
 

@@ -57,5 +57,6 @@ void call_handler(EnvState& state, Napi::Env env, const Napi::FunctionReference&
 void register_utilities(Napi::Env env, Napi::Object exports);
 void register_versions(Napi::Env env, Napi::Object exports);
 void register_transport(Napi::Env env, Napi::Object exports);
+void register_pubsub(Napi::Env env, Napi::Object exports);
 
 }  // namespace sockudo::binding

@@ -45,6 +45,13 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   Napi::Value remote(const Napi::CallbackInfo& info);
   Napi::Value feed(const Napi::CallbackInfo& info);
   Napi::Value end(const Napi::CallbackInfo& info);
+  // pub/sub (pubsub_binding.cc)
+  Napi::Value subscribe(const Napi::CallbackInfo& info);
+  Napi::Value unsubscribe(const Napi::CallbackInfo& info);
+  Napi::Value is_subscribed(const Napi::CallbackInfo& info);
+  Napi::Value topics(const Napi::CallbackInfo& info);
+  Napi::Value unsubscribe_all(const Napi::CallbackInfo& info);
+  Napi::Value publish(const Napi::CallbackInfo& info);
 
   // transport::SocketHandler
   void on_message(protocol::Opcode opcode, std::span<const uint8_t> data, bool zero_copy) override;

@@ -114,6 +114,7 @@ Napi::Value deflate_memory(const Napi::CallbackInfo& info) {
   o.Set("deflaters", Napi::Number::New(env, ctx.memory().deflaters));
   o.Set("inflaters", Napi::Number::New(env, ctx.memory().inflaters));
   o.Set("pooledInflaters", Napi::Number::New(env, static_cast<double>(ctx.pooled_inflaters())));
+  o.Set("compressions", Napi::Number::New(env, static_cast<double>(ctx.compressions())));
   return o;
 }
 

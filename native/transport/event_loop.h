@@ -14,6 +14,7 @@
 
 #include "core/protocol/deflate_context.h"
 #include "core/protocol/mask_key_pool.h"
+#include "core/pubsub/topic_tree.h"
 #include "core/simd/mask.h"
 #include "transport/os_random.h"
 
@@ -49,6 +50,8 @@ class Loop {
   protocol::MaskKeyPool& mask_keys() { return mask_keys_; }
   // permessage-deflate streams shared by this loop's connections (shared deflaters, inflater pool).
   protocol::DeflateContext& deflate() { return deflate_; }
+  // Pub/sub topics of this loop's server sockets (publish.h fans messages out).
+  pubsub::TopicTree& topics() { return topics_; }
   RandomSource& random() { return random_; }
   const simd::MaskKernel* mask_kernel() const { return kernel_; }
 
@@ -100,6 +103,7 @@ class Loop {
   OsRandom random_;
   protocol::MaskKeyPool mask_keys_;
   protocol::DeflateContext deflate_;  // outlives every socket: the loop ends after all have closed
+  pubsub::TopicTree topics_;          // likewise; sockets leave it in destroy()
   std::vector<Socket*> dirty_;
   std::unordered_set<Socket*> sockets_;
   std::unordered_set<Listener*> listeners_;

@@ -326,6 +326,50 @@ SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payloa
   return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
 }
 
+SendResult Socket::send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner) {
+  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+  const size_t queued = buffered_amount();
+  if (waiting_writable_ && queued + frames.size() > config_->max_backpressure) {
+    if (config_->close_on_backpressure_limit) terminate();
+    return SendResult::Dropped;
+  }
+  const auto st = engine_->send_framed(frames, std::move(owner), loop_.now_ms());
+  if (st != protocol::SendStatus::Ok) return st == protocol::SendStatus::NotOpen ? SendResult::NotOpen : SendResult::Invalid;
+  if (!waiting_writable_ && engine_->output().bytes() >= kFlushThreshold) {
+    write_now();
+  } else {
+    mark_dirty();
+  }
+  return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
+}
+
+// --- pub/sub -----------------------------------------------------------------------------------
+
+size_t Socket::subscribe(std::string_view topic, bool* changed) {
+  if (!subscriber_) subscriber_ = std::make_unique<pubsub::Subscriber>(this);
+  return loop_.topics().subscribe(*subscriber_, topic, changed);
+}
+
+size_t Socket::unsubscribe(std::string_view topic, bool* changed) {
+  if (!subscriber_) {
+    *changed = false;
+    return loop_.topics().subscriber_count(topic);
+  }
+  return loop_.topics().unsubscribe(*subscriber_, topic, changed);
+}
+
+bool Socket::is_subscribed(std::string_view topic) const {
+  return subscriber_ && loop_.topics().is_subscribed(*subscriber_, topic);
+}
+
+std::vector<std::string_view> Socket::topics() const {
+  return subscriber_ ? loop_.topics().topics_of(*subscriber_) : std::vector<std::string_view>();
+}
+
+void Socket::unsubscribe_all(const std::function<void(std::string_view, size_t)>& on_left) {
+  if (subscriber_) loop_.topics().remove_all(*subscriber_, on_left);
+}
+
 SendResult Socket::ping(std::span<const uint8_t> payload) {
   if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
   const auto st = engine_->send_ping(payload, loop_.now_ms());
@@ -590,6 +634,9 @@ void Socket::destroy() {
   const bool was_open = phase_ == SocketPhase::Open || (phase_ == SocketPhase::Draining && engine_);
   phase_ = SocketPhase::Closed;
   if (was_open && engine_ && handler_) engine_->terminate(*handler_);  // on_close exactly once (no-op if reported)
+  // After on_close, whose handler may still list (and leave) the topics; no publish reaches a
+  // closed socket either way.
+  if (subscriber_) loop_.topics().remove_all(*subscriber_);
   if (!external_) {
     uv_poll_stop(&poll_);
     ::close(fd_);

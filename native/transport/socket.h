@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "core/protocol/connection.h"
 #include "core/protocol/deflate_params.h"
 #include "core/protocol/permessage_deflate.h"
+#include "core/pubsub/topic_tree.h"
 #include "transport/socket_handler.h"
 #include "transport/tcp.h"
 
@@ -95,6 +97,9 @@ class Socket {
   // `compress`: encode with permessage-deflate when negotiated (and worth it, see DeflateSettings).
   SendResult send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
                   bool compress = true);
+  // Frames encoded once for many sockets (a publish); `owner` keeps them alive when borrowed.
+  // The same backpressure policy as send().
+  SendResult send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner);
   SendResult ping(std::span<const uint8_t> payload);
   SendResult pong(std::span<const uint8_t> payload);
   protocol::SendStatus close(uint16_t code, std::span<const uint8_t> reason);
@@ -103,6 +108,18 @@ class Socket {
   void resume_reading();
   void flush();  // writes what is queued now (cork(fn) ends with this)
   size_t buffered_amount() const;
+
+  // --- pub/sub (server sockets; the loop's TopicTree) --------------------------------------
+  // Each returns the topic's subscriber count after the call; *changed whether it changed.
+  size_t subscribe(std::string_view topic, bool* changed);
+  size_t unsubscribe(std::string_view topic, bool* changed);
+  bool is_subscribed(std::string_view topic) const;
+  std::vector<std::string_view> topics() const;
+  // Leaves every topic, reporting each with the count that remains (the connection closed).
+  void unsubscribe_all(const std::function<void(std::string_view, size_t)>& on_left);
+  // The negotiated permessage-deflate session, if any (a publish picks the wire form from it).
+  const protocol::PerMessageDeflate* deflate() const { return deflate_.get(); }
+  const SocketConfig& config() const { return *config_; }
 
   // --- external I/O (a JS Duplex) ------------------------------------------------------------
   void receive_external(const uint8_t* data, size_t len);
@@ -174,6 +191,7 @@ class Socket {
   std::unique_ptr<handshake::HttpHeadParser> head_;
   handshake::UpgradeRequest request_;
   std::unique_ptr<handshake::ClientHandshake> client_;
+  std::unique_ptr<pubsub::Subscriber> subscriber_;  // created on the first subscribe
   std::unique_ptr<protocol::PerMessageDeflate> deflate_;  // outlives engine_, which points to it
   std::unique_ptr<protocol::Connection> engine_;
   io::OutputQueue preopen_output_;   // the handshake's own bytes (request / responses)

@@ -309,6 +309,20 @@ void Connection::write_fragments(Opcode opcode, bool rsv1, std::span<const uint8
   // An owner not handed to the queue is released here, after every copy.
 }
 
+SendStatus Connection::send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner,
+                                   uint64_t now_ms) {
+  if (state_ != ConnectionState::Open) return SendStatus::NotOpen;
+  if (config_.role != Role::Server) return SendStatus::InvalidOpcode;  // client frames are masked per frame
+  now_ms_ = now_ms;
+  queue_pending_pong();
+  if (owner != nullptr && frames.size() >= writer_.borrow_threshold()) {
+    output_.append_borrowed(frames.data(), frames.size(), std::move(owner));
+  } else {
+    output_.append_copy(frames.data(), frames.size());
+  }
+  return SendStatus::Ok;
+}
+
 SendStatus Connection::send_ping(std::span<const uint8_t> payload, uint64_t now_ms) {
   if (state_ != ConnectionState::Open) return SendStatus::NotOpen;
   now_ms_ = now_ms;

@@ -64,6 +64,9 @@ class Connection final : private FrameSink {
   // With `compress` and a compressor configured, the message may be sent encoded (RSV1).
   SendStatus send_message(Opcode opcode, std::span<const uint8_t> payload, uint64_t now_ms,
                           std::unique_ptr<io::BufferOwner> owner = nullptr, bool compress = false);
+  // Frames encoded once for many connections (encode_server_message): queued as they are, after
+  // everything sent before, borrowed with `owner` when large, else copied. Server role only.
+  SendStatus send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner, uint64_t now_ms);
   SendStatus send_ping(std::span<const uint8_t> payload, uint64_t now_ms);
   SendStatus send_pong(std::span<const uint8_t> payload, uint64_t now_ms);
   // Starts the closing handshake. `code` is a code a local endpoint may send (1000, 1001-1003,

@@ -40,6 +40,11 @@ class DeflateContext {
   // Gives back a scratch buffer a huge message grew.
   void trim_scratch();
 
+  // Messages compressed so far (each send or publish that ran a deflater): lets tests see that a
+  // publish to many shared-mode connections compressed once.
+  uint64_t compressions() const { return compressions_; }
+  void count_compression() { compressions_++; }
+
   DeflateMemory& memory() { return memory_; }
   const DeflateMemory& memory() const { return memory_; }
   size_t pooled_inflaters() const { return pool_.size(); }
@@ -49,6 +54,7 @@ class DeflateContext {
   std::vector<std::unique_ptr<RawDeflater>> shared_;
   std::vector<std::unique_ptr<RawInflater>> pool_;
   std::vector<uint8_t> scratch_;
+  uint64_t compressions_ = 0;
 };
 
 }  // namespace sockudo::protocol

@@ -1,5 +1,6 @@
 #include "core/protocol/frame_writer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/protocol/close_codes.h"
@@ -16,6 +17,25 @@ SendStatus validate_local_close(uint16_t code, std::span<const uint8_t> reason) 
   if (reason.size() > kMaxCloseReason || !utf8::is_valid(reason.data(), reason.size()))
     return SendStatus::InvalidCloseReason;
   return SendStatus::Ok;
+}
+
+void encode_server_message(std::vector<uint8_t>& out, Opcode opcode, bool rsv1, std::span<const uint8_t> payload,
+                           size_t max_frame) {
+  out.clear();
+  if (max_frame == 0) max_frame = payload.size() ? payload.size() : 1;
+  const size_t frames = payload.empty() ? 1 : (payload.size() + max_frame - 1) / max_frame;
+  out.reserve(payload.size() + frames * kMaxFrameHeaderSize);
+  size_t off = 0;
+  do {
+    const size_t n = std::min(max_frame, payload.size() - off);
+    const bool first = off == 0;
+    const bool last = off + n == payload.size();
+    uint8_t head[kMaxFrameHeaderSize];
+    const size_t h = encode_frame_header(head, first ? opcode : Opcode::Continuation, last, rsv1 && first, n, nullptr);
+    out.insert(out.end(), head, head + h);
+    out.insert(out.end(), payload.begin() + off, payload.begin() + off + n);
+    off += n;
+  } while (off < payload.size());
 }
 
 FrameWriter::FrameWriter(Role role, const simd::MaskKernel& kernel, MaskKeyPool* mask_keys,

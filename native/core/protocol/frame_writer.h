@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "core/io/output_queue.h"
 #include "core/protocol/errors.h"
@@ -24,6 +25,11 @@ namespace sockudo::protocol {
 // accepts, or kNoStatus (1005) meaning "a close frame without a body", in which case the reason
 // must be empty; the reason is at most 123 bytes of UTF-8 (§5.5.1).
 SendStatus validate_local_close(uint16_t code, std::span<const uint8_t> reason);
+
+// A server's (unmasked) frames for one whole message, fragmented at max_frame bytes of payload,
+// RSV1 on the first frame only (RFC 7692 §6.1): bytes a publish hands to many connections.
+void encode_server_message(std::vector<uint8_t>& out, Opcode opcode, bool rsv1, std::span<const uint8_t> payload,
+                           size_t max_frame);
 
 class FrameWriter {
  public:

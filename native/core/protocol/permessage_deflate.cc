@@ -38,6 +38,7 @@ bool PerMessageDeflate::encode(std::span<const uint8_t> in, std::span<const uint
   if (d == nullptr) return false;  // no memory for a deflater: sending uncompressed is always allowed
   if (in.size() < kSmallMessage) context_.trim_scratch();
   std::vector<uint8_t>& buf = context_.scratch();
+  context_.count_compression();
   if (!d->compress(in, buf, our_reset_)) return false;
   if (buf.size() >= in.size()) {
     // Sent as is, this message never reaches the peer's inflater window; with context takeover our

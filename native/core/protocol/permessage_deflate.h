@@ -49,6 +49,8 @@ class PerMessageDeflate final : public MessageTransform, public MessageCompresso
   bool encode(std::span<const uint8_t> in, std::span<const uint8_t>& out) override;
 
   bool uses_shared_deflater() const { return our_reset_; }
+  const DeflaterSettings& deflater_settings() const { return deflater_settings_; }
+  uint32_t threshold() const { return threshold_; }
   bool borrows_inflaters() const { return peer_reset_; }
   // Whether this connection currently holds its own zlib-ng streams.
   bool holds_deflater() const { return deflater_ != nullptr; }
