@@ -1,0 +1,160 @@
+// Pub/sub benchmark: ours with native fan-out (server.publish), ours with a hand-written send
+// loop, and `ws` with a hand-written loop, measured in the same run, server pinned to core 0 and
+// the native load generator (bench/loadgen) to core 1, implementations interleaved:
+//  - broadcast: the load generator's broadcast scenario (closed loop: the next message goes out
+//    when every subscriber has the previous one) → deliveries/s and latency percentiles;
+//  - fan-out cost and topic memory: 10,000 idle connections (load generator `connections`), the
+//    server's CPU time per broadcast to all of them (including the writes) → ns per subscriber;
+//    then (ours) 100,000 subscriptions over 100,000 topics → bytes per subscription, from RSS and
+//    from the topic tree's own count.
+//
+//   node bench/js/pubsub.mjs [--rounds 3] [--seconds 4] [--subscribers 100,500] [--sizes 512,1024]
+//                            [--connections 10000] [--skip broadcast|cost]
+import { spawn, spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '4' },
+    subscribers: { type: 'string', default: '100,500' },
+    sizes: { type: 'string', default: '512,1024' },
+    connections: { type: 'string', default: '10000' },
+    impls: { type: 'string', default: 'sockudo,sockudo-loop,ws' },
+    skip: { type: 'string', default: '' },
+  },
+});
+const skip = new Set(values.skip.split(',').filter(Boolean));
+const impls = values.impls.split(',');
+const taskset = spawnSync('taskset', ['--version']).status === 0;
+const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)]);
+
+function startServer(impl) {
+  return new Promise((resolve, reject) => {
+    const [cmd, args] = pinned(0, [process.execPath, '--expose-gc', join(here, 'broadcast-server.mjs'), impl]);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
+  });
+}
+const ask = (child, msg) => new Promise((resolve) => { child.once('message', resolve); child.send(msg); });
+
+function loadgenPath() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-loadgen.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('building the load generator failed (scripts/build-loadgen.js)');
+  return r.stdout.trim().split('\n').pop();
+}
+
+function runLoadgen(loadgen, args, onLine) {
+  const [cmd, a] = pinned(1, [loadgen, ...args]);
+  const child = spawn(cmd, a, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let buf = '';
+  const lines = [];
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim()) { lines.push(line); onLine?.(JSON.parse(line)); }
+    }
+  });
+  const done = new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(lines.map((l) => JSON.parse(l))) : reject(new Error(`load generator exited ${code}`)))));
+  return { child, done };
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+const loadgen = loadgenPath();
+console.log(`# pub/sub: ${cpus()[0].model}, node ${process.version}, ${taskset ? 'server on core 0, load generator on core 1' : 'not pinned'}, ${values.rounds} rounds interleaved\n`);
+
+if (!skip.has('broadcast')) {
+  console.log(`## broadcast (load generator \`--scenario broadcast\`, closed loop, ${values.seconds} s per round)\n`);
+  console.log('| subscribers | size | server | deliveries/s (median) | min – max | vs ws | latency p50 / p99 / p99.9 (µs) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const subscribers of values.subscribers.split(',')) {
+    for (const size of values.sizes.split(',')) {
+      const results = Object.fromEntries(impls.map((i) => [i, []]));
+      for (let r = 0; r < Number(values.rounds); r++) {
+        for (const impl of impls) {
+          const { child, port } = await startServer(impl);
+          try {
+            const { done } = runLoadgen(loadgen, ['--scenario', 'broadcast', '--port', String(port), '--subscribers', subscribers, '--size', size,
+              '--seconds', values.seconds, '--warmup', '1']);
+            const out = (await done).at(-1);
+            if (out.errors) throw new Error(`${impl}: ${out.errors} delivery errors`);
+            results[impl].push(out);
+            process.stderr.write(`broadcast ${subscribers}×${size} ${impl}: ${fmt(out.deliveries_per_sec)} deliveries/s\n`);
+          } finally { child.kill('SIGKILL'); }
+        }
+      }
+      const base = median(results.ws?.map((x) => x.deliveries_per_sec) ?? [1]);
+      for (const impl of impls) {
+        const d = results[impl].map((x) => x.deliveries_per_sec);
+        const lat = (k) => median(results[impl].map((x) => x[k]));
+        console.log(`| ${subscribers} | ${size} B | ${impl} | ${fmt(median(d))} | ${fmt(Math.min(...d))} – ${fmt(Math.max(...d))} | ${(median(d) / base).toFixed(2)}× | ${fmt(lat('latency_p50_us'))} / ${fmt(lat('latency_p99_us'))} / ${fmt(lat('latency_p999_us'))} |`);
+      }
+    }
+  }
+  console.log('');
+}
+
+if (!skip.has('cost')) {
+  const n = Number(values.connections);
+  const rows = Object.fromEntries(impls.map((i) => [i, []]));
+  for (let r = 0; r < Number(values.rounds); r++) {
+    for (const impl of impls) {
+      const { child, port } = await startServer(impl);
+      let lg;
+      try {
+        const base = await ask(child, { cmd: 'memory' });
+        let idle;
+        const ready = new Promise((resolve) => { idle = resolve; });
+        lg = runLoadgen(loadgen, ['--scenario', 'connections', '--port', String(port), '--connections', String(n), '--hold', '120'],
+          (o) => { if (o.phase === 'idle') idle(o); });
+        lg.done.catch(() => {});  // killed below, once measured
+        await ready;
+        const withConns = await ask(child, { cmd: 'memory' });
+        const cost = await ask(child, { cmd: 'publish-cost', count: 50, size: 512 });
+        const row = { connections: withConns.connections, nsPerSubscriber: (cost.usPerBroadcast * 1000) / cost.connections,
+          rssPerConnection: (withConns.rss - base.rss) / n };
+        if (impl === 'sockudo') {
+          const sub = await ask(child, { cmd: 'subscribe', topics: 100_000, perConnection: 10 });
+          const after = await ask(child, { cmd: 'memory' });
+          row.subscriptions = sub.subscriptions;
+          row.rssPerSubscription = (after.rss - withConns.rss) / sub.subscriptions;
+          row.treePerSubscription = (after.topics.bytes - withConns.topics.bytes) / sub.subscriptions;
+          row.topics = after.topics.topics;
+        }
+        rows[impl].push(row);
+        process.stderr.write(`cost ${impl}: ${row.nsPerSubscriber.toFixed(0)} ns per subscriber (${row.connections} connections)\n`);
+      } finally {
+        lg?.child.kill('SIGKILL');
+        child.kill('SIGKILL');
+      }
+    }
+  }
+  const base = median(rows.ws?.map((x) => x.nsPerSubscriber) ?? [1]);
+  console.log(`## fan-out cost: one 512-byte broadcast to ${fmt(n)} idle connections (server CPU incl. the writes; 50 broadcasts per round)\n`);
+  console.log('| server | CPU ns per subscriber (median) | min – max | vs ws | server RSS per idle connection |');
+  console.log('|---|---|---|---|---|');
+  for (const impl of impls) {
+    const c = rows[impl].map((x) => x.nsPerSubscriber);
+    console.log(`| ${impl} | ${fmt(median(c))} | ${fmt(Math.min(...c))} – ${fmt(Math.max(...c))} | ${(base / median(c)).toFixed(2)}× less | ${(median(rows[impl].map((x) => x.rssPerConnection)) / 1024).toFixed(1)} KiB |`);
+  }
+  const s = rows.sockudo;
+  if (s?.length && s[0].subscriptions) {
+    console.log(`\n## topic memory: ${fmt(s[0].subscriptions)} subscriptions over ${fmt(s[0].topics)} topics, ${fmt(n)} connections\n`);
+    console.log(`bytes per subscription: ${median(s.map((x) => x.rssPerSubscription)).toFixed(0)} (RSS), ${median(s.map((x) => x.treePerSubscription)).toFixed(0)} (the topic tree's own count of its containers)`);
+  }
+}
