@@ -172,3 +172,30 @@ function errors(e: unknown): string {
   return '';
 }
 void errors;
+
+// --- compression and pub/sub -----------------------------------------------------------------
+const zipped = new WebSocketServer({ port: 0, compression: { compressor: 'shared', windowBits: 10 }, compressionThreshold: 128 });
+new WebSocketServer({ noServer: true, compression: 'dedicated' });
+// @ts-expect-error not a compression mode
+new WebSocketServer({ noServer: true, compression: 'gzip' });
+// @ts-expect-error compressor is 'shared' or 'dedicated'
+new WebSocketServer({ noServer: true, compression: { compressor: 'per-socket' } });
+zipped.on('subscription', (topic, newCount, oldCount, socket) => {
+  const t: string = topic;
+  const n: number = newCount - oldCount;
+  const subscribed: boolean = socket.isSubscribed(t);
+  void [n, subscribed];
+});
+zipped.on('connection', (ws) => {
+  const joined: boolean = ws.subscribe('room');
+  const left: boolean = ws.unsubscribe('room');
+  const topics: string[] = ws.topics;
+  const reached: number = ws.publish('room', Buffer.from('x'), { binary: true, compress: false });
+  // @ts-expect-error topics are strings
+  ws.subscribe(1);
+  void [joined, left, topics, reached];
+});
+const reachedAll: number = zipped.publish('room', 'hello', { compress: true });
+const count: number = zipped.numSubscribers('room');
+void connect('ws://127.0.0.1:1', { compression: 'shared', compressionThreshold: 0 });
+void [reachedAll, count];
