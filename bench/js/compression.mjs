@@ -8,15 +8,13 @@
 //
 //   node bench/js/compression.mjs [--rounds 3] [--seconds 4] [--connections 100] [--size 512]
 //                                 [--memory-connections 1000] [--impls sockudo-dedicated,sockudo-shared,ws]
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
+import { cpuSeconds, fmt, here, loadgenPath, median, pinned, startServer as start, taskset } from './bench-common.mjs';
+
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
@@ -29,38 +27,10 @@ const { values } = parseArgs({
   },
 });
 const skip = new Set(values.skip.split(',').filter(Boolean));
-const taskset = spawnSync('taskset', ['--version']).status === 0;
-const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)]);
 const impls = values.impls.split(',');
-
-function startServer(impl) {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = pinned(0, [process.execPath, '--expose-gc', join(here, 'compression-server.mjs'), impl]);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
-  });
-}
+const startServer = (impl) => start('compression-server.mjs', impl, { ipc: true, nodeArgs: ['--expose-gc'] });
 
 const ask = (child) => new Promise((resolve) => { child.once('message', resolve); child.send({ memory: true }); });
-
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch { return NaN; }
-}
-
-function loadgenPath() {
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-loadgen.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error('building the load generator failed (scripts/build-loadgen.js)');
-  return r.stdout.trim().split('\n').pop();
-}
 
 async function throughputRound(impl, loadgen) {
   const { child, port } = await startServer(impl);
@@ -113,8 +83,6 @@ async function memoryRound(impl) {
   }
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const fmt = (x) => Math.round(x).toLocaleString('en-US');
 const kib = (x) => (Number.isNaN(x) ? 'n/a' : `${(x / 1024).toFixed(1)}`);
 console.log(`# permessage-deflate: every message compressed both ways; ${cpus()[0].model}, node ${process.version}`);
 console.log(`# ${taskset ? 'server on core 0, load on core 1' : 'not pinned'}; ${values.rounds} rounds, implementations interleaved\n`);

@@ -6,14 +6,13 @@
 // (near 100 %: the server is the bottleneck), and each server's RSS after the run.
 //
 //   npm run bench:echo -- [--rounds 5] [--seconds 4] [--connections 64] [--size 64] [--pipeline 8]
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const here = dirname(fileURLToPath(import.meta.url));
+import { cpuSeconds, here, median, pinned, rssKiB, startServer as start, taskset } from './bench-common.mjs';
+
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
@@ -24,34 +23,7 @@ const { values } = parseArgs({
     impls: { type: 'string', default: 'sockudo,ws' },
   },
 });
-const taskset = spawnSync('taskset', ['--version']).status === 0;
-const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)]);
-
-function startServer(impl) {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = pinned(0, [process.execPath, join(here, 'echo-server.mjs'), impl]);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
-  });
-}
-
-// utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks).
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch { return NaN; }
-}
-
-function rssKiB(pid) {
-  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
-}
+const startServer = (impl) => start('echo-server.mjs', impl);
 
 async function round(impl) {
   const { child, port } = await startServer(impl);
@@ -81,7 +53,6 @@ const results = Object.fromEntries(impls.map((i) => [i, []]));
 for (let r = 0; r < Number(values.rounds); r++) {
   for (const impl of impls) results[impl].push(await round(impl));
 }
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const base = median(results.ws?.map((x) => x.rate) ?? [1]);
 console.log(`# echo: ${values.connections} connections, ${values.size}-byte text messages, ${values.pipeline} in flight per connection`);
 console.log(`# ${cpus()[0].model}, node ${process.version}, ${values.rounds} rounds × ${values.seconds} s, ${taskset ? 'server on core 0, load generator on core 1' : 'not pinned'}\n`);

@@ -10,14 +10,12 @@
 //
 //   node bench/js/pubsub.mjs [--rounds 3] [--seconds 4] [--subscribers 100,500] [--sizes 512,1024]
 //                            [--connections 10000] [--skip broadcast|cost]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
+import { fmt, loadgenPath, median, pinned, startServer as start, taskset } from './bench-common.mjs';
+
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
@@ -31,29 +29,8 @@ const { values } = parseArgs({
 });
 const skip = new Set(values.skip.split(',').filter(Boolean));
 const impls = values.impls.split(',');
-const taskset = spawnSync('taskset', ['--version']).status === 0;
-const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)]);
-
-function startServer(impl) {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = pinned(0, [process.execPath, '--expose-gc', join(here, 'broadcast-server.mjs'), impl]);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
-  });
-}
+const startServer = (impl) => start('broadcast-server.mjs', impl, { ipc: true, nodeArgs: ['--expose-gc'] });
 const ask = (child, msg) => new Promise((resolve) => { child.once('message', resolve); child.send(msg); });
-
-function loadgenPath() {
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-loadgen.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error('building the load generator failed (scripts/build-loadgen.js)');
-  return r.stdout.trim().split('\n').pop();
-}
 
 function runLoadgen(loadgen, args, onLine) {
   const [cmd, a] = pinned(1, [loadgen, ...args]);
@@ -73,8 +50,6 @@ function runLoadgen(loadgen, args, onLine) {
   return { child, done };
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const fmt = (x) => Math.round(x).toLocaleString('en-US');
 const loadgen = loadgenPath();
 console.log(`# pub/sub: ${cpus()[0].model}, node ${process.version}, ${taskset ? 'server on core 0, load generator on core 1' : 'not pinned'}, ${values.rounds} rounds interleaved\n`);
 

@@ -1,0 +1,51 @@
+// What the benchmark drivers share: core pinning (server on core 0, load on core 1), starting a
+// server script that prints "listening <port>", /proc readings, the native load generator's
+// path, and median / number formatting.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+export const taskset = spawnSync('taskset', ['--version']).status === 0;
+
+/** [command, args] running `args` pinned to `cpu` when taskset exists. */
+export const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)]);
+
+/** Starts `node <script> <impl>` on core 0 (with an IPC channel when `ipc`); resolves once it listens. */
+export function startServer(script, impl, { ipc = false, nodeArgs = [] } = {}) {
+  return new Promise((resolve, reject) => {
+    const [cmd, args] = pinned(0, [process.execPath, ...nodeArgs, join(here, script), impl]);
+    const child = spawn(cmd, args, { stdio: ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
+  });
+}
+
+/** utime + stime of a process in seconds (/proc/<pid>/stat fields 14 and 15, clock ticks). */
+export function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return NaN; }
+}
+
+export function rssKiB(pid) {
+  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
+}
+
+/** Builds bench/loadgen if needed (scripts/build-loadgen.js) and returns the binary's path. */
+export function loadgenPath() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-loadgen.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('building the load generator failed (scripts/build-loadgen.js)');
+  return r.stdout.trim().split('\n').pop();
+}
+
+export const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+export const fmt = (x) => Math.round(x).toLocaleString('en-US');
