@@ -1,30 +1,15 @@
-// Interop with a real browser: Debian's headless Chromium (/usr/bin/chromium), driven by
-// playwright-core (never Playwright's own browser download), loads a page served by a tiny http
-// server on 127.0.0.1 whose script talks to our WebSocketServer with the browser's own
-// `WebSocket`. Both sides are checked: the page reports every echo it compared and the close
-// event it saw; the server records every message and the close code/reason.
-//
-// Network: Chromium reaches nothing but 127.0.0.1 (no background networking, no component
-// updates, QUIC off, and a host resolver that maps every name to nothing). The browser runs with
-// a fresh user data dir; afterAll closes it and then kills by PID any process still using that
-// dir, even when a test failed.
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
+// Interop with a real browser: Debian's headless Chromium loads a page (browser.ts: served on
+// 127.0.0.1, the browser can reach nothing else) whose script talks to our WebSocketServer with
+// the browser's own `WebSocket`. Both sides are checked: the page reports every echo it compared
+// and the close event it saw; the server records every message and the close code/reason.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Cleanup, loadPackage, next, within } from '../js/helpers';
-import { killPid, skipReason } from './peer-process';
+import { chromiumSkip as skip, openBrowserPage, type BrowserPage } from './browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 const lib = loadPackage();
 type Ws = import('sockudo-ws').WebSocket;
-type BrowserContext = import('playwright-core').BrowserContext;
-type Page = import('playwright-core').Page;
 
-const missing = fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is absent (apt-get install chromium)`;
-const skip = skipReason(missing);
 if (skip) console.warn(`interop with Chromium skipped: ${skip}`);
 
 const MiB = 1024 * 1024;
@@ -124,84 +109,23 @@ async function pushExchange(url, count) {
 <p>sockudo-ws interop page</p>
 `;
 
-/** Processes whose command line mentions `marker` (our own Chromium, identified by its unique user data dir). */
-function pidsUsing(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(marker)) pids.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
-}
-
 describe.skipIf(skip !== null)('headless Chromium (Debian chromium via playwright-core) ↔ our server', () => {
   const cleanup = new Cleanup();
-  let userDataDir = '';
-  let context: BrowserContext | undefined;
-  let pageServer: http.Server | undefined;
+  let browser: BrowserPage;
   let pageUrl = '';
-  let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
+  let evaluate: BrowserPage['evaluate'];
 
   beforeAll(async () => {
-    pageServer = http.createServer((req, res) => {
-      if (req.url === '/' || req.url?.startsWith('/?')) {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-        res.end(PAGE);
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-    pageServer.listen(0, '127.0.0.1');
-    await next(pageServer, 'listening');
-    pageUrl = `http://127.0.0.1:${(pageServer.address() as { port: number }).port}/`;
-
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-ws-chromium-'));
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic', '--no-default-browser-check', '--disable-extensions',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
-    page = context.pages()[0] ?? await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    await page.goto(pageUrl, { timeout: 15_000 });
-    expect(await page.title()).toBe('sockudo-ws interop');
+    browser = await openBrowserPage(PAGE);
+    ({ pageErrors, evaluate } = browser);
+    pageUrl = browser.page.url();
+    expect(await browser.page.title()).toBe('sockudo-ws interop');
   }, 60_000);
 
   afterEach(() => cleanup.run());
 
-  afterAll(async () => {
-    if (context) await within(context.close(), 10_000, 'closing Chromium').catch(() => {});
-    if (userDataDir) {
-      for (const pid of pidsUsing(userDataDir)) killPid(pid);
-      fs.rmSync(userDataDir, { recursive: true, force: true });
-    }
-    if (pageServer) {
-      pageServer.closeAllConnections();
-      pageServer.close();
-    }
-  }, 30_000);
-
-  /** page.evaluate, with errors from the page rethrown without their page-URL stack (vitest would try to read it as a file). */
-  async function evaluate<T>(expression: string, ms: number): Promise<T> {
-    try {
-      return await within(page.evaluate(expression) as Promise<T>, ms, expression);
-    } catch (e) {
-      const error = new Error(`in the page: ${(e as Error).message.split('\n')[0]}`);
-      error.stack = error.message;
-      throw error;
-    }
-  }
+  afterAll(async () => browser?.close(), 30_000);
 
   async function ourServer(options: Record<string, unknown> = {}) {
     const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', ...options }), (s) => s.close());

@@ -13,15 +13,14 @@
 // Under CI=true a missing peer fails the run instead of skipping it (skipReason).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PerMessageDeflateOptions, WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
 
 import { Cleanup, loadPackage, next, waitUntil, within } from '../js/helpers';
+import { chromiumSkip, openBrowserPage, type BrowserPage } from './browser';
 import { killPid, PEERS_DIR, PeerProcess, pattern, pythonModuleMissing, sha256, skipReason, type PeerEvent } from './peer-process';
 
 const lib = loadPackage();
@@ -359,8 +358,6 @@ describe.skipIf(pySkip !== null)('Python websockets (permessage-deflate factorie
 // Chromium
 // =================================================================================================
 
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumSkip = skipReason(fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is absent (apt-get install chromium)`);
 if (chromiumSkip) console.warn(`permessage-deflate interop with Chromium skipped: ${chromiumSkip}`);
 
 const PAGE = String.raw`<!doctype html>
@@ -412,74 +409,18 @@ async function deflateExchange(url, cases) {
 <p>sockudo-ws deflate interop page</p>
 `;
 
-/** Processes whose command line mentions `marker` (our own Chromium, identified by its unique user data dir). */
-function pidsUsing(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(marker)) pids.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
-}
-
 describe.skipIf(chromiumSkip !== null)('headless Chromium → our server', () => {
-  let userDataDir = '';
-  let context: import('playwright-core').BrowserContext | undefined;
-  let pageServer: http.Server | undefined;
-  let page: import('playwright-core').Page;
-  const pageErrors: string[] = [];
+  let browser: BrowserPage;
+  let pageErrors: string[] = [];
+  let evaluate: BrowserPage['evaluate'];
 
   beforeAll(async () => {
-    pageServer = http.createServer((req, res) => {
-      res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(req.url === '/' ? PAGE : '');
-    });
-    pageServer.listen(0, '127.0.0.1');
-    await next(pageServer, 'listening');
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-ws-chromium-'));
-    const { chromium } = await import('playwright-core');
-    // The launch of chromium.test.ts: nothing but 127.0.0.1 is reachable.
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic', '--no-default-browser-check', '--disable-extensions',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
-    page = context.pages()[0] ?? await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    await page.goto(`http://127.0.0.1:${(pageServer.address() as net.AddressInfo).port}/`, { timeout: 15_000 });
-    expect(await page.title()).toBe('sockudo-ws deflate interop');
+    browser = await openBrowserPage(PAGE);
+    ({ pageErrors, evaluate } = browser);
+    expect(await browser.page.title()).toBe('sockudo-ws deflate interop');
   }, 60_000);
 
-  afterAll(async () => {
-    if (context) await within(context.close(), 10_000, 'closing Chromium').catch(() => {});
-    if (userDataDir) {
-      for (const pid of pidsUsing(userDataDir)) killPid(pid);
-      fs.rmSync(userDataDir, { recursive: true, force: true });
-    }
-    if (pageServer) {
-      pageServer.closeAllConnections();
-      pageServer.close();
-    }
-  }, 30_000);
-
-  async function evaluate<T>(expression: string, ms: number): Promise<T> {
-    try {
-      return await within(page.evaluate(expression) as Promise<T>, ms, expression);
-    } catch (e) {
-      const error = new Error(`in the page: ${(e as Error).message.split('\n')[0]}`);
-      error.stack = error.message;
-      throw error;
-    }
-  }
+  afterAll(async () => browser?.close(), 30_000);
 
   const CASES: [string, number][] = [['text', 5], ['text', 20_000], ['binary', 64 * KiB], ['random', 100_000], ['text', MiB], ['binary', MiB], ['text', 20_000]];
 
