@@ -11,17 +11,15 @@
 // clear where our side must not compress. The negotiated Sec-WebSocket-Extensions value is asserted
 // exactly on both sides (our `ws.extensions`, the peer's own view).
 // Under CI=true a missing peer fails the run instead of skipping it (skipReason).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PerMessageDeflateOptions, WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
 
 import { Cleanup, loadPackage, next, waitUntil, within } from '../js/helpers';
 import { chromiumSkip, openBrowserPage, type BrowserPage } from './browser';
-import { killPid, PEERS_DIR, PeerProcess, pattern, pythonModuleMissing, sha256, skipReason, type PeerEvent } from './peer-process';
+import { killPid, PeerProcess, pattern, pythonModuleMissing, runNodeWebSocketClient, sha256, skipReason, type PeerEvent } from './peer-process';
 
 const lib = loadPackage();
 type Ws = import('sockudo-ws').WebSocket;
@@ -461,27 +459,7 @@ describe.skipIf(chromiumSkip !== null)('headless Chromium → our server', () =>
 // =================================================================================================
 
 describe(`Node ${process.version} built-in WebSocket (undici ${process.versions.undici ?? '?'}) → our server`, () => {
-  const major = Number(process.versions.node.split('.')[0]);
-  const flags = major < 22 ? ['--experimental-websocket'] : [];
-
-  async function runClient(url: string, mode: string): Promise<{ status: number | null; result: Record<string, unknown>; stderr: string }> {
-    const child = spawn(process.execPath, [...flags, path.join(PEERS_DIR, 'node-websocket-client.mjs'), url, mode], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    cleanup.add(child.pid, killPid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const [status] = await within(next<[number | null]>(child, 'exit', 20_000), 20_000, 'the node client');
-    const line = stdout.trim().split('\n').pop() ?? '';
-    try {
-      return { status, result: JSON.parse(line) as Record<string, unknown>, stderr };
-    } catch {
-      throw new Error(`node client printed no result (status ${status}):\n${stdout}\n${stderr}`);
-    }
-  }
+  const runClient = (url: string, mode: string) => runNodeWebSocketClient(url, mode, (pid) => cleanup.add(pid, killPid));
 
   // undici 6.x (Node 20.20) offers "permessage-deflate; client_max_window_bits" and inflates what it
   // receives; it sends its own messages uncompressed (RSV1 clear), which the RFC allows, so only

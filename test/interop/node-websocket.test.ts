@@ -1,11 +1,9 @@
 // Interop with Node's built-in WebSocket client (undici's WHATWG WebSocket; behind
 // `--experimental-websocket` on Node 20, global from Node 22) in a child process, against our server.
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Cleanup, loadPackage, next, within } from '../js/helpers';
-import { killPid, PEERS_DIR } from './peer-process';
+import { Cleanup, loadPackage, next } from '../js/helpers';
+import { killPid, runNodeWebSocketClient } from './peer-process';
 
 const lib = loadPackage();
 type Ws = import('sockudo-ws').WebSocket;
@@ -13,30 +11,7 @@ const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
 const MiB = 1024 * 1024;
-const major = Number(process.versions.node.split('.')[0]);
-const flags = major < 22 ? ['--experimental-websocket'] : [];
-
-/** Runs the client script to completion (bounded); the process is killed by PID in cleanup whatever happens. */
-async function runClient(url: string, mode: string): Promise<{ status: number | null; result: Record<string, unknown>; stderr: string }> {
-  const child = spawn(process.execPath, [...flags, path.join(PEERS_DIR, 'node-websocket-client.mjs'), url, mode], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  cleanup.add(child.pid, killPid);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  const [status] = await within(next<[number | null]>(child, 'exit', 20_000), 20_000, 'the node client');
-  const line = stdout.trim().split('\n').pop() ?? '';
-  let result: Record<string, unknown>;
-  try {
-    result = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    throw new Error(`node client printed no result (status ${status}):\n${stdout}\n${stderr}`);
-  }
-  return { status, result, stderr };
-}
+const runClient = (url: string, mode: string) => runNodeWebSocketClient(url, mode, (pid) => cleanup.add(pid, killPid));
 
 async function ourServer(options: Record<string, unknown> = {}) {
   const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', ...options }), (s) => s.close());

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { type Cleanup, within } from '../js/helpers';
+import { type Cleanup, next, within } from '../js/helpers';
 
 export const PYTHON = '/usr/bin/python3';
 export const PEERS_DIR = path.join(__dirname, 'peers');
@@ -141,6 +141,32 @@ export class PeerProcess {
       throw e;
     });
     return this.exitCode;
+  }
+}
+
+/**
+ * Runs peers/node-websocket-client.mjs (Node's built-in WebSocket; --experimental-websocket before
+ * Node 22) against `url` in `mode`, to completion (bounded). `track` receives the PID so the
+ * caller's cleanup kills it whatever happens. Resolves with its exit status and last JSON line.
+ */
+export async function runNodeWebSocketClient(url: string, mode: string, track: (pid: number | undefined) => void):
+    Promise<{ status: number | null; result: Record<string, unknown>; stderr: string }> {
+  const flags = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-websocket'] : [];
+  const child = spawn(process.execPath, [...flags, path.join(PEERS_DIR, 'node-websocket-client.mjs'), url, mode], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  track(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const [status] = await within(next<[number | null]>(child, 'exit', 20_000), 20_000, 'the node client');
+  const line = stdout.trim().split('\n').pop() ?? '';
+  try {
+    return { status, result: JSON.parse(line) as Record<string, unknown>, stderr };
+  } catch {
+    throw new Error(`node client printed no result (status ${status}):\n${stdout}\n${stderr}`);
   }
 }
 
