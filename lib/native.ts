@@ -7,6 +7,7 @@
  * The native surface is declared once here; test/js/package.test.ts checks the runtime
  * exports against it.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { NativeLoadError } from './errors.js';
@@ -194,12 +195,55 @@ function libc(): string {
   return glibc ? `glibc ${glibc}` : 'musl (or another non-glibc libc)';
 }
 
+/** The one documented way to get a binary where no prebuilt one fits (README: "Building from source"). */
+const BUILD_FROM_SOURCE = 'npm install --save-dev cmake-js node-addon-api && SOCKUDO_WS_BUILD_FROM_SOURCE=1 npm rebuild sockudo-ws';
+
+/** The prebuilt binaries this copy of the package ships, e.g. "linux-x64 (glibc)". */
+function shippedPrebuilds(root: string): string {
+  const found: string[] = [];
+  try {
+    for (const dir of fs.readdirSync(path.join(root, 'prebuilds'))) {
+      let files: string[] = [];
+      try {
+        files = fs.readdirSync(path.join(root, 'prebuilds', dir)).filter((f) => f.endsWith('.node'));
+      } catch {
+        continue;
+      }
+      for (const f of files) {
+        const libcTag = f.split('.').find((t) => t === 'glibc' || t === 'musl');
+        found.push(libcTag ? `${dir} (${libcTag})` : dir);
+      }
+    }
+  } catch {
+    /* no prebuilds/ directory */
+  }
+  return found.length > 0 ? found.join(', ') : 'none';
+}
+
+/** What this machine is and what the package has for it, for every "cannot load" message. */
+function machineReport(root: string): string[] {
+  const napi = Number(process.versions.napi ?? 0);
+  return [
+    `  platform: ${process.platform}, arch: ${process.arch}, libc: ${libc()}`,
+    `  Node.js ${process.versions.node}, N-API ${process.versions.napi ?? 'unknown'} (the addon needs N-API 8)` +
+      (napi > 0 && napi < 8 ? ': this Node.js is too old (sockudo-ws needs Node.js >= 20)' : ''),
+    `  prebuilt binaries in this package: ${shippedPrebuilds(root)}`,
+  ];
+}
+
+function buildHint(): string[] {
+  return [
+    'To build it from source (cmake >= 3.20, a C++20 compiler; see "Building from source" in README.md):',
+    `  ${BUILD_FROM_SOURCE}`,
+  ];
+}
+
 function load(): NativeBinding {
   const root = packageRoot();
   let file: string;
   // For diagnostics (sanitizer builds, a debug build elsewhere): load exactly this file.
   const override = process.env['SOCKUDO_WS_NATIVE_PATH'];
-  if (override !== undefined && override !== '') return loadFile(path.resolve(override));
+  if (override !== undefined && override !== '') return loadFile(path.resolve(override), root, 'SOCKUDO_WS_NATIVE_PATH');
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
@@ -208,30 +252,41 @@ function load(): NativeBinding {
     throw new NativeLoadError(
       [
         'sockudo-ws: no native binary was found for this machine.',
-        `  platform: ${process.platform}, arch: ${process.arch}, libc: ${libc()}`,
-        `  Node.js ${process.versions.node}, N-API ${process.versions.napi ?? 'unknown'} (the addon needs N-API 8)`,
+        ...machineReport(root),
         `  searched: ${path.join(root, 'build', 'Release')}, ${path.join(root, 'build', 'Debug')}, ${path.join(root, 'prebuilds')}`,
-        'To build it from source (cmake >= 3.20, a C++20 compiler; see "Building from source" in README.md):',
-        '  npm install --save-dev cmake-js node-addon-api && SOCKUDO_WS_BUILD_FROM_SOURCE=1 npm rebuild sockudo-ws',
+        ...buildHint(),
       ].join('\n'),
       { cause },
     );
   }
-  return loadFile(file);
+  return loadFile(file, root, file.includes(`${path.sep}prebuilds${path.sep}`) ? 'prebuilt' : 'local build');
 }
 
-function loadFile(file: string): NativeBinding {
+function loadFile(file: string, root: string, origin: 'SOCKUDO_WS_NATIVE_PATH' | 'prebuilt' | 'local build'): NativeBinding {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file) as NativeBinding;
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    const err = new NativeLoadError(`sockudo-ws: loading ${file} failed: ${reason}`, { cause });
-    // A load-time configuration error from the addon (for example an unknown SOCKUDO_WS_KERNEL)
-    // keeps its own code so callers can tell it from a missing binary.
     const code = (cause as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && code.startsWith('ERR_SOCKUDO_WS_')) Object.defineProperty(err, 'code', { value: code });
-    throw err;
+    // A load-time configuration error from the addon (for example an unknown SOCKUDO_WS_KERNEL)
+    // keeps its own code so callers can tell it from a missing or unusable binary.
+    if (typeof code === 'string' && code.startsWith('ERR_SOCKUDO_WS_')) {
+      const err = new NativeLoadError(`sockudo-ws: loading ${file} failed: ${reason}`, { cause });
+      Object.defineProperty(err, 'code', { value: code });
+      throw err;
+    }
+    const lines = [`sockudo-ws: loading ${file} failed: ${reason}`, ...machineReport(root)];
+    if (origin === 'SOCKUDO_WS_NATIVE_PATH') {
+      lines.push('  SOCKUDO_WS_NATIVE_PATH names this file; unset it to load the binary this package ships.');
+    } else if (/GLIBC(XX)?_\d|CXXABI_/.test(reason)) {
+      lines.push(`  the ${origin} binary needs a newer C or C++ runtime than this system has.`);
+    } else if (origin === 'prebuilt') {
+      lines.push('  the prebuilt binary does not work on this system.');
+    }
+    if (origin === 'local build') lines.push('  (build/ holds a local build; delete it to use a prebuilt binary, or rebuild it.)');
+    lines.push(...buildHint());
+    throw new NativeLoadError(lines.join('\n'), { cause });
   }
 }
 

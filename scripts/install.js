@@ -14,13 +14,24 @@ const checkout = fs.existsSync(path.join(root, '.git'));
 
 function log(msg) { process.stderr.write(`[sockudo-ws] ${msg}\n`); }
 
+// A prebuilt binary for this platform (node-gyp-build's pick from prebuilds/<platform>-<arch>/)
+// that loads in this Node means there is nothing to build. When one exists but does not load
+// (an older glibc, say), say why before falling back to a build from source.
 function prebuildLoads() {
+  let file;
   try {
-    const file = require('node-gyp-build').resolve(root);
-    if (!file.includes(`${path.sep}prebuilds${path.sep}`)) return false;
+    file = require('node-gyp-build').resolve(root);
+  } catch {
+    return false; // none for this platform, architecture and libc
+  }
+  if (!file.includes(`${path.sep}prebuilds${path.sep}`)) return false; // a local build/ exists: rebuild it
+  try {
     require(file);
     return true;
-  } catch {
+  } catch (e) {
+    // The binary loaded but refused a setting (for example an unknown SOCKUDO_WS_KERNEL): it works.
+    if (typeof e?.code === 'string' && e.code.startsWith('ERR_SOCKUDO_WS_')) return true;
+    log(`the prebuilt binary ${path.relative(root, file)} does not load here: ${String(e?.message ?? e).split('\n')[0]}`);
     return false;
   }
 }

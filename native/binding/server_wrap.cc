@@ -9,6 +9,7 @@
 
 #include "binding/js_values.h"
 #include "binding/socket_wrap.h"
+#include "transport/errno_name.h"
 
 namespace sockudo::binding {
 
@@ -104,10 +105,10 @@ Napi::Value ServerWrap::listen(const Napi::CallbackInfo& info) {
   int error = 0;
   listener_ = transport::Listener::create(*state_->loop, o, config_, this, &error);
   if (listener_ == nullptr) {
-    const char* name = strerrorname_np(error);
-    Napi::Error err = Napi::Error::New(env, std::string(name ? name : "EIO") + ": " + std::strerror(error) + ", listen " +
+    const std::string name = transport::errno_name(error, "EIO");
+    Napi::Error err = Napi::Error::New(env, name + ": " + std::strerror(error) + ", listen " +
                                                 (o.host.empty() ? "::" : o.host) + ":" + std::to_string(o.port));
-    err.Set("code", Napi::String::New(env, name ? name : "EIO"));
+    err.Set("code", Napi::String::New(env, name));
     err.Set("errno", Napi::Number::New(env, -error));
     err.Set("syscall", Napi::String::New(env, "listen"));
     err.ThrowAsJavaScriptException();

@@ -13,6 +13,7 @@
 #include "binding/socket_wrap.h"
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/handshake_errors.h"
+#include "transport/errno_name.h"
 
 namespace sockudo::binding {
 
@@ -89,10 +90,9 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
   transport::Socket* s = transport::Socket::create_client(*state.loop, ip, port, config, std::move(request),
                                                           std::move(hs), wrap, &error);
   if (s == nullptr) {
-    const char* name = strerrorname_np(error);
-    Napi::Error e = Napi::Error::New(env, std::string("connect ") + (name ? name : "EIO") + " " + ip + ":" +
-                                              std::to_string(port) + ": " + std::strerror(error));
-    e.Set("code", Napi::String::New(env, name ? name : "EIO"));
+    const std::string name = transport::errno_name(error, "EIO");
+    Napi::Error e = Napi::Error::New(env, "connect " + name + " " + ip + ":" + std::to_string(port) + ": " + std::strerror(error));
+    e.Set("code", Napi::String::New(env, name));
     e.ThrowAsJavaScriptException();
     return env.Undefined();
   }

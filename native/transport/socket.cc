@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 
+#include "transport/errno_name.h"
 #include "transport/event_loop.h"
 
 namespace sockudo::transport {
@@ -221,8 +222,7 @@ void Socket::on_eof(int error) {
     case SocketPhase::ClientConnecting:
     case SocketPhase::ClientHead: {
       const int e = error < 0 ? -error : ECONNRESET;
-      const char* name = strerrorname_np(e);
-      fail_client(name ? name : "ECONNRESET",
+      fail_client(errno_name(e, "ECONNRESET"),
                   phase_ == SocketPhase::ClientHead && error == 0 ? "the server closed the connection during the handshake"
                                                                    : std::string("connection failed: ") + std::strerror(e));
       return;
@@ -512,8 +512,7 @@ void Socket::on_writable() {
   if (phase_ == SocketPhase::ClientConnecting) {
     const int r = tcp_connect_result(fd_);
     if (r != 0) {
-      const char* name = strerrorname_np(-r);
-      fail_client(name ? name : "ECONNREFUSED", std::string("connect failed: ") + std::strerror(-r));
+      fail_client(errno_name(-r, "ECONNREFUSED"), std::string("connect failed: ") + std::strerror(-r));
       return;
     }
     phase_ = SocketPhase::ClientHead;

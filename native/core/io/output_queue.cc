@@ -42,7 +42,7 @@ uint8_t* OutputQueue::reserve_owned(size_t len) {
     const size_t cap = std::max(len, next_chunk_);
     next_chunk_ = std::min(next_chunk_ * 2, kMaxChunk);
     auto fresh = std::make_unique<Chunk>();
-    fresh->mem = std::make_unique_for_overwrite<uint8_t[]>(cap);
+    fresh->mem = std::unique_ptr<uint8_t[]>(new uint8_t[cap]);  // uninitialised (gcc 10 has no make_unique_for_overwrite)
     fresh->cap = cap;
     c = fresh.get();
     chunks_.push_back(std::move(fresh));

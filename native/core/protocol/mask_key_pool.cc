@@ -9,7 +9,7 @@ MaskKeyPool::MaskKeyPool(RandomSource& source, size_t block_size)
 
 void MaskKeyPool::next(uint8_t key[4]) {
   if (pos_ == block_size_) {
-    if (!block_) block_ = std::make_unique_for_overwrite<uint8_t[]>(block_size_);
+    if (!block_) block_ = std::unique_ptr<uint8_t[]>(new uint8_t[block_size_]);  // uninitialised: filled next
     source_.fill(block_.get(), block_size_);
     pos_ = 0;
   }
