@@ -17,6 +17,15 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Why the Chromium suites skip (null: they run; under CI=true a missing browser fails instead). */
 export const chromiumSkip = skipReason(fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is absent (apt-get install chromium)`);
 
+/** Functions both pages' scripts use: exact ArrayBuffer comparison and the byte pattern of peer-process.ts. */
+export const PAGE_HELPERS = String.raw`function bytesEqual(a, b) {
+  if (!(a instanceof ArrayBuffer) || a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a), y = new Uint8Array(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+function pattern(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 7 + 3) & 255; return b.buffer; }`;
+
 export interface BrowserPage {
   page: import('playwright-core').Page;
   /** Uncaught errors of the page. */

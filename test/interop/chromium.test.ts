@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Cleanup, loadPackage, next, within } from '../js/helpers';
-import { chromiumSkip as skip, openBrowserPage, type BrowserPage } from './browser';
+import { chromiumSkip as skip, openBrowserPage, PAGE_HELPERS, type BrowserPage } from './browser';
 
 const lib = loadPackage();
 type Ws = import('sockudo-ws').WebSocket;
@@ -20,13 +20,7 @@ const PAGE = String.raw`<!doctype html>
 <title>sockudo-ws interop</title>
 <script>
 'use strict';
-function bytesEqual(a, b) {
-  if (!(a instanceof ArrayBuffer) || a.byteLength !== b.byteLength) return false;
-  const x = new Uint8Array(a), y = new Uint8Array(b);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-function pattern(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 7 + 3) & 255; return b.buffer; }
+${PAGE_HELPERS}
 function describe(d) { return typeof d === 'string' ? 'text(' + d.length + ')' : (d instanceof ArrayBuffer ? 'arraybuffer(' + d.byteLength + ')' : String(d)); }
 
 /** Opens a WebSocket; messages are queued, next() takes the next one (bounded). */

@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PerMessageDeflateOptions, WebSocket as WsWebSocket, WebSocketServer as WsServer } from 'ws';
 
 import { Cleanup, loadPackage, next, waitUntil, within } from '../js/helpers';
-import { chromiumSkip, openBrowserPage, type BrowserPage } from './browser';
+import { chromiumSkip, openBrowserPage, PAGE_HELPERS, type BrowserPage } from './browser';
 import { killPid, PeerProcess, pattern, pythonModuleMissing, runNodeWebSocketClient, sha256, skipReason, type PeerEvent } from './peer-process';
 
 const lib = loadPackage();
@@ -363,13 +363,7 @@ const PAGE = String.raw`<!doctype html>
 <title>sockudo-ws deflate interop</title>
 <script>
 'use strict';
-function bytesEqual(a, b) {
-  if (!(a instanceof ArrayBuffer) || a.byteLength !== b.byteLength) return false;
-  const x = new Uint8Array(a), y = new Uint8Array(b);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
-function pattern(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 7 + 3) & 255; return b.buffer; }
+${PAGE_HELPERS}
 function random(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, i + 65536)); return b.buffer; }
 function text(n) { let s = ''; while (s.length < n) s += 'ü€😀漢字 compressible browser text ' + (s.length % 97) + ' '; return s.slice(0, n); }
 function make(kind, n) { return kind === 'text' ? text(n) : kind === 'binary' ? pattern(n) : random(n); }
