@@ -302,20 +302,18 @@ void Socket::start() {
 
 // --- sending -----------------------------------------------------------------------------------
 
-SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
-                        bool compress) {
+// One data message of `bytes` through the backpressure policy; `enqueue` hands it to the engine.
+template <typename Enqueue>
+SendResult Socket::queue_message(size_t bytes, Enqueue&& enqueue) {
   if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
   // maxBackpressure bounds the backpressure buffer: bytes the kernel refused. Bytes merely
   // corked for this loop turn (a 101 not yet flushed, earlier sends of this callback) were never
   // offered to the kernel and do not count, so a healthy connection never drops a message.
-  const size_t queued = buffered_amount();
-  if (waiting_writable_ && queued + payload.size() > config_->max_backpressure) {
-    if (config_->close_on_backpressure_limit) {
-      terminate();
-    }
+  if (waiting_writable_ && buffered_amount() + bytes > config_->max_backpressure) {
+    if (config_->close_on_backpressure_limit) terminate();
     return SendResult::Dropped;
   }
-  const auto st = engine_->send_message(opcode, payload, loop_.now_ms(), std::move(owner), compress);
+  const protocol::SendStatus st = enqueue();
   if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
   if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
   if (!waiting_writable_ && engine_->output().bytes() >= kFlushThreshold) {
@@ -326,21 +324,15 @@ SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payloa
   return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
 }
 
+SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
+                        bool compress) {
+  return queue_message(payload.size(), [&] {
+    return engine_->send_message(opcode, payload, loop_.now_ms(), std::move(owner), compress);
+  });
+}
+
 SendResult Socket::send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner) {
-  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
-  const size_t queued = buffered_amount();
-  if (waiting_writable_ && queued + frames.size() > config_->max_backpressure) {
-    if (config_->close_on_backpressure_limit) terminate();
-    return SendResult::Dropped;
-  }
-  const auto st = engine_->send_framed(frames, std::move(owner), loop_.now_ms());
-  if (st != protocol::SendStatus::Ok) return st == protocol::SendStatus::NotOpen ? SendResult::NotOpen : SendResult::Invalid;
-  if (!waiting_writable_ && engine_->output().bytes() >= kFlushThreshold) {
-    write_now();
-  } else {
-    mark_dirty();
-  }
-  return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
+  return queue_message(frames.size(), [&] { return engine_->send_framed(frames, std::move(owner), loop_.now_ms()); });
 }
 
 // --- pub/sub -----------------------------------------------------------------------------------

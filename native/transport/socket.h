@@ -159,6 +159,8 @@ class Socket {
   void on_eof(int error);
   void fail_client(std::string code, std::string message, int status = 0);
   void open_engine(protocol::Role role, const protocol::DeflateAgreement* deflate);
+  template <typename Enqueue>
+  SendResult queue_message(size_t bytes, Enqueue&& enqueue);
   void begin_draining();
   void linger();
   void write_now();
