@@ -40,10 +40,10 @@ export function rssKiB(pid) {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
 }
 
-/** Builds bench/loadgen if needed (scripts/build-loadgen.js) and returns the binary's path. */
+/** Builds bench/loadgen if needed (scripts/build-bench.js) and returns the binary's path. */
 export function loadgenPath() {
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-loadgen.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error('building the load generator failed (scripts/build-loadgen.js)');
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('building the load generator failed (scripts/build-bench.js)');
   return r.stdout.trim().split('\n').pop();
 }
 

@@ -16,8 +16,8 @@ afterEach(() => cleanup.run());
 
 let exe = '';
 beforeAll(() => {
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-loadgen.js')], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`scripts/build-loadgen.js failed:\n${r.stderr}`);
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-bench.js')], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`scripts/build-bench.js failed:\n${r.stderr}`);
   exe = r.stdout.trim().split('\n').pop()!;
 }, 300_000);
 
