@@ -13,18 +13,22 @@ export const taskset = spawnSync('taskset', ['--version']).status === 0;
 /** [command, args] running `args` pinned to `cpu` when taskset exists. */
 export const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), ...args]] : [args[0], args.slice(1)]);
 
-/** Starts `node <script> <impl>` on core 0 (with an IPC channel when `ipc`); resolves once it listens. */
-export function startServer(script, impl, { ipc = false, nodeArgs = [] } = {}) {
+/**
+ * Starts `node <script> <impl>` on core 0 (with an IPC channel when `ipc`); resolves once it prints
+ * "listening <port>", rejects if it exits first or does not listen within `timeoutMs`.
+ */
+export function startServer(script, impl, { ipc = false, nodeArgs = [], timeoutMs = 20000 } = {}) {
   return new Promise((resolve, reject) => {
     const [cmd, args] = pinned(0, [process.execPath, ...nodeArgs, join(here, script), impl]);
     const child = spawn(cmd, args, { stdio: ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'] });
     let out = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${impl} server did not listen within ${timeoutMs} ms`)); }, timeoutMs);
     child.stdout.on('data', (d) => {
       out += d;
       const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
+      if (m) { clearTimeout(timer); resolve({ child, port: Number(m[1]) }); }
     });
-    child.on('exit', (code) => reject(new Error(`${impl} server exited (${code})`)));
+    child.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${impl} server exited (${signal ?? code})`)); });
   });
 }
 

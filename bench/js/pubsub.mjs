@@ -29,7 +29,7 @@ const { values } = parseArgs({
 });
 const skip = new Set(values.skip.split(',').filter(Boolean));
 const impls = values.impls.split(',');
-const startServer = (impl) => start('broadcast-server.mjs', impl, { ipc: true, nodeArgs: ['--expose-gc'] });
+const startServer = (impl) => start('server.mjs', impl, { ipc: true, nodeArgs: ['--expose-gc'] });
 const ask = (child, msg) => new Promise((resolve) => { child.once('message', resolve); child.send(msg); });
 
 function runLoadgen(loadgen, args, onLine) {

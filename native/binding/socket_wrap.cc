@@ -2,6 +2,7 @@
 
 #include <simdutf.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -25,11 +26,19 @@ class JsBufferOwner final : public io::BufferOwner {
   napi_ref ref_ = nullptr;
 };
 
-// Owns bytes produced natively (a long string's UTF-8) while the output queue borrows them.
+// Owns bytes produced natively (a long string's UTF-8) while the output queue borrows them:
+// malloc'd, never zero-filled (the encoder writes every byte that is sent).
 class HeapOwner final : public io::BufferOwner {
  public:
-  explicit HeapOwner(std::vector<uint8_t> bytes) : bytes(std::move(bytes)) {}
-  std::vector<uint8_t> bytes;
+  explicit HeapOwner(size_t capacity) : data(static_cast<uint8_t*>(std::malloc(capacity))) {}
+  ~HeapOwner() override { std::free(data); }
+  HeapOwner(const HeapOwner&) = delete;
+  HeapOwner& operator=(const HeapOwner&) = delete;
+  // Gives back the unused tail after encoding (glibc shrinks in place).
+  void shrink(size_t len) {
+    if (void* p = std::realloc(data, len > 0 ? len : 1)) data = static_cast<uint8_t*>(p);
+  }
+  uint8_t* data;
 };
 
 // Payloads at least this long are borrowed rather than copied into the output queue.
@@ -148,25 +157,33 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
   const bool compress = info[2].IsUndefined() || info[2].ToBoolean().Value();
   transport::SendResult r;
   if (info[0].IsString()) {
-    // One pass for strings that fit the scratch buffer (most messages): encode straight into it;
-    // only a string that may have been truncated is measured and encoded again.
+    // One encoding pass. The string's length in UTF-16 units is O(1) to read, and UTF-8 needs at
+    // most 3 bytes per unit, so a buffer of 3 × units always suffices: a short string is encoded
+    // into the stack, a long one into an uninitialized heap buffer that is then shrunk and lent
+    // to the output queue (a scan to measure first, and zero-filling, cost more than they save).
+    size_t units = 0;
+    napi_get_value_string_utf16(env, info[0], nullptr, 0, &units);
     uint8_t scratch[4096];
     size_t len = 0;
-    napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(scratch), sizeof scratch, &len);
-    if (len + 4 < sizeof scratch) {  // not truncated: a cut could only happen within the last 3 bytes
+    if (units * 3 < sizeof scratch) {
+      napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(scratch), sizeof scratch, &len);
       r = socket_->send(opcode, {scratch, len}, nullptr, compress);
       return Napi::Number::New(env, static_cast<int>(r));
     }
-    napi_get_value_string_utf8(env, info[0], nullptr, 0, &len);
-    std::vector<uint8_t> bytes(len + 1);
-    napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(bytes.data()), bytes.size(), &len);
-    bytes.resize(len);
+    auto owner = std::make_unique<HeapOwner>(units * 3 + 1);
+    if (owner->data == nullptr) {
+      Napi::Error err = Napi::Error::New(env, "send(): out of memory encoding the message");
+      err.Set("code", Napi::String::New(env, "ERR_SOCKUDO_WS_NO_MEMORY"));
+      err.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(owner->data), units * 3 + 1, &len);
     if (len >= kBorrowThreshold) {
-      auto owner = std::make_unique<HeapOwner>(std::move(bytes));
-      std::span<const uint8_t> payload(owner->bytes.data(), owner->bytes.size());
+      owner->shrink(len);
+      const std::span<const uint8_t> payload(owner->data, len);
       r = socket_->send(opcode, payload, std::move(owner), compress);
     } else {
-      r = socket_->send(opcode, bytes, nullptr, compress);
+      r = socket_->send(opcode, {owner->data, len}, nullptr, compress);
     }
   } else {
     ByteView view;

@@ -1,0 +1,104 @@
+// The benchmark suite (bench/run.mjs): its reports from known numbers, and one short real run
+// against our server and ws that must produce JSON, Markdown and SVG per scenario. No speed is
+// asserted here — targets are reported by the suite, never tested.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = path.join(__dirname, '..', '..');
+type Run = Record<string, number>;
+interface Case { id: string; title: string; runs: Record<string, Run[]>; errors?: Record<string, string[]>; baselines?: string[] }
+interface Result { name: string; title: string; about?: string; metrics: { key: string; label: string; unit: string; better: string }[]; cases: Case[] }
+
+const load = async <T>(file: string): Promise<T> => (await import(path.join(root, 'bench', 'js', file))) as T;
+const md = await load<{ scenarioMarkdown(r: Result, m: object): string }>('report-md.mjs');
+const svg = await load<{ scenarioSvg(r: Result, m: object): string }>('report-svg.mjs');
+const targets = await load<{ checkTargets(r: Result[]): { target: string; case: string; measured: string; verdict: string }[] }>('targets.mjs');
+
+const meta = { rounds: 3, cpu: 'Test CPU', pinning: 'pinned', command: 'npm run bench', date: '2026-01-01 00:00 UTC' };
+const rate = (...xs: number[]) => xs.map((x) => ({ rate: x, rtt_p50_us: 100 }));
+const echo = (uws = true): Result => ({
+  name: 'echo', title: 'Echo throughput',
+  metrics: [{ key: 'rate', label: 'messages/s', unit: 'msg/s', better: 'higher' }, { key: 'rtt_p50_us', label: 'RTT p50', unit: 'µs', better: 'lower' }],
+  cases: [{
+    id: 'e', title: '100 conns × 13 B',
+    runs: { sockudo: rate(300, 100, 200), ws: rate(100, 90, 110), ...(uws ? { uws: rate(150, 160, 140) } : {}), 'ws-nobuf': [] },
+    errors: { 'ws-nobuf': ['load generator exited 3: stalled'] },
+  }],
+});
+
+describe('bench reports from known numbers', () => {
+  it('Markdown: medians, min–max, ratios against ws and uWS, failed runs listed', () => {
+    const text = md.scenarioMarkdown(echo(), meta);
+    expect(text).toContain('| 100 conns × 13 B | sockudo-ws | **200** (100–300) | 2.00× | 1.33× | 100 |');
+    expect(text).toContain('| 100 conns × 13 B | ws + bufferutil | **100** (90–110) | 1.00× | 0.67× |');
+    expect(text).toContain('ws (no bufferutil) ⚠ 1 failed run | failed');
+    expect(text).toContain('- 100 conns × 13 B, ws (no bufferutil): load generator exited 3: stalled');
+    expect(text).toContain('messages/s: higher is better');
+  });
+
+  it('SVG: one bar per contender with a result, scaled to the largest maximum, failures labelled', () => {
+    const text = svg.scenarioSvg(echo(), meta);
+    expect(text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(text.trimEnd().endsWith('</svg>')).toBe(true);
+    const widths = [...text.matchAll(/<rect x="210" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths).toEqual([470 * 200 / 300, 470 * 100 / 300, 470 * 150 / 300].map((w) => Number(w.toFixed(1))));
+    expect(text).toContain('>failed</text>');
+    expect(text).not.toMatch(/NaN|undefined/);
+    expect(text).toContain('higher is better');
+  });
+
+  it('targets: met, not met, and not judged without uWebSockets.js', () => {
+    const rows = targets.checkTargets([echo()]);
+    expect(rows).toEqual([
+      { target: 'echo ≥ 1.25× uWebSockets.js', case: '100 conns × 13 B', measured: '1.33×', verdict: '✅ met' },
+      { target: 'echo ≥ 2× ws', case: '100 conns × 13 B', measured: '2.00×', verdict: '✅ met' },
+    ]);
+    const withoutUws = targets.checkTargets([echo(false)]);
+    expect(withoutUws[0]!.verdict).toBe('not judged (uWebSockets.js not in this run)');
+    const behind = echo();
+    behind.cases[0]!.runs.sockudo = rate(150, 150, 150);
+    expect(targets.checkTargets([behind]).map((r) => r.verdict)).toEqual(['❌ not met', '❌ not met']);
+  });
+});
+
+describe('npm run bench (a short real run)', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'sockudo-bench-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs pipelined, idle connections and the JS kernels for ours and ws; writes JSON, Markdown and SVG per scenario', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bench', 'run.mjs'), '--quick', '--rounds', '1', '--only', 'pipelined,connections,kernels',
+      '--impls', 'sockudo,ws', '--out', out], { cwd: root, encoding: 'utf8', timeout: 240_000, env: { ...process.env, UWS_PATH: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/\d+\/4 pipelined 100,000 × 13 B · round 1\/1 · sockudo-ws: [\d,]+ ms/);  // progress lines
+    for (const name of ['pipelined', 'connections', 'kernels-js']) {
+      for (const ext of ['json', 'md', 'svg']) expect(existsSync(path.join(out, `${name}.${ext}`)), `${name}.${ext}`).toBe(true);
+    }
+    const pipelined = JSON.parse(readFileSync(path.join(out, 'pipelined.json'), 'utf8'));
+    for (const impl of ['sockudo', 'ws']) {
+      const [run] = pipelined.cases[0].runs[impl];
+      expect(run.ok).toBe(true);
+      expect(run.count).toBe(100000);
+      expect(run.total_ms).toBeCloseTo(run.send_ms + run.echo_ms + run.recv_ms, 0);
+    }
+    const connections = JSON.parse(readFileSync(path.join(out, 'connections.json'), 'utf8'));
+    const [idle] = connections.cases[0].runs.sockudo;
+    expect(idle.opened).toBe(2000);
+    expect(idle.rss_per_connection_bytes).toBeGreaterThan(0);
+    expect(Number.isFinite(idle.heap_per_connection_bytes)).toBe(true);
+    const kernels = JSON.parse(readFileSync(path.join(out, 'kernels-js.json'), 'utf8'));
+    expect(Object.keys(kernels.cases[0].runs)).toEqual(['sockudo', 'bufferutil', 'js loop']);
+    const summary = readFileSync(path.join(out, 'README.md'), 'utf8');
+    expect(summary).toContain('uWebSockets.js not measured');
+    expect(summary).toContain('| pipelined total ≤ 0.5× ws | 100,000 × 13 B |');
+    expect(summary).toContain('not judged (uWebSockets.js not in this run)');
+  }, 300_000);
+
+  it('refuses uWebSockets.js without UWS_PATH, before measuring anything', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bench', 'run.mjs'), '--impls', 'uws', '--out', out], { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, UWS_PATH: '' } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('--impls uws needs UWS_PATH');
+  });
+});
