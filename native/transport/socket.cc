@@ -10,6 +10,7 @@
 
 #include "transport/errno_name.h"
 #include "transport/event_loop.h"
+#include "transport/stream_io.h"
 
 namespace sockudo::transport {
 
@@ -136,7 +137,7 @@ void Socket::on_readable() {
   const size_t cap = Loop::kReceiveBufferSize;
   for (int i = 0; i < kReadsPerWakeup && phase_ != SocketPhase::Closed; i++) {
     if (!(poll_events_ & UV_READABLE)) return;  // paused (or handshake decision) meanwhile
-    const ssize_t n = ::read(fd_, buf, cap);
+    const ssize_t n = stream_read(fd_, buf, cap, not_socket_);
     if (n > 0) {
       process(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < cap) return;  // drained the kernel buffer
@@ -460,6 +461,7 @@ void Socket::write_now() {
       size_t total = 0;
       for (size_t i = 0; i < n; i++) total += slices[i].len;
       q.commit(total);
+      if (&q == &preopen_output_ && engine_) preopen_output_.clear();
       continue;
     }
     iovec iov[kMaxIov];
@@ -468,7 +470,7 @@ void Socket::write_now() {
       iov[i] = {const_cast<uint8_t*>(slices[i].data), slices[i].len};
       total += slices[i].len;
     }
-    const ssize_t w = ::writev(fd_, iov, static_cast<int>(n));
+    const ssize_t w = stream_write(fd_, iov, static_cast<int>(n), not_socket_);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -480,6 +482,9 @@ void Socket::write_now() {
       return;
     }
     q.commit(static_cast<size_t>(w));
+    // The handshake's queue is done once the engine runs: free its chunk rather than keep it
+    // for reuse (≈1 KiB per idle connection otherwise).
+    if (&q == &preopen_output_ && q.empty() && engine_) preopen_output_.clear();
     if (static_cast<size_t>(w) < total) {  // the kernel's buffer is full: wait for writability
       waiting_writable_ = true;
       update_poll();

@@ -193,6 +193,7 @@ class Socket {
   bool started_ = false;       // start() was called (open connections only)
   bool waiting_writable_ = false;
   bool lingering_ = false;     // Draining: our output is done (SHUT_WR); discarding until EOF
+  bool not_socket_ = false;    // the fd is a pipe: read()/writev() instead of recv()/send() (stream_io.h)
 
   std::unique_ptr<handshake::HttpHeadParser> head_;
   handshake::UpgradeRequest request_;
