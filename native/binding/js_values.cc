@@ -2,11 +2,36 @@
 
 namespace sockudo::binding {
 
+namespace {
+
+size_t element_size(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int16_array:
+    case napi_uint16_array: return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: return 8;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
 bool read_bytes(const Napi::Value& v, ByteView& out) {
-  if (v.IsTypedArray()) {
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    out.data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    out.len = ta.ByteLength();
+  // TypedArrays (Buffers) first, with one info call: this runs for every send() of bytes and
+  // every kernel utility call, where node-addon-api's accessors would make five N-API calls.
+  napi_env env = v.Env();
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) == napi_ok && is_typed) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;  // already adjusted by the view's byte offset
+    if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok) return false;
+    out.data = static_cast<const uint8_t*>(data);
+    out.len = length * element_size(type);
     return true;
   }
   if (v.IsDataView()) {

@@ -2,18 +2,20 @@
 // bufferutil and utf-8-validate are for ws). lib/utilities.ts validates arguments; the checks here
 // only keep a direct caller of the binding from crashing the process.
 #include "binding/env_state.h"
+#include "binding/js_values.h"
 #include "core/utf8/utf8.h"
 
 namespace sockudo::binding {
 
 namespace {
 
+// The bytes of a TypedArray (or ArrayBuffer/DataView) argument (read_bytes: one N-API info call),
+// writable: the output of mask() is one of them.
 bool get_bytes(const Napi::Value& v, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  *data = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
-  *len = ta.ByteLength();
+  ByteView view;
+  if (!read_bytes(v, view)) return false;
+  *data = const_cast<uint8_t*>(view.data);
+  *len = view.len;
   return true;
 }
 
