@@ -155,7 +155,8 @@ async function runCase(scenario, kase) {
           const result = await measure(loadgen, server, args);
           kase.runs[impl].push(result);
           const m = scenario.metrics[0];
-          progress(`${String(doneRuns).padStart(3)}/${totalRuns} ${label}: ${formatValue(result[m.key], m.unit)} ${m.unit}`);
+          const unit = m.unit === 'B' || m.unit === '%' ? '' : ` ${m.unit}`;  // formatValue already says B and %
+          progress(`${String(doneRuns).padStart(3)}/${totalRuns} ${label}: ${formatValue(result[m.key], m.unit)}${unit}`);
         } catch (error) {
           failedRuns++;
           (kase.errors[impl] ??= []).push(error.message);

@@ -274,6 +274,7 @@ handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::Ac
   request_ = {};
   mark_dirty();
   arm_timer();
+  if (server_) server_->on_handshake_decided(*this);
   return handshake::BuildError::None;
 }
 
@@ -287,6 +288,7 @@ handshake::BuildError Socket::reject(int status, std::string_view body, std::spa
   }
   preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
   begin_draining();
+  if (server_) server_->on_handshake_decided(*this);
   return err;
 }
 

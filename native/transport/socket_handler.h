@@ -51,6 +51,9 @@ class ServerHandler {
   // The transport answered a handshake itself (an invalid request, or 408 after the handshake
   // timeout), so the application will not be asked about it.
   virtual void on_handshake_rejected(Socket& socket, int status) = 0;
+  // The application answered the upgrade request (accept or reject): nothing about this
+  // handshake will be reported again, so state kept for it can go.
+  virtual void on_handshake_decided(Socket& socket) {}
   // A socket of this server finished (after its handler's on_detached, if it had one).
   virtual void on_socket_gone(Socket& socket) = 0;
 };

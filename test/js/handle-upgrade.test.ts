@@ -11,7 +11,7 @@ import { PassThrough, Duplex } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as WsClient } from 'ws';
 
-import { Cleanup, clientFrame, loadPackage, next, root, selfSignedCert, upgradeRequest, within } from './helpers';
+import { Cleanup, clientFrame, gcFunction, loadPackage, next, root, selfSignedCert, upgradeRequest, within } from './helpers';
 
 const lib = loadPackage();
 const { WebSocketServer, connect } = lib;
@@ -100,6 +100,32 @@ describe('handleUpgrade() with an http server (fd adoption)', () => {
     expect(body).toBe('plain http');
     c.send('still here');
     expect((await next<[string]>(c, 'message'))[0]).toBe('still here');
+  });
+
+  it('once accepted, an adopted connection keeps neither the IncomingMessage nor Node\'s socket alive', async () => {
+    const gc = gcFunction();
+    expect(gc, 'a gc() function (v8 --expose-gc)').toBeDefined();
+    const server = http.createServer();
+    cleanup.add(server, closeHttp);
+    const wss = cleanup.add(new WebSocketServer({ noServer: true }), (x) => x.close());
+    let refs: { request: WeakRef<object>; socket: WeakRef<object> } | undefined;
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      refs = { request: new WeakRef(req), socket: new WeakRef(socket) };
+      wss.handleUpgrade(req, socket, head).catch(() => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const conn = new Promise<WS>((resolve) => wss.once('connection', (w: WS) => resolve(w)));  // not the request
+    const c = cleanup.add(await connect(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`), (x) => x.terminate());
+    const ws = await conn;
+    ws.on('message', (d) => ws.send(d));
+    for (let i = 0; i < 20 && (refs!.request.deref() !== undefined || refs!.socket.deref() !== undefined); i++) {
+      await new Promise((r) => setImmediate(r));
+      gc!();
+    }
+    expect(refs!.request.deref()).toBeUndefined();
+    expect(refs!.socket.deref()).toBeUndefined();
+    c.send('still open');  // the connection itself is alive and served natively
+    expect((await next<[string]>(c, 'message'))[0]).toBe('still open');
   });
 
   it('bytes that arrive together with the request head are not lost', async () => {
