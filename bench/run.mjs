@@ -18,7 +18,7 @@ import { cpus, release } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { loadgenPath, median, pinned, root, taskset } from './js/bench-common.mjs';
+import { benchBinary, loadgenPath, median, pinned, root, taskset } from './js/bench-common.mjs';
 import { measure, Server } from './js/drive.mjs';
 import { kernelBaselines, kernelMetrics, scenarios } from './js/plan.mjs';
 import { metaMarkdown, scenarioMarkdown } from './js/report-md.mjs';
@@ -191,33 +191,30 @@ function kernelResult(name, title, about, rows, rounds, prefix = '') {
   };
 }
 
+/** Runs a kernel benchmark program pinned to core 1 with `--json FILE` and returns the parsed file. */
+function runKernels(name, argv) {
+  const json = join(outDir, `${name}.raw.json`);
+  const [cmd, args] = pinned(1, [...argv, '--json', json]);
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`${name}: ${argv.join(' ')} failed (${r.status ?? r.signal})`);
+  return JSON.parse(readFileSync(json, 'utf8'));
+}
+
 if (wanted('kernels')) {
   const kernelRounds = quick ? 3 : 7;
   if (!quick) {
     progress('== kernels (native): building bench_kernels');
-    const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-bench.js'), 'bench_kernels'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (built.status !== 0) throw new Error('building bench_kernels failed (scripts/build-bench.js)');
-    const exe = built.stdout.trim().split('\n').pop();
-    const json = join(outDir, 'kernels-native.raw.json');
-    const [cmd, args] = pinned(1, [exe, '--json', json]);
-    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
-    if (r.status !== 0) throw new Error(`bench_kernels failed (${r.status ?? r.signal})`);
-    const raw = JSON.parse(readFileSync(json, 'utf8'));
+    const raw = runKernels('kernels-native', [benchBinary('bench_kernels')]);
     results.push(kernelResult('kernels-native', 'Kernels, native (one core)',
       `Masking out of place, each kernel forced in turn (${raw.kernels.join(', ')}; AVX-512 only where the CPU has it), beside memcpy; UTF-8 validation, ours (utf8::is_valid) beside simdutf ${raw.simdutf} (${raw.simdutf_implementation}) called directly. 7 timed rounds.`,
       raw.rows, 7));
     progress('kernels (native): done');
   }
   progress('== kernels (JS API)');
-  const json = join(outDir, 'kernels-js.raw.json');
-  const [cmd, args] = pinned(1, [process.execPath, join(root, 'bench', 'js', 'kernels.mjs'), '--rounds', String(kernelRounds), '--json', json, ...(quick ? ['--target', '0.01'] : [])]);
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`bench/js/kernels.mjs failed (${r.status ?? r.signal})`);
-  const raw = JSON.parse(readFileSync(json, 'utf8'));
-  const result = kernelResult('kernels-js', 'Kernels through the JS API',
+  const raw = runKernels('kernels-js', [process.execPath, join(root, 'bench', 'js', 'kernels.mjs'), '--rounds', String(kernelRounds), ...(quick ? ['--target', '0.01'] : [])]);
+  results.push(kernelResult('kernels-js', 'Kernels through the JS API',
     'Calls from JavaScript, per call as an application makes them: our `mask`/`unmask`/`isValidUTF8` beside bufferutil, the plain-JS loop `ws` uses without bufferutil, and `buffer.isUtf8` (what `ws` calls on Node 20). Small sizes measure the call overhead.',
-    raw.rows, kernelRounds, 'js-');
-  results.push(result);
+    raw.rows, kernelRounds, 'js-'));
   progress('kernels (JS API): done');
 }
 

@@ -44,12 +44,15 @@ export function rssKiB(pid) {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
 }
 
-/** Builds bench/loadgen if needed (scripts/build-bench.js) and returns the binary's path. */
-export function loadgenPath() {
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error('building the load generator failed (scripts/build-bench.js)');
+/** Builds a native bench target if needed (scripts/build-bench.js) and returns the binary's path. */
+export function benchBinary(target) {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-bench.js'), target], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`building ${target} failed (scripts/build-bench.js)`);
   return r.stdout.trim().split('\n').pop();
 }
+
+/** The native load generator (bench/loadgen), built if needed. */
+export const loadgenPath = () => benchBinary('sockudo-loadgen');
 
 export const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 export const fmt = (x) => Math.round(x).toLocaleString('en-US');

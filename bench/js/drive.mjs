@@ -46,13 +46,14 @@ export class Server {
 }
 
 /**
- * Runs the load generator; `onLine(json)` sees every stdout line (the connections scenario prints
- * an `idle` line first). Resolves with the last line; rejects on a non-zero exit, with the reason.
+ * Starts the load generator on core 1; `onLine(json)` sees every stdout line (the connections
+ * scenario prints an `idle` line first). `done` resolves with the last line and rejects on a
+ * non-zero exit, with the reason; `child` lets a caller end a long hold early.
  */
 export function runLoadgen(loadgen, args, { timeoutMs, onLine } = {}) {
-  return new Promise((resolve, reject) => {
-    const [cmd, a] = pinned(1, [loadgen, ...args]);
-    const child = spawn(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, a] = pinned(1, [loadgen, ...args]);
+  const child = spawn(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise((resolve, reject) => {
     let buf = '';
     let last = null;
     let stderr = '';
@@ -76,6 +77,7 @@ export function runLoadgen(loadgen, args, { timeoutMs, onLine } = {}) {
       reject(new Error(`load generator ${signal ? `killed (${signal}, over ${Math.round((timeoutMs ?? 120_000) / 1000)} s)` : `exited ${code}`}: ${why}`));
     });
   });
+  return { child, done };
 }
 
 /** Planned seconds of a run, from its --warmup/--seconds/--hold arguments. */
@@ -99,7 +101,7 @@ export async function measure(loadgen, server, args) {
     const result = await runLoadgen(loadgen, [...full, '--pid', String(pid)], {
       timeoutMs,
       onLine: (line) => { if (line.phase === 'idle') idle = server.ask({ cmd: 'memory' }); },
-    });
+    }).done;
     const during = await idle;
     const n = Math.max(1, result.opened);
     result.heap_per_connection_bytes = (during.heapUsed - before.heapUsed) / n;
@@ -108,7 +110,7 @@ export async function measure(loadgen, server, args) {
   }
   const cpu0 = cpuSeconds(pid);
   const t0 = process.hrtime.bigint();
-  const result = await runLoadgen(loadgen, full, { timeoutMs });
+  const result = await runLoadgen(loadgen, full, { timeoutMs }).done;
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   result.server_cpu = (100 * (cpuSeconds(pid) - cpu0)) / wall;
   return result;

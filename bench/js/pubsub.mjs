@@ -10,11 +10,11 @@
 //
 //   node bench/js/pubsub.mjs [--rounds 3] [--seconds 4] [--subscribers 100,500] [--sizes 512,1024]
 //                            [--connections 10000] [--skip broadcast|cost]
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { fmt, loadgenPath, median, pinned, startServer as start, taskset } from './bench-common.mjs';
+import { fmt, loadgenPath, median, taskset } from './bench-common.mjs';
+import { runLoadgen, Server } from './drive.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -29,26 +29,7 @@ const { values } = parseArgs({
 });
 const skip = new Set(values.skip.split(',').filter(Boolean));
 const impls = values.impls.split(',');
-const startServer = (impl) => start('server.mjs', impl, { ipc: true, nodeArgs: ['--expose-gc'] });
-const ask = (child, msg) => new Promise((resolve) => { child.once('message', resolve); child.send(msg); });
-
-function runLoadgen(loadgen, args, onLine) {
-  const [cmd, a] = pinned(1, [loadgen, ...args]);
-  const child = spawn(cmd, a, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let buf = '';
-  const lines = [];
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim()) { lines.push(line); onLine?.(JSON.parse(line)); }
-    }
-  });
-  const done = new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(lines.map((l) => JSON.parse(l))) : reject(new Error(`load generator exited ${code}`)))));
-  return { child, done };
-}
+const startServer = (impl) => new Server(impl).start();
 
 const loadgen = loadgenPath();
 console.log(`# pub/sub: ${cpus()[0].model}, node ${process.version}, ${taskset ? 'server on core 0, load generator on core 1' : 'not pinned'}, ${values.rounds} rounds interleaved\n`);
@@ -62,15 +43,13 @@ if (!skip.has('broadcast')) {
       const results = Object.fromEntries(impls.map((i) => [i, []]));
       for (let r = 0; r < Number(values.rounds); r++) {
         for (const impl of impls) {
-          const { child, port } = await startServer(impl);
+          const server = await startServer(impl);
           try {
-            const { done } = runLoadgen(loadgen, ['--scenario', 'broadcast', '--port', String(port), '--subscribers', subscribers, '--size', size,
-              '--seconds', values.seconds, '--warmup', '1']);
-            const out = (await done).at(-1);
-            if (out.errors) throw new Error(`${impl}: ${out.errors} delivery errors`);
+            const out = await runLoadgen(loadgen, ['--scenario', 'broadcast', '--port', String(server.port), '--subscribers', subscribers, '--size', size,
+              '--seconds', values.seconds, '--warmup', '1']).done;
             results[impl].push(out);
             process.stderr.write(`broadcast ${subscribers}×${size} ${impl}: ${fmt(out.deliveries_per_sec)} deliveries/s\n`);
-          } finally { child.kill('SIGKILL'); }
+          } finally { await server.stop(); }
         }
       }
       const base = median(results.ws?.map((x) => x.deliveries_per_sec) ?? [1]);
@@ -89,23 +68,23 @@ if (!skip.has('cost')) {
   const rows = Object.fromEntries(impls.map((i) => [i, []]));
   for (let r = 0; r < Number(values.rounds); r++) {
     for (const impl of impls) {
-      const { child, port } = await startServer(impl);
+      const server = await startServer(impl);
       let lg;
       try {
-        const base = await ask(child, { cmd: 'memory' });
+        const base = await server.ask({ cmd: 'memory' });
         let idle;
         const ready = new Promise((resolve) => { idle = resolve; });
-        lg = runLoadgen(loadgen, ['--scenario', 'connections', '--port', String(port), '--connections', String(n), '--hold', '120'],
-          (o) => { if (o.phase === 'idle') idle(o); });
+        lg = runLoadgen(loadgen, ['--scenario', 'connections', '--port', String(server.port), '--connections', String(n), '--hold', '120'],
+          { timeoutMs: 300_000, onLine: (o) => { if (o.phase === 'idle') idle(o); } });
         lg.done.catch(() => {});  // killed below, once measured
         await ready;
-        const withConns = await ask(child, { cmd: 'memory' });
-        const cost = await ask(child, { cmd: 'publish-cost', count: 50, size: 512 });
+        const withConns = await server.ask({ cmd: 'memory' });
+        const cost = await server.ask({ cmd: 'publish-cost', count: 50, size: 512 });
         const row = { connections: withConns.connections, nsPerSubscriber: (cost.usPerBroadcast * 1000) / cost.connections,
           rssPerConnection: (withConns.rss - base.rss) / n };
         if (impl === 'sockudo') {
-          const sub = await ask(child, { cmd: 'subscribe', topics: 100_000, perConnection: 10 });
-          const after = await ask(child, { cmd: 'memory' });
+          const sub = await server.ask({ cmd: 'subscribe', topics: 100_000, perConnection: 10 });
+          const after = await server.ask({ cmd: 'memory' });
           row.subscriptions = sub.subscriptions;
           row.rssPerSubscription = (after.rss - withConns.rss) / sub.subscriptions;
           row.treePerSubscription = (after.topics.bytes - withConns.topics.bytes) / sub.subscriptions;
@@ -115,7 +94,7 @@ if (!skip.has('cost')) {
         process.stderr.write(`cost ${impl}: ${row.nsPerSubscriber.toFixed(0)} ns per subscriber (${row.connections} connections)\n`);
       } finally {
         lg?.child.kill('SIGKILL');
-        child.kill('SIGKILL');
+        await server.stop();
       }
     }
   }
