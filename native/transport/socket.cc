@@ -249,6 +249,9 @@ void Socket::open_engine(protocol::Role role, const protocol::DeflateAgreement* 
   }
   engine_ = std::make_unique<protocol::Connection>(cc, loop_.now_ms());
   client_.reset();
+  // A client's request has left by now: free the handshake queue's chunk instead of keeping it
+  // for a reuse that never comes. (A server's 101 goes through the engine's own queue.)
+  if (preopen_output_.empty()) preopen_output_.clear();
   phase_ = SocketPhase::Open;
 }
 
@@ -463,7 +466,6 @@ void Socket::write_now() {
       size_t total = 0;
       for (size_t i = 0; i < n; i++) total += slices[i].len;
       q.commit(total);
-      if (&q == &preopen_output_ && engine_) preopen_output_.clear();
       continue;
     }
     iovec iov[kMaxIov];
@@ -484,9 +486,6 @@ void Socket::write_now() {
       return;
     }
     q.commit(static_cast<size_t>(w));
-    // The handshake's queue is done once the engine runs: free its chunk rather than keep it
-    // for reuse (≈1 KiB per idle connection otherwise).
-    if (&q == &preopen_output_ && q.empty() && engine_) preopen_output_.clear();
     if (static_cast<size_t>(w) < total) {  // the kernel's buffer is full: wait for writability
       waiting_writable_ = true;
       update_poll();
