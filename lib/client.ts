@@ -64,7 +64,7 @@ function attempt(target: Target, ip: string, config: ClientConfig, timeout: numb
   return new Promise<WebSocket>((resolve, reject) => {
     const ws = internals.create<unknown>({
       socket: null, protocol: '', remoteAddress: ip, remotePort: target.port, url: target.href, data: undefined, link: null,
-      maxBackpressure: connection.maxBackpressure, closeOnBackpressureLimit: connection.closeOnBackpressureLimit, onClosed: null,
+      onClosed: null,
       onSubscription: null,
     });
     const headers = target.authorization === undefined ? config.headers : ['Authorization', target.authorization, ...config.headers];

@@ -1,9 +1,10 @@
 /**
  * Carries a connection's bytes between a JS Duplex (a TLS socket, or any stream the application
  * hands to `handleUpgrade()`) and the native engine: data events are fed in, the native write/end
- * handlers write out. The Duplex's own buffering is the backpressure buffer for these
- * connections, so the link reports it (`writableLength`, `needDrain`) and can stop the Duplex from
- * being read (pause/resume) for receive backpressure.
+ * handlers write out. The policy lives natively, as for the native transport's own sockets: the
+ * native side stops writing when the Duplex asks for 'drain' (keeping later output, under
+ * `maxBackpressure`, until `drained()`), and pauses and resumes reading (setFlow) when the
+ * application pauses, the engine must finish work first, or bytes it cannot take yet pile up.
  */
 import type { Duplex } from 'node:stream';
 
@@ -15,12 +16,9 @@ const END_GRACE_MS = 5_000;
 export class DuplexLink {
   /** The application's stream. */
   readonly duplex: Duplex;
-  /** Called when the Duplex drained after a write it could not take at once. */
-  onDrain: (() => void) | null = null;
   #native: NativeSocket | null = null;
   #ended = false;
-  #needDrain = false;
-  #paused = false;
+  #reading = true;
 
   constructor(duplex: Duplex) {
     this.duplex = duplex;
@@ -43,19 +41,16 @@ export class DuplexLink {
     d.on('end', gone);
     d.on('close', gone);
     d.on('error', () => { /* 'close' follows and ends the connection */ });
-    d.on('drain', () => {
-      if (!this.#needDrain) return;
-      this.#needDrain = false;
-      this.onDrain?.();
-    });
-    if (!this.#paused) d.resume();
+    d.on('drain', () => this.#native?.drained());
+    if (this.#reading) d.resume();
   }
 
-  /** Native output for the peer. */
-  write(chunk: Buffer): void {
+  /** Native output for the peer: returns the Duplex's buffered bytes n, or -(n) - 1 when it asked for 'drain'. */
+  write(chunk: Buffer): number {
     const d = this.duplex;
-    if (this.#ended || d.destroyed || d.writableEnded) return;
-    if (!d.write(chunk)) this.#needDrain = true;
+    if (this.#ended || d.destroyed || d.writableEnded) return 0;
+    const ok = d.write(chunk);
+    return ok ? d.writableLength : -d.writableLength - 1;
   }
 
   /** The native side is done with the connection: end the Duplex (destroying it if it does not finish in time). */
@@ -72,24 +67,13 @@ export class DuplexLink {
     d.end();
   }
 
-  /** Stop / restart reading the Duplex (receive backpressure). */
-  pause(): void {
-    this.#paused = true;
-    this.duplex.pause();
-  }
-
-  resume(): void {
-    this.#paused = false;
-    if (this.#native !== null) this.duplex.resume();
-  }
-
-  /** Bytes the Duplex holds that it has not yet handed to its own transport. */
-  get writableLength(): number {
-    return this.duplex.writableLength;
-  }
-
-  /** The Duplex asked writers to wait for 'drain'. */
-  get needDrain(): boolean {
-    return this.#needDrain;
+  /** Read the Duplex or not (receive backpressure, decided natively). */
+  setFlow(reading: boolean): void {
+    this.#reading = reading;
+    if (reading) {
+      if (this.#native !== null) this.duplex.resume();
+    } else {
+      this.duplex.pause();
+    }
   }
 }

@@ -71,6 +71,8 @@ export interface NativeSocket {
   /** External (Duplex) connections: bytes read from the Duplex, and its end. */
   feed(chunk: Uint8Array): void;
   end(): void;
+  /** The external Duplex emitted 'drain' (output that waited natively is written now). */
+  drained(): void;
 }
 
 /** Flat, validated connection options (lib/ fills every field; times in ms, sizes in bytes). */
@@ -156,8 +158,11 @@ export interface NativeHandlers {
   /** A protocol violation or liveness failure, just before close(…, 1006, …). */
   error(target: object, code: string, message: string, closeCode: number): void;
   drain(target: object): void;
-  write(target: object, chunk: Buffer): void;
+  /** Bytes for a Duplex-backed connection: returns the Duplex's buffered bytes n, or -(n) - 1 when its write() asked for 'drain' (native output then waits for drained()). */
+  write(target: object, chunk: Buffer): number;
   end(target: object): void;
+  /** Whether a Duplex-backed connection's Duplex should be read (false: pause it). */
+  flow(target: object, reading: boolean): void;
 }
 
 export interface NativeBinding {

@@ -304,7 +304,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const connection = this.#config.connection;
     const ws = internals.create<Data>({
       socket, protocol, remoteAddress: request.remoteAddress, remotePort: request.remotePort, url: undefined, data: decision?.data,
-      link: ctx?.link ?? null, maxBackpressure: connection.maxBackpressure, closeOnBackpressureLimit: connection.closeOnBackpressureLimit,
+      link: ctx?.link ?? null,
       onClosed: this.#onClosed,
       onSubscription: this.#onSubscription,
     });

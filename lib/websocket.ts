@@ -71,8 +71,6 @@ export interface SocketInit {
   url: string | undefined;
   data: unknown;
   link: DuplexLink | null;
-  maxBackpressure: number;
-  closeOnBackpressureLimit: boolean;
   /** Called when the connection closes (server bookkeeping). */
   onClosed: ((ws: WebSocket<unknown>) => void) | null;
   /** Server connections: reports subscription changes (null: a client, which cannot subscribe). */
@@ -144,8 +142,6 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   readonly #remotePort: number | undefined;
   readonly #url: string | undefined;
   readonly #link: DuplexLink | null;
-  readonly #maxBackpressure: number;
-  readonly #closeOnLimit: boolean;
   #onClosed: ((ws: WebSocket<unknown>) => void) | null;
   #onSubscription: SocketInit['onSubscription'];
   #connect: ConnectHooks | null = null;
@@ -168,12 +164,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.#remotePort = init.remotePort;
     this.#url = init.url;
     this.#link = init.link;
-    this.#maxBackpressure = init.maxBackpressure;
-    this.#closeOnLimit = init.closeOnBackpressureLimit;
     this.#onClosed = init.onClosed;
     this.#onSubscription = init.onSubscription;
     this.data = init.data as Data;
-    if (init.link !== null) init.link.onDrain = () => this.#onDrain();
   }
 
   /** {@link WebSocket.CONNECTING} on the instance (as in `ws` and the WHATWG API). */
@@ -215,10 +208,13 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     return this.#url;
   }
 
-  /** Bytes queued for sending that the peer has not taken yet (exact). */
+  /**
+   * Bytes queued for sending that the peer has not taken yet: exact for native sockets; for a
+   * Duplex-backed connection (handleUpgrade on a TLS socket) what waits natively plus what the
+   * Duplex held at the last write to it or its last 'drain'.
+   */
   get bufferedAmount(): number {
-    const n = this.#socket === null ? 0 : this.#socket.bufferedAmount();
-    return this.#link === null ? n : n + this.#link.writableLength;
+    return this.#socket === null ? 0 : this.#socket.bufferedAmount();
   }
 
   /** Whether reading is paused by pause() (or by a full async-iterator/readable queue). */
@@ -237,17 +233,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     const socket = this.#socket;
     if (socket === null) return 'dropped';
     const compress = options === undefined || options.compress !== false;
-    const link = this.#link;
-    if (link === null) return STATUS[socket.send(payload, binary, compress)]!;
-    // A Duplex-backed connection: the Duplex's buffer is the backpressure buffer.
-    const queued = link.writableLength;
-    // As natively: only once the Duplex signalled backpressure does its buffer count against the limit.
-    if (this.#state === OPEN && link.needDrain && queued + byteLength(payload) > this.#maxBackpressure) {
-      if (this.#closeOnLimit) this.terminate();
-      return 'dropped';
-    }
-    const r = socket.send(payload, binary, compress);
-    return r === 0 && link.needDrain ? 'backpressure' : STATUS[r]!;
+    // For every transport (a Duplex too) the backpressure policy is native.
+    return STATUS[socket.send(payload, binary, compress)]!;
   }
 
   // --- pub/sub -----------------------------------------------------------------------------
@@ -471,13 +458,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     const paused = this.#userPaused || this.#queuePaused;
     if (paused === this.#readingPaused) return;
     this.#readingPaused = paused;
-    if (paused) {
-      this.#socket?.pause();
-      this.#link?.pause();
-    } else {
-      this.#socket?.resume();
-      this.#link?.resume();
-    }
+    // A Duplex is paused and resumed by the native side (native.setHandlers flow).
+    if (paused) this.#socket?.pause();
+    else this.#socket?.resume();
   }
 
   #onMessage(data: Message, isBinary: boolean): void {
@@ -548,6 +531,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       },
     };
     const ws = (t: object) => t as WebSocket<unknown>;
+    // Before accept the target is the handleUpgrade() record, which owns the link.
+    const linkOf = (t: object): DuplexLink | null =>
+      t instanceof WebSocket ? t.#link : (t as { link: DuplexLink | null }).link;
     native.setHandlers({
       upgrade: (server, socket, method, url, headers, remoteAddress, remotePort, protocols, tag) =>
         (server as UpgradeSink).onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag),
@@ -560,9 +546,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       close: (t, code, reason) => ws(t).#onClose(code, reason),
       error: (t, code, message, closeCode) => ws(t).#onError(code, message, closeCode),
       drain: (t) => ws(t).#onDrain(),
-      // Before accept the target is the handleUpgrade() record, which owns the link.
-      write: (t, chunk) => (t instanceof WebSocket ? t.#link : (t as { link: DuplexLink | null }).link)?.write(chunk),
-      end: (t) => (t instanceof WebSocket ? t.#link : (t as { link: DuplexLink | null }).link)?.end(),
+      write: (t, chunk) => linkOf(t)?.write(chunk) ?? 0,
+      end: (t) => linkOf(t)?.end(),
+      flow: (t, reading) => linkOf(t)?.setFlow(reading),
     });
   }
 }

@@ -13,7 +13,7 @@ namespace sockudo::binding {
 
 // The JS functions native code calls, registered once per environment by lib/ (setHandlers).
 struct JsHandlers {
-  Napi::FunctionReference upgrade, upgrade_failed, open, open_failed, message, ping, pong, close, error, drain, write, end;
+  Napi::FunctionReference upgrade, upgrade_failed, open, open_failed, message, ping, pong, close, error, drain, write, end, flow;
 };
 
 // Enters JS from libuv callbacks: a handle scope plus a callback scope (so promise jobs and
@@ -50,8 +50,9 @@ inline EnvState& env_state(Napi::Env env) { return *env.GetInstanceData<EnvState
 
 // Calls a JS handler from native code inside a loop callback; an exception it throws becomes an
 // uncaught exception (as in any Node event handler), never a crash or a swallowed error.
-void call_handler(EnvState& state, Napi::Env env, const Napi::FunctionReference& fn,
-                  std::initializer_list<napi_value> args);
+// Returns the handler's result (undefined when it threw or was not called).
+napi_value call_handler(EnvState& state, Napi::Env env, const Napi::FunctionReference& fn,
+                        std::initializer_list<napi_value> args);
 
 // Registration functions, one per binding file.
 void register_utilities(Napi::Env env, Napi::Object exports);

@@ -29,21 +29,23 @@ void JsScope::close() {
   handle_scope_ = nullptr;
 }
 
-void call_handler(EnvState& state, Napi::Env env, const Napi::FunctionReference& fn,
-                  std::initializer_list<napi_value> args) {
-  if (state.tearing_down || fn.IsEmpty()) return;
-  state.loop->ensure_js();
-  napi_value result;
+napi_value call_handler(EnvState& state, Napi::Env env, const Napi::FunctionReference& fn,
+                        std::initializer_list<napi_value> args) {
   napi_value undefined;
   napi_get_undefined(env, &undefined);
-  napi_call_function(env, undefined, fn.Value(), args.size(), args.begin(), &result);
+  if (state.tearing_down || fn.IsEmpty()) return undefined;
+  state.loop->ensure_js();
+  napi_value result = undefined;
+  if (napi_call_function(env, undefined, fn.Value(), args.size(), args.begin(), &result) != napi_ok) result = undefined;
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (pending) {
     napi_value error;
     napi_get_and_clear_last_exception(env, &error);
     napi_fatal_exception(env, error);  // → process 'uncaughtException'
+    return undefined;
   }
+  return result;
 }
 
 }  // namespace sockudo::binding

@@ -1,6 +1,5 @@
 #include "binding/server_wrap.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -149,9 +148,9 @@ Napi::Value ServerWrap::adopt(const Napi::CallbackInfo& info) {
   ByteView initial;
   if (!info[0].IsNumber() || !read_bytes(info[1], initial) || !info[2].IsObject())
     return throw_type_error(env, "adopt(fd, initial, tag)");
-  const int fd = ::fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+  const int fd = transport::dup_socket(info[0].As<Napi::Number>().Int32Value());
   if (fd < 0) {
-    Napi::Error err = Napi::Error::New(env, std::string("dup failed: ") + std::strerror(errno));
+    Napi::Error err = Napi::Error::New(env, std::string("dup failed: ") + std::strerror(-fd));
     err.Set("code", Napi::String::New(env, "ERR_SOCKUDO_WS_ADOPT"));
     err.ThrowAsJavaScriptException();
     return env.Undefined();

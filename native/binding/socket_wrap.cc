@@ -71,6 +71,7 @@ Napi::Function SocketWrap::define(Napi::Env env) {
                          InstanceMethod<&SocketWrap::remote>("remote"),
                          InstanceMethod<&SocketWrap::feed>("feed"),
                          InstanceMethod<&SocketWrap::end>("end"),
+                         InstanceMethod<&SocketWrap::drained>("drained"),
                      });
 }
 
@@ -268,6 +269,12 @@ Napi::Value SocketWrap::end(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// drained(): the external Duplex emitted 'drain'
+Napi::Value SocketWrap::drained(const Napi::CallbackInfo& info) {
+  if (socket_ != nullptr) socket_->external_drained();
+  return info.Env().Undefined();
+}
+
 // --- events ------------------------------------------------------------------------------------
 
 void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> data, bool) {
@@ -359,8 +366,8 @@ void SocketWrap::on_client_failed(const transport::ClientFailure& failure) {
                 Napi::Number::New(env, failure.status), Napi::String::New(env, failure.raw_head)});
 }
 
-void SocketWrap::on_external_write(std::span<const io::Slice> slices) {
-  if (state_->tearing_down) return;  // the environment is exiting: no JS
+double SocketWrap::on_external_write(std::span<const io::Slice> slices) {
+  if (state_->tearing_down) return 0;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -372,7 +379,19 @@ void SocketWrap::on_external_write(std::span<const io::Slice> slices) {
     std::memcpy(chunk.Data() + off, s.data, s.len);
     off += s.len;
   }
-  call_handler(*state_, env, state_->handlers.write, {target_value(), chunk});
+  // The link answers with the Duplex's buffered bytes, negative (-(n) - 1) when it wants 'drain'.
+  napi_value r = call_handler(*state_, env, state_->handlers.write, {target_value(), chunk});
+  double buffered = 0;
+  if (napi_get_value_double(env, r, &buffered) != napi_ok) buffered = 0;
+  return buffered;
+}
+
+void SocketWrap::on_external_flow(bool reading) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  call_handler(*state_, env, state_->handlers.flow, {target_value(), Napi::Boolean::New(env, reading)});
 }
 
 void SocketWrap::on_external_end() {

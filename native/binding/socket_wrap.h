@@ -45,6 +45,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   Napi::Value remote(const Napi::CallbackInfo& info);
   Napi::Value feed(const Napi::CallbackInfo& info);
   Napi::Value end(const Napi::CallbackInfo& info);
+  Napi::Value drained(const Napi::CallbackInfo& info);
   // pub/sub (pubsub_binding.cc)
   Napi::Value subscribe(const Napi::CallbackInfo& info);
   Napi::Value unsubscribe(const Napi::CallbackInfo& info);
@@ -62,7 +63,8 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   void on_drain() override;
   void on_client_open() override;
   void on_client_failed(const transport::ClientFailure& failure) override;
-  void on_external_write(std::span<const io::Slice> slices) override;
+  double on_external_write(std::span<const io::Slice> slices) override;
+  void on_external_flow(bool reading) override;
   void on_external_end() override;
   void on_detached() override;
 

@@ -19,7 +19,7 @@ namespace sockudo::binding {
 
 namespace {
 
-// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end })
+// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end, flow })
 Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) return throw_type_error(env, "setHandlers(handlers)");
@@ -41,6 +41,7 @@ Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   take(state.handlers.drain, "drain");
   take(state.handlers.write, "write");
   take(state.handlers.end, "end");
+  take(state.handlers.flow, "flow");
   state.handlers_set = true;
   return env.Undefined();
 }

@@ -5,7 +5,6 @@
 #include <nghttp2/nghttp2.h>
 #include <nghttp3/nghttp3.h>
 #include <ngtcp2/ngtcp2.h>
-#include <ngtcp2/ngtcp2_crypto_ossl.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <simdutf.h>
@@ -32,8 +31,10 @@ static Napi::Value versions(const Napi::CallbackInfo& info) {
   v.Set("liburing", Napi::String::New(env, std::to_string(io_uring_major_version()) + "." +
                                                std::to_string(io_uring_minor_version())));
   v.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION_STRING)));
-  // ngtcp2's OpenSSL QUIC backend: initialising it needs SSL_set_quic_tls_cbs (OpenSSL >= 3.5).
-  v.Set("quicTlsBackend", Napi::String::New(env, ngtcp2_crypto_ossl_init() == 0 ? "openssl" : "unavailable"));
+  // ngtcp2's OpenSSL QUIC backend needs SSL_set_quic_tls_cbs (OpenSSL >= 3.5): decided by the
+  // library linked in, read from its version. (A getter must not initialise it: that is
+  // process-wide state, set up by whatever first uses QUIC.)
+  v.Set("quicTlsBackend", Napi::String::New(env, OPENSSL_VERSION_NUMBER >= 0x30500000L ? "openssl" : "unavailable"));
   return v;
 }
 

@@ -15,28 +15,27 @@ Loop::Loop(uv_loop_t* uv, const simd::MaskKernel* kernel, JsScopeHooks* hooks)
       mask_keys_(random_) {
   uv_prepare_init(uv_, &prepare_);
   uv_check_init(uv_, &check_);
-  prepare_.data = check_.data = this;
-  // Neither handle keeps the loop (and so the process) alive on its own.
+  uv_idle_init(uv_, &idle_);
+  prepare_.data = check_.data = idle_.data = this;
+  // No handle keeps the loop (and so the process) alive on its own.
   uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&idle_));
 }
 
 Loop::~Loop() = default;
 
 void Loop::mark_dirty(Socket* s) {
   s->in_dirty_list = true;
-  if (dirty_.empty()) {
-    uv_prepare_start(&prepare_, &Loop::on_prepare);
-    uv_check_start(&check_, &Loop::on_check);
-  }
+  s->dirty_slot = dirty_.size();
   dirty_.push_back(s);
+  update_handles();
 }
 
 void Loop::unmark_dirty(Socket* s) {
   if (!s->in_dirty_list) return;
   s->in_dirty_list = false;
-  auto it = std::find(dirty_.begin(), dirty_.end(), s);
-  if (it != dirty_.end()) *it = nullptr;
+  if (s->dirty_slot < dirty_.size() && dirty_[s->dirty_slot] == s) dirty_[s->dirty_slot] = nullptr;
 }
 
 void Loop::flush_dirty() {
@@ -50,12 +49,67 @@ void Loop::flush_dirty() {
     s->flush_from_loop();
   }
   dirty_.clear();
-  uv_prepare_stop(&prepare_);
-  uv_check_stop(&check_);
+  update_handles();
+}
+
+void Loop::schedule_resume(Socket* s) {
+  if (s->in_resume_list) return;
+  s->in_resume_list = true;
+  s->resume_slot = resume_.size();
+  resume_.push_back(s);
+  update_handles();
+}
+
+void Loop::unschedule_resume(Socket* s) {
+  if (!s->in_resume_list) return;
+  s->in_resume_list = false;
+  if (s->resume_slot < resume_.size() && resume_[s->resume_slot] == s) resume_[s->resume_slot] = nullptr;
+}
+
+// One budget's worth of work for each suspended socket (fair: everyone else's I/O ran in the
+// poll phase just before). A socket that suspends again is listed again for the next turn.
+void Loop::run_resumes() {
+  if (resume_.empty()) return;
+  CallbackScope scope(*this);
+  std::vector<Socket*> now;
+  now.swap(resume_);
+  for (Socket* s : now) {
+    if (s == nullptr) continue;
+    s->in_resume_list = false;
+    s->resume_from_loop();
+  }
+}
+
+// The prepare and check handles run while anything is dirty or suspended; the idle handle (which
+// makes the poll phase return at once) only while something is suspended.
+void Loop::update_handles() {
+  if (done_ != nullptr) return;  // shutting down: the handles are closing
+  const bool want = !dirty_.empty() || !resume_.empty();
+  if (want != handles_active_) {
+    handles_active_ = want;
+    if (want) {
+      uv_prepare_start(&prepare_, &Loop::on_prepare);
+      uv_check_start(&check_, &Loop::on_check);
+    } else {
+      uv_prepare_stop(&prepare_);
+      uv_check_stop(&check_);
+    }
+  }
+  const bool idle = !resume_.empty();
+  if (idle != idle_active_) {
+    idle_active_ = idle;
+    if (idle) uv_idle_start(&idle_, &Loop::on_idle);
+    else uv_idle_stop(&idle_);
+  }
 }
 
 void Loop::on_prepare(uv_prepare_t* h) { static_cast<Loop*>(h->data)->flush_dirty(); }
-void Loop::on_check(uv_check_t* h) { static_cast<Loop*>(h->data)->flush_dirty(); }
+void Loop::on_check(uv_check_t* h) {
+  auto* loop = static_cast<Loop*>(h->data);
+  loop->run_resumes();
+  loop->flush_dirty();
+}
+void Loop::on_idle(uv_idle_t*) {}
 
 void Loop::remove_socket(Socket* s) {
   sockets_.erase(s);
@@ -87,11 +141,13 @@ void Loop::shutdown(void (*done)(void*), void* arg) {
   std::vector<Listener*> listening(listeners_.begin(), listeners_.end());
   for (Listener* l : listening) l->close();
   dirty_.clear();
+  resume_.clear();
   done_ = done;
   done_arg_ = arg;
-  closing_ = 2;
+  closing_ = 3;
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), &Loop::on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&check_), &Loop::on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), &Loop::on_closed);
 }
 
 }  // namespace sockudo::transport

@@ -17,6 +17,27 @@ namespace sockudo::transport {
 namespace {
 constexpr int kReadsPerWakeup = 8;  // fairness: other sockets get their turn after this many reads
 constexpr size_t kMaxIov = 256;     // slices per writev (well under IOV_MAX)
+
+// Marks a receive in progress: on this socket (a nested feed of its own is held) and on the loop
+// (whose receive buffer the bytes may occupy).
+class ReceiveGuard {
+ public:
+  ReceiveGuard(Loop& loop, bool& flag) : loop_(loop), flag_(flag), prev_(flag) {
+    loop_.receive_depth++;
+    flag_ = true;
+  }
+  ~ReceiveGuard() {
+    loop_.receive_depth--;
+    flag_ = prev_;
+  }
+  ReceiveGuard(const ReceiveGuard&) = delete;
+  ReceiveGuard& operator=(const ReceiveGuard&) = delete;
+
+ private:
+  Loop& loop_;
+  bool& flag_;
+  bool prev_;
+};
 }  // namespace
 
 Socket::Socket(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config)
@@ -139,6 +160,7 @@ void Socket::on_readable() {
     if (!(poll_events_ & UV_READABLE)) return;  // paused (or handshake decision) meanwhile
     const ssize_t n = stream_read(fd_, buf, cap, not_socket_);
     if (n > 0) {
+      ReceiveGuard guard(loop_, receiving_);
       process(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < cap) return;  // drained the kernel buffer
       continue;
@@ -158,15 +180,21 @@ void Socket::process(uint8_t* data, size_t len) {
   switch (phase_) {
     case SocketPhase::ServerHead: return process_server_head(data, len);
     case SocketPhase::ClientHead: return process_client_head(data, len);
+    case SocketPhase::AwaitingDecision:
+      // Only a Duplex delivers bytes now (a fd socket is not read while the application
+      // decides): keep them for the connection, in order (up to kMaxHeldInput, then it pauses).
+      return hold(data, len);
     case SocketPhase::Open:
-      if (!started_) {
-        held_.insert(held_.end(), data, data + len);
-        return;
-      }
+      if (!started_) return hold(data, len);
       return feed_engine(data, len);
     default:
-      return;  // awaiting a decision, draining or closed: input is not ours to process
+      return;  // draining or closed: input is not ours to process
   }
+}
+
+void Socket::hold(const uint8_t* data, size_t len) {
+  held_.insert(held_.end(), data, data + len);
+  if (held_.size() >= kMaxHeldInput) update_poll();
 }
 
 void Socket::process_server_head(const uint8_t* data, size_t len) {
@@ -241,6 +269,7 @@ void Socket::open_engine(protocol::Role role, const protocol::DeflateAgreement* 
   cc.role = role;
   cc.mask_keys = &loop_.mask_keys();
   cc.kernel = loop_.mask_kernel();
+  cc.inflate_budget = kInflateBudgetPerTurn;
   if (deflate != nullptr) {
     deflate_ = std::make_unique<protocol::PerMessageDeflate>(role, *deflate, config_->deflate, loop_.deflate());
     cc.rsv1_allowed = true;
@@ -273,6 +302,7 @@ handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::Ac
   extensions_ = std::string(answer.extensions);
   open_engine(protocol::Role::Server, deflate.accepted ? &deflate.agreed : nullptr);
   engine_->output().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+  response_end_ = engine_->output().appended_total();
   head_.reset();  // request_ views die with it: clear them too
   request_ = {};
   mark_dirty();
@@ -301,6 +331,7 @@ void Socket::start() {
   if (!held_.empty()) {
     std::vector<uint8_t> held = std::move(held_);
     held_.clear();
+    ReceiveGuard guard(loop_, receiving_);
     feed_engine(held.data(), held.size());
   }
   update_poll();
@@ -322,7 +353,7 @@ SendResult Socket::queue_message(size_t bytes, Enqueue&& enqueue) {
   const protocol::SendStatus st = enqueue();
   if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
   if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
-  if (!waiting_writable_ && engine_->output().bytes() >= kFlushThreshold) {
+  if (!waiting_writable_ && engine_->output().bytes() >= (external_ ? kExternalFlushThreshold : kFlushThreshold)) {
     write_now();
   } else {
     mark_dirty();
@@ -407,22 +438,52 @@ void Socket::terminate() {
     destroy();
     return;
   }
+  // The connection is open as far as the application knows, so the peer must see it open too
+  // (then closed, 1006), as with `ws`: a 101 still corked (terminate() inside 'connection') is
+  // written before the socket closes; everything after it is dropped.
+  if (engine_->output().committed_total() < response_end_) write_response_now();
   engine_->terminate(sink());
   destroy();
 }
 
+// One best-effort write of what remains of the 101 (it is small: the kernel takes it at once).
+void Socket::write_response_now() {
+  io::OutputQueue& q = engine_->output();
+  io::Slice slices[kMaxIov];
+  const size_t n = q.gather(slices, kMaxIov);
+  size_t left = static_cast<size_t>(response_end_ - q.committed_total());
+  iovec iov[kMaxIov];
+  size_t count = 0;
+  for (size_t i = 0; i < n && left > 0; i++) {
+    const size_t len = std::min(left, slices[i].len);
+    iov[count++] = {const_cast<uint8_t*>(slices[i].data), len};
+    left -= len;
+  }
+  if (external_) {
+    std::vector<io::Slice> part;
+    for (size_t i = 0; i < count; i++) part.push_back({static_cast<const uint8_t*>(iov[i].iov_base), iov[i].iov_len});
+    if (handler_) handler_->on_external_write(part);
+    return;
+  }
+  (void)stream_write(fd_, iov, static_cast<int>(count), not_socket_);
+}
+
 void Socket::pause_reading() {
   reading_ = false;
+  if (engine_) engine_->set_paused(true, loop_.now_ms());
   update_poll();
+  arm_timer();
 }
 
 void Socket::resume_reading() {
   reading_ = true;
+  if (engine_) engine_->set_paused(false, loop_.now_ms());
   update_poll();
+  arm_timer();
 }
 
 size_t Socket::buffered_amount() const {
-  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0);
+  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0) + external_buffered_;
 }
 
 void Socket::after_engine() {
@@ -436,8 +497,31 @@ void Socket::after_engine() {
     begin_draining();
     return;
   }
+  if (engine_ && engine_->suspended()) {
+    loop_.schedule_resume(this);
+    update_poll();
+  }
   if (buffered_amount() > 0) mark_dirty();
   arm_timer();
+}
+
+void Socket::resume_from_loop() {
+  if (phase_ == SocketPhase::Closed) return;
+  if (engine_ && engine_->suspended()) {
+    {
+      ReceiveGuard guard(loop_, receiving_);
+      engine_->resume(loop_.now_ms(), sink());
+    }
+    after_engine();  // lists the socket again if it is still suspended
+    if (phase_ == SocketPhase::Closed || (engine_ && engine_->suspended())) return;
+  }
+  if (!backlog_.empty()) {
+    std::vector<uint8_t> bytes;
+    bytes.swap(backlog_);
+    ReceiveGuard guard(loop_, receiving_);
+    process(bytes.data(), bytes.size());
+  }
+  update_poll();
 }
 
 void Socket::mark_dirty() {
@@ -462,10 +546,20 @@ void Socket::write_now() {
     io::Slice slices[kMaxIov];
     const size_t n = q.gather(slices, kMaxIov);
     if (external_) {
-      handler_->on_external_write(std::span<const io::Slice>(slices, n));
+      // The Duplex takes everything (it buffers); when it asks writers to wait for 'drain', we
+      // stop handing it bytes: later output waits here, where maxBackpressure applies to it
+      // like to a kernel socket's (every send and publish), and no JS runs for it until then.
+      const double r = handler_ ? handler_->on_external_write(std::span<const io::Slice>(slices, n)) : 0;
       size_t total = 0;
       for (size_t i = 0; i < n; i++) total += slices[i].len;
       q.commit(total);
+      if (r < 0) {
+        external_buffered_ = static_cast<size_t>(-r - 1);
+        waiting_writable_ = true;
+        if (engine_) engine_->on_output_committed();
+        return;
+      }
+      external_buffered_ = static_cast<size_t>(r);
       continue;
     }
     iovec iov[kMaxIov];
@@ -567,16 +661,36 @@ void Socket::fail_client(std::string code, std::string message, int status) {
 
 // --- readiness and timers ----------------------------------------------------------------------
 
-void Socket::update_poll() {
-  if (external_ || phase_ == SocketPhase::Closed) return;
-  int want = 0;
+// Whether input is wanted now. A fd socket is not read while the application decides or before
+// start() (the kernel keeps the bytes); a Duplex cannot be stopped at once, so it may deliver up
+// to kMaxHeldInput then.
+bool Socket::wants_input() const {
   switch (phase_) {
     case SocketPhase::ServerHead:
-    case SocketPhase::ClientHead: want = UV_READABLE; break;
+    case SocketPhase::ClientHead:
+    case SocketPhase::Draining: return true;  // Draining: notice the peer's EOF / reset
+    case SocketPhase::AwaitingDecision: return external_ && held_.size() < kMaxHeldInput;
+    case SocketPhase::Open:
+      if (!started_) return external_ && held_.size() < kMaxHeldInput;
+      return reading_ && !(engine_ && engine_->suspended()) && backlog_.size() < kMaxHeldInput;
+    default: return false;
+  }
+}
+
+void Socket::update_poll() {
+  if (phase_ == SocketPhase::Closed) return;
+  if (external_) {
+    const bool reading = wants_input();
+    if (reading != external_reading_ && handler_ != nullptr) {
+      external_reading_ = reading;
+      handler_->on_external_flow(reading);
+    }
+    return;
+  }
+  int want = 0;
+  switch (phase_) {
     case SocketPhase::ClientConnecting: want = UV_WRITABLE; break;
-    case SocketPhase::Open: want = (started_ && reading_) ? UV_READABLE : 0; break;
-    case SocketPhase::Draining: want = UV_READABLE; break;  // notice the peer's EOF / reset
-    default: break;
+    default: want = wants_input() ? UV_READABLE : 0; break;
   }
   if (waiting_writable_) want |= UV_WRITABLE;
   if (want != 0) want |= UV_DISCONNECT;
@@ -606,13 +720,25 @@ void Socket::arm_timer() {
 
 // --- external I/O ------------------------------------------------------------------------------
 
-// Called from JS (a Duplex's data), so no callback scope is opened here.
+// Called from JS (a Duplex's data), so no callback scope is opened here. From inside a receive
+// (a message handler feeding a tunnelled connection, or this one) the loop's receive buffer is
+// in use and the engine must not be re-entered: the bytes wait for the turn's resume pass.
 void Socket::receive_external(const uint8_t* data, size_t len) {
+  if (phase_ == SocketPhase::Closed || len == 0) return;
+  if (receiving_ || loop_.receive_depth > 0 || !backlog_.empty()) {
+    backlog_.insert(backlog_.end(), data, data + len);
+    loop_.schedule_resume(this);
+    update_poll();
+    return;
+  }
   while (len > 0 && phase_ != SocketPhase::Closed) {
     const size_t n = std::min(len, Loop::kReceiveBufferSize);
     uint8_t* buf = loop_.receive_buffer();
     std::memcpy(buf, data, n);
-    process(buf, n);
+    {
+      ReceiveGuard guard(loop_, receiving_);
+      process(buf, n);
+    }
     data += n;
     len -= n;
   }
@@ -620,6 +746,12 @@ void Socket::receive_external(const uint8_t* data, size_t len) {
 
 void Socket::external_eof() {
   on_eof(0);
+}
+
+void Socket::external_drained() {
+  if (phase_ == SocketPhase::Closed) return;
+  external_buffered_ = 0;
+  if (waiting_writable_) write_now();  // sends what waited, then reports on_drain once empty
 }
 
 // --- teardown ----------------------------------------------------------------------------------
@@ -645,6 +777,8 @@ void Socket::destroy() {
   preopen_output_.clear();
   if (engine_) engine_->output().clear();
   loop_.unmark_dirty(this);
+  loop_.unschedule_resume(this);
+  backlog_.clear();
   SocketHandler* h = handler_;
   handler_ = nullptr;
   if (h) h->on_detached();

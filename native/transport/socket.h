@@ -69,6 +69,16 @@ enum class SendResult : uint8_t { Success = 0, Backpressure = 1, Dropped = 2, No
 class Socket {
  public:
   static constexpr size_t kFlushThreshold = 4 * 1024;
+  // A Duplex's output crosses into JS: batch more of it per crossing.
+  static constexpr size_t kExternalFlushThreshold = 64 * 1024;
+  // Inflated bytes one connection may produce per loop turn (ConnectionConfig::inflate_budget):
+  // about a third of a millisecond of zlib-ng on this machine class; a bigger message continues
+  // on the next turns, its socket not read meanwhile.
+  static constexpr uint64_t kInflateBudgetPerTurn = 256 * 1024;
+  // Bytes a socket keeps that arrived before they can be processed (after the head while the
+  // application decides, before start(), or from a Duplex fed during another receive). A fd
+  // socket stops reading instead; a Duplex is paused (on_external_flow) past this.
+  static constexpr size_t kMaxHeldInput = 256 * 1024;
 
   // A server-side socket for an accepted (or adopted) fd; fd < 0 means external I/O (bytes are
   // fed with receive_external and written through the handler). `initial` holds bytes that were
@@ -128,6 +138,8 @@ class Socket {
   // --- external I/O (a JS Duplex) ------------------------------------------------------------
   void receive_external(const uint8_t* data, size_t len);
   void external_eof();
+  // The Duplex emitted 'drain' after a write it asked us to wait on.
+  void external_drained();
 
   SocketPhase phase() const { return phase_; }
   bool is_open() const { return phase_ == SocketPhase::Open; }
@@ -141,7 +153,11 @@ class Socket {
 
   // Called by the loop.
   void flush_from_loop();
+  void resume_from_loop();  // continue input the engine suspended, or held during a receive
   bool in_dirty_list = false;
+  bool in_resume_list = false;
+  size_t dirty_slot = 0;
+  size_t resume_slot = 0;
 
  private:
   Socket(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config);
@@ -168,7 +184,10 @@ class Socket {
   void begin_draining();
   void linger();
   void write_now();
+  void write_response_now();
   void update_poll();
+  bool wants_input() const;
+  void hold(const uint8_t* data, size_t len);
   void arm_timer();
   void mark_dirty();
   protocol::EventSink& sink();
@@ -194,6 +213,11 @@ class Socket {
   bool waiting_writable_ = false;
   bool lingering_ = false;     // Draining: our output is done (SHUT_WR); discarding until EOF
   bool not_socket_ = false;    // the fd is a pipe: read()/writev() instead of recv()/send() (stream_io.h)
+  uint64_t response_end_ = 0;  // server: the 101's end in the engine's output (appended_total)
+  bool receiving_ = false;     // inside process(): a nested receive_external() is held, not parsed
+  bool external_reading_ = true;  // what on_external_flow last reported
+  size_t external_buffered_ = 0;  // bytes the Duplex held at our last write to it
+  std::vector<uint8_t> backlog_;  // Duplex bytes fed during a receive (ours or another socket's)
 
   std::unique_ptr<handshake::HttpHeadParser> head_;
   handshake::UpgradeRequest request_;
@@ -202,7 +226,7 @@ class Socket {
   std::unique_ptr<protocol::PerMessageDeflate> deflate_;  // outlives engine_, which points to it
   std::unique_ptr<protocol::Connection> engine_;
   io::OutputQueue preopen_output_;   // the handshake's own bytes (request / responses)
-  std::vector<uint8_t> held_;        // bytes after the head, delivered by start()
+  std::vector<uint8_t> held_;        // bytes after the head, delivered by start() (≤ kMaxHeldInput + one read)
   SocketAddress remote_;
   std::string protocol_;
   std::string extensions_;

@@ -30,8 +30,14 @@ class SocketHandler : public protocol::EventSink {
   virtual void on_client_open() = 0;
   // Client: connecting or the handshake failed. No on_close follows.
   virtual void on_client_failed(const ClientFailure& failure) = 0;
-  // External I/O (a JS Duplex): bytes to write to it, in order. Called from flushes.
-  virtual void on_external_write(std::span<const io::Slice> slices) = 0;
+  // External I/O (a JS Duplex): bytes to write to it, in order. Called from flushes. Returns
+  // the bytes the Duplex now buffers; negative (-(bytes) - 1) when it asked writers to wait for
+  // its 'drain' (then the socket holds further output natively until external_drained()).
+  virtual double on_external_write(std::span<const io::Slice> slices) = 0;
+  // External I/O: whether the Duplex should be read (false: pause it). Reported on change; the
+  // socket stops input while the application paused, the engine is suspended, or bytes it cannot
+  // process yet (an upgrade decision pending, listeners not attached) reach their cap.
+  virtual void on_external_flow(bool reading) = 0;
   // External I/O: the transport should end the Duplex.
   virtual void on_external_end() = 0;
   // The Socket is being destroyed: forget the pointer to it. Always the last call.

@@ -42,6 +42,11 @@ int set_nonblocking(int fd) {
   return 0;
 }
 
+int dup_socket(int fd) {
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return copy < 0 ? -errno : copy;
+}
+
 int tcp_listen(const ListenOptions& o) {
   sockaddr_storage addr;
   socklen_t len;

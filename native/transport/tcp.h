@@ -35,6 +35,8 @@ int tcp_connect(const std::string& ip, uint16_t port);
 int tcp_connect_result(int fd);  // 0 or -errno (SO_ERROR)
 int set_nodelay(int fd);
 int set_nonblocking(int fd);
+// A close-on-exec duplicate of `fd` (an adopted socket: its owner closes the original), or -errno.
+int dup_socket(int fd);
 bool local_address(int fd, SocketAddress& out);
 bool peer_address(int fd, SocketAddress& out);
 bool parse_numeric_address(const std::string& ip, uint16_t port, sockaddr_storage& out, socklen_t& len);

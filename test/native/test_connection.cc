@@ -333,6 +333,32 @@ TEST(idle_timeout) {
   CHECK(c.state() == ConnectionState::Closed);
 }
 
+TEST(paused_connection_has_no_liveness_deadline_and_restarts_its_clocks_at_resume) {
+  // Issue 13 item 2: while the application does not read, the peer's bytes (pongs included) wait
+  // unread, so neither the idle nor the pong timeout may judge it.
+  ConnectionConfig cfg = server_cfg();
+  cfg.idle_timeout_ms = 1000;
+  cfg.ping_interval_ms = 300;
+  cfg.pong_timeout_ms = 200;
+  Connection c(cfg, 0);
+  EventLog log;
+  c.on_timer(300, log);  // the automatic ping leaves
+  CHECK_EQ(to_hex(drain(c.output())), std::string("89 00"));
+  c.set_paused(true, 350);
+  CHECK(c.paused());
+  CHECK_EQ(c.next_deadline(), kNoDeadline);
+  c.on_timer(10'000, log);  // long past every deadline: nothing happens
+  CHECK(log.events.empty());
+  CHECK(c.state() == ConnectionState::Open);
+  CHECK(c.output().empty());
+  c.set_paused(false, 20'000);
+  CHECK_EQ(c.next_deadline(), uint64_t{20'300});  // the ping interval counts from the resume
+  c.on_timer(20'300, log);
+  CHECK_EQ(to_hex(drain(c.output())), std::string("89 00"));
+  c.on_timer(20'500, log);  // and an unanswered ping after it is a dead peer again
+  CHECK_EQ(join(log.events), "error WS_ERR_PONG_TIMEOUT | close 1006:");
+}
+
 TEST(idle_timeout_zero_is_off) {
   ConnectionConfig cfg = server_cfg();
   cfg.auto_ping = false;

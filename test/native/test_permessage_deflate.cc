@@ -464,3 +464,131 @@ TEST(engine_sends_compressed_with_rsv1_on_the_first_fragment_only) {
   CHECK(e.conn->send_message(Opcode::Text, {msg.data(), 10}, 0, nullptr, false) == SendStatus::Ok);
   CHECK_EQ(int(drain(e.conn->output())[0]), 0x81);
 }
+
+// --- per-turn inflate budget (issue 13 item 1): suspend and resume give the same result -------
+
+TEST(inflater_budget_yields_and_resumes_to_the_same_output_and_errors) {
+  DeflateMemory mem;
+  RawDeflater d({15, 8, 1}, mem);
+  const auto msg = json_like(300 * 1024);
+  const auto c = compress(d, msg, true);
+  for (uint64_t budget : {uint64_t{1}, uint64_t{1000}, uint64_t{16 * 1024}, uint64_t{256 * 1024}}) {
+    for (size_t piece : {size_t{7}, size_t{4096}, c.size()}) {
+      RawInflater inf(mem);
+      std::vector<uint8_t> out;
+      size_t yields = 0;
+      ProtocolError e = ProtocolError::None;
+      for (size_t off = 0; off < c.size() && e == ProtocolError::None;) {
+        const size_t n = std::min(piece, c.size() - off);
+        uint64_t left = budget;
+        e = inf.decode({c.data() + off, n}, off + n == c.size(), out, 1 << 30, &left);
+        while (e == ProtocolError::Yield) {
+          yields++;
+          CHECK(inf.suspended());
+          left = budget;
+          e = inf.resume(out, 1 << 30, &left);
+        }
+        off += n;
+      }
+      inf.end_message(true);
+      CHECK_EQ(std::string(error_name(e)), std::string(""));
+      CHECK(out == msg);
+      // Every call produced at most `budget` bytes: at least size/budget - pieces yields.
+      // Every call (a decode per piece, a resume per yield) produced at most `budget` bytes.
+      const size_t calls = yields + (c.size() + piece - 1) / piece;
+      if (calls * budget < msg.size())
+        harness::fail(__FILE__, __LINE__, "budget " + std::to_string(budget) + " piece " + std::to_string(piece) + ": " +
+                                              std::to_string(calls) + " calls for " + std::to_string(msg.size()) + " bytes");
+    }
+  }
+  // A bomb under a budget still stops at the limit, with the same error.
+  const std::vector<uint8_t> zeros(8 << 20, 0);
+  const auto bomb = compress(d, zeros, true);
+  RawInflater inf(mem);
+  std::vector<uint8_t> out;
+  uint64_t left = 64 * 1024;
+  ProtocolError e = inf.decode({bomb.data(), bomb.size()}, true, out, 1 << 20, &left);
+  size_t turns = 1;
+  while (e == ProtocolError::Yield) {
+    left = 64 * 1024;
+    e = inf.resume(out, 1 << 20, &left);
+    turns++;
+  }
+  CHECK_EQ(std::string(error_name(e)), std::string("WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"));
+  CHECK(turns >= 16);  // 1 MiB in 64 KiB turns
+  CHECK(out.capacity() <= (1u << 20) + 1);
+}
+
+namespace {
+// Feeds `input` in `pieces` and resumes while suspended, as the transport does each loop turn.
+struct BudgetedEngine : DeflateEngine {
+  explicit BudgetedEngine(uint64_t budget, DeflateAgreement a = agreement(false, false), uint64_t max = 8 << 20)
+      : DeflateEngine(a, max) {
+    cfg.inflate_budget = budget;
+    reset();
+  }
+  size_t resumes = 0;
+  void feed_and_run(const uint8_t* p, size_t n) {
+    feed(p, n);
+    while (conn->suspended()) {
+      resumes++;
+      conn->resume(0, log);
+    }
+  }
+};
+}  // namespace
+
+TEST(engine_with_inflate_budget_delivers_the_same_events_at_every_split) {
+  DeflateMemory mem;
+  RawDeflater d({15, 8, 1}, mem);
+  const auto big = json_like(40 * 1024, 3);
+  const auto first = compress(d, big, true);
+  // Compressed message, plain text, compressed fragmented message, ping, compressed "Hello".
+  const auto input = cat({deflated_frame(0xC1, first), cframe(0x81, bytes_of("plain")),
+                          deflated_frame(0x41, hex("f2 48 cd")), cframe(0x89, bytes_of("p")), deflated_frame(0x80, hex("c9 c9 07 00")),
+                          deflated_frame(0xC1, hex("f2 48 cd c9 c9 07 00"))});
+  std::string expected;
+  {
+    DeflateEngine plain;
+    plain.feed(input.data(), input.size());
+    expected = join(plain.log.events);
+    CHECK(expected.find("text:70 6c 61 69 6e") != std::string::npos);
+  }
+  for (uint64_t budget : {uint64_t{1}, uint64_t{4096}}) {
+    std::unique_ptr<BudgetedEngine> e;
+    size_t total_resumes = 0;
+    harness::replay_splits(
+        input, [&] { e = std::make_unique<BudgetedEngine>(budget); },
+        [&](const uint8_t* p, size_t n) { e->feed_and_run(p, n); },
+        [&](const std::string& label) {
+          CHECK_EQ(label + ": " + join(e->log.events), label + ": " + expected);
+          total_resumes += e->resumes;
+        },
+        [&](size_t at) { return at % 97 == 0 || at < 40 || at + 40 > input.size(); });
+    CHECK(total_resumes > 0);
+  }
+}
+
+TEST(engine_input_received_while_suspended_waits_in_order) {
+  DeflateMemory mem;
+  RawDeflater d({15, 8, 1}, mem);
+  const auto big = json_like(100 * 1024, 5);
+  const auto f = deflated_frame(0xC2, compress(d, big, true));
+  BudgetedEngine e(8 * 1024);
+  e.feed(f.data(), f.size());
+  CHECK(e.conn->suspended());
+  CHECK(e.log.events.empty());
+  const auto later = cframe(0x81, bytes_of("later"));
+  e.feed(later.data(), later.size());  // a Duplex may still deliver: kept behind the rest
+  CHECK(e.log.events.empty());
+  while (e.conn->suspended()) e.conn->resume(0, e.log);
+  CHECK_EQ(e.log.events.size(), size_t{2});
+  CHECK_EQ(e.log.events[1], std::string("text:6c 61 74 65 72"));
+  // Liveness is off while suspended: nothing could be read meanwhile.
+  BudgetedEngine s(8 * 1024);
+  s.cfg.idle_timeout_ms = 100;
+  s.reset();
+  s.feed(f.data(), f.size());
+  CHECK(s.conn->suspended());
+  CHECK_EQ(s.conn->next_deadline(), kNoDeadline);
+}

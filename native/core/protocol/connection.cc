@@ -50,11 +50,66 @@ void Connection::receive(uint8_t* data, size_t len, uint64_t now_ms, EventSink& 
   // Any byte proves the peer alive, so a pong queued behind a large message on a slow link does
   // not count as missing.
   ping_outstanding_ = false;
+  if (suspended_) {
+    // Earlier input is still waiting: these bytes come after it.
+    pending_input_.insert(pending_input_.end(), data, data + len);
+    return;
+  }
+  if (config_.transform != nullptr) config_.transform->set_budget(config_.inflate_budget);
+  parse(data, len, sink);
+}
+
+void Connection::parse(uint8_t* data, size_t len, EventSink& sink) {
   sink_ = &sink;
-  const ProtocolError e = parser_.feed(data, len, *this);
+  size_t consumed = len;
+  const ProtocolError e = parser_.feed(data, len, *this, &consumed);
   sink_ = nullptr;
-  if (e != ProtocolError::None) fail(e, sink);
+  if (e != ProtocolError::None) {
+    fail(e, sink);
+  } else if (parser_.state() == FrameParser::State::Suspended) {
+    // The transform yielded inside this input: keep what the parser has not reached. `data` may
+    // be the old pending_input_ itself (resume), so build the new one apart.
+    std::vector<uint8_t> rest(data + consumed, data + len);
+    pending_input_.swap(rest);
+    suspended_ = true;
+  }
   queue_pending_pong();
+}
+
+void Connection::resume(uint64_t now_ms, EventSink& sink) {
+  if (!suspended_ || state_ == ConnectionState::Closed) return;
+  now_ms_ = now_ms;
+  if (config_.transform != nullptr) config_.transform->set_budget(config_.inflate_budget);
+  sink_ = &sink;
+  const ProtocolError e = assembler_.resume(sink);
+  sink_ = nullptr;
+  if (e == ProtocolError::Yield) return;
+  if (e != ProtocolError::None) {
+    fail(e, sink);
+    return;
+  }
+  suspended_ = false;
+  parser_.resume();
+  std::vector<uint8_t> input;
+  input.swap(pending_input_);
+  if (!input.empty()) parse(input.data(), input.size(), sink);
+  queue_pending_pong();
+}
+
+void Connection::drop_suspended() {
+  suspended_ = false;
+  std::vector<uint8_t>().swap(pending_input_);
+}
+
+void Connection::set_paused(bool paused, uint64_t now_ms) {
+  if (paused == paused_) return;
+  paused_ = paused;
+  now_ms_ = now_ms;
+  if (!paused) {
+    // The peer could not be heard while paused: judge it from now on.
+    last_receive_ms_ = now_ms;
+    ping_outstanding_ = false;
+  }
 }
 
 ProtocolError Connection::on_data_frame_begin(const FrameHeader& header, bool message_start) {
@@ -118,6 +173,7 @@ void Connection::on_eof(uint64_t now_ms, EventSink& sink) {
     parser_.stop();
     pong_pending_ = false;
   }
+  drop_suspended();
   close_transport_ = true;
   // §7.1.5: the connection closed without a close frame: code 1006.
   report_close(close_code::kAbnormal, {}, sink);
@@ -140,6 +196,7 @@ void Connection::fail(ProtocolError error, EventSink& sink) {
   pong_pending_ = false;
   parser_.stop();
   assembler_.reset();
+  drop_suspended();
   sink.on_error(error);
   report_close(close_code::kAbnormal, {}, sink);
 }
@@ -156,6 +213,8 @@ void Connection::terminate(EventSink& sink) {
   close_transport_ = true;
   pong_pending_ = false;
   parser_.stop();
+  assembler_.reset();
+  drop_suspended();
   report_close(close_code::kAbnormal, {}, sink);
 }
 
@@ -180,6 +239,7 @@ uint64_t Connection::liveness_deadline(ProtocolError* which) const {
 uint64_t Connection::next_deadline() const {
   switch (state_) {
     case ConnectionState::Open: {
+      if (liveness_off()) return kNoDeadline;
       ProtocolError which = ProtocolError::None;
       uint64_t deadline = liveness_deadline(&which);
       if (config_.auto_ping && config_.ping_interval_ms != 0 && !ping_outstanding_) {
@@ -201,6 +261,7 @@ void Connection::on_timer(uint64_t now_ms, EventSink& sink) {
   queue_pending_pong();
   switch (state_) {
     case ConnectionState::Open: {
+      if (liveness_off()) return;
       ProtocolError which = ProtocolError::None;
       if (now_ms >= liveness_deadline(&which)) {
         fail(which, sink);

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "core/io/output_queue.h"
 #include "core/protocol/connection_config.h"
@@ -52,6 +53,16 @@ class Connection final : private FrameSink {
   // Bytes from the peer. Masked payloads are unmasked in place in data[0..len); messages that
   // arrived whole are delivered as spans into it (zero-copy).
   void receive(uint8_t* data, size_t len, uint64_t now_ms, EventSink& sink);
+  // Input the engine could not finish this turn (the transform's budget, inflate_budget, is
+  // spent): the transport stops reading and calls resume() on a later turn until this is false.
+  // Bytes passed to receive() meanwhile are kept after the unparsed rest, in order.
+  bool suspended() const { return suspended_; }
+  void resume(uint64_t now_ms, EventSink& sink);
+  // The application stopped (or restarted) reading: the peer's bytes, pongs included, wait unread,
+  // so the idle and pong timeouts cannot judge the peer and are off while paused; at resume the
+  // clocks restart from now. (Automatic pings wait too: no answer could be read.)
+  void set_paused(bool paused, uint64_t now_ms);
+  bool paused() const { return paused_; }
   // The peer closed the transport (EOF / reset).
   void on_eof(uint64_t now_ms, EventSink& sink);
   // Runs whatever deadlines have passed: automatic ping, pong / idle / close timeouts.
@@ -92,6 +103,9 @@ class Connection final : private FrameSink {
                                 bool message_end) override;
   ProtocolError on_control_frame(Opcode opcode, std::span<const uint8_t> payload) override;
 
+  void parse(uint8_t* data, size_t len, EventSink& sink);
+  void drop_suspended();
+  bool liveness_off() const { return paused_ || suspended_; }
   void handle_peer_close(std::span<const uint8_t> payload);
   void fail(ProtocolError error, EventSink& sink);
   void report_close(uint16_t code, std::span<const uint8_t> reason, EventSink& sink);
@@ -120,6 +134,9 @@ class Connection final : private FrameSink {
   bool close_transport_ = false;
   bool close_reported_ = false;
   bool pong_pending_ = false;
+  bool suspended_ = false;  // see suspended()
+  bool paused_ = false;     // see set_paused()
+  std::vector<uint8_t> pending_input_;  // unparsed input while suspended (≤ one read + what came after)
   uint8_t pong_len_ = 0;
   uint8_t pong_payload_[kMaxControlPayload];
 };

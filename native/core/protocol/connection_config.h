@@ -26,6 +26,11 @@ struct ConnectionConfig {
   MessageTransform* transform = nullptr;  // not owned
   // Encodes outgoing messages sent with compress = true (permessage-deflate); null: never.
   MessageCompressor* compressor = nullptr;  // not owned
+  // Output bytes the transform (inflate) may produce per receive() or resume() call; past that,
+  // the engine suspends the input it has not parsed (suspended()) and the transport calls
+  // resume() on a later loop turn. Bounds the CPU one connection's decompression takes per turn,
+  // so a peer sending decompression bombs cannot stall everyone else. 0: no bound.
+  uint64_t inflate_budget = 0;
 
   // --- machinery ------------------------------------------------------------------------------
   // Masking kernel chosen once by the caller; the default is the best this CPU supports.

@@ -128,7 +128,8 @@ RawInflater::~RawInflater() {
   memory_.inflaters--;
 }
 
-ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out, uint64_t max_size) {
+ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out, uint64_t max_size,
+                                  uint64_t* budget) {
   if (!ok_) return ProtocolError::CompressorUnavailable;
   if (failed_) return ProtocolError::InvalidCompressedData;
   if (stream_ended_) return ProtocolError::None;  // §7.2.2 allows a final block; the rest is ignored
@@ -140,9 +141,26 @@ ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::v
   zng_stream* s = stream_.get();
   s->next_in = in.data();
   s->avail_in = static_cast<uint32_t>(in.size());  // pieces come from one read: well below 4 GiB
+  return run(last, out, max_size, budget);
+}
+
+ProtocolError RawInflater::resume(std::vector<uint8_t>& out, uint64_t max_size, uint64_t* budget) {
+  if (!suspended_) return ProtocolError::None;
+  suspended_ = false;
+  zng_stream* s = stream_.get();
+  s->next_in = pending_in_.data();
+  s->avail_in = static_cast<uint32_t>(pending_in_.size());
+  const ProtocolError e = run(suspended_last_, out, max_size, budget);
+  if (e != ProtocolError::Yield) std::vector<uint8_t>().swap(pending_in_);
+  return e;
+}
+
+ProtocolError RawInflater::run(bool last, std::vector<uint8_t>& out, uint64_t max_size, uint64_t* budget) {
+  zng_stream* s = stream_.get();
   // One byte of room past the limit tells "exactly max_size" from "more".
   const uint64_t limit = max_size + 1;
-  bool out_was_full = false;
+  bool out_was_full = output_pending_;
+  output_pending_ = false;
   for (;;) {
     if (s->avail_in == 0 && !out_was_full) {
       if (!last || tail_fed_) break;
@@ -155,9 +173,20 @@ ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::v
       failed_ = true;  // the stream stopped mid-message: reset it before any reuse
       return ProtocolError::MessageTooLarge;
     }
+    if (budget != nullptr && *budget == 0) {
+      // This turn's share is spent: keep what zlib has not read (it points into the caller's
+      // buffer, or into pending_in_ itself) and continue on a later turn.
+      std::vector<uint8_t> rest(s->next_in, s->next_in + s->avail_in);
+      pending_in_.swap(rest);
+      suspended_ = true;
+      suspended_last_ = last;
+      output_pending_ = out_was_full;
+      return ProtocolError::Yield;
+    }
     // Grow geometrically, but never reserve past the limit: the capacity is the allocation.
     size_t want = std::max<size_t>(used + 16 * 1024, out.capacity());
     want = static_cast<size_t>(std::min<uint64_t>(want, limit));
+    if (budget != nullptr) want = static_cast<size_t>(std::min<uint64_t>(want, used + *budget));
     if (want > out.capacity()) out.reserve(std::min<uint64_t>(std::max<uint64_t>(want, 2ull * out.capacity()), limit));
     out.resize(want);
     s->next_out = out.data() + used;
@@ -166,6 +195,7 @@ ProtocolError RawInflater::decode(std::span<const uint8_t> in, bool last, std::v
     const int r = zng_inflate(s, Z_SYNC_FLUSH);
     out.resize(want - s->avail_out);
     out_was_full = s->avail_out == 0;
+    if (budget != nullptr) *budget -= std::min<uint64_t>(*budget, out.size() - used);
     const bool progress = s->avail_in != avail_in_before || out.size() != used;
     // Output precedes the point where inflate stopped, so output past the limit came first in the
     // stream: report it whatever inflate said next, and the error is the same for every split.
@@ -211,6 +241,9 @@ void RawInflater::end_message(bool forget) {
   tail_fed_ = false;
   failed_ = false;
   message_bytes_ = 0;
+  suspended_ = false;
+  output_pending_ = false;
+  std::vector<uint8_t>().swap(pending_in_);
 }
 
 }  // namespace sockudo::protocol

@@ -80,7 +80,16 @@ class RawInflater {
   // MessageTooLarge at once, so a small bomb cannot make us allocate past the limit. Input after
   // a final (BFINAL) block is ignored. Corrupt input, or a payload that does not end between
   // blocks: InvalidCompressedData. An empty payload decodes to an empty message.
-  ProtocolError decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out, uint64_t max_size);
+  //
+  // `budget` (optional) bounds the output of this call: it is decreased by every byte produced,
+  // and when it reaches 0 with work left the inflater keeps the unread input (≤ in.size()) and
+  // returns Yield; resume() continues from there. Splitting the work this way gives the same
+  // output and the same errors as one unbounded call.
+  ProtocolError decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out, uint64_t max_size,
+                       uint64_t* budget = nullptr);
+  // Continues a decode that returned Yield (same contract).
+  ProtocolError resume(std::vector<uint8_t>& out, uint64_t max_size, uint64_t* budget = nullptr);
+  bool suspended() const { return suspended_; }
   // Ends the message (also an abandoned one): with `forget` the window is dropped (the peer does
   // not take context over, §7.1.1); an ended or failed stream is always reset.
   void end_message(bool forget);
@@ -93,6 +102,14 @@ class RawInflater {
   bool tail_fed_ = false;
   bool failed_ = false;
   uint64_t message_bytes_ = 0;  // compressed bytes of the current message so far
+  // A decode that yielded: the input it had not read, whether that piece was the message's last,
+  // and whether zlib may still hold output (it stopped with the output buffer full).
+  bool suspended_ = false;
+  bool suspended_last_ = false;
+  bool output_pending_ = false;
+  std::vector<uint8_t> pending_in_;
+
+  ProtocolError run(bool last, std::vector<uint8_t>& out, uint64_t max_size, uint64_t* budget);
 };
 
 }  // namespace sockudo::protocol

@@ -35,6 +35,10 @@ enum class ProtocolError : uint8_t {
   // --- liveness failures: no close frame is exchanged, reported locally as 1006 -------------
   IdleTimeout,                  // 1006 WS_ERR_IDLE_TIMEOUT: nothing received for idle_timeout_ms
   PongTimeout,                  // 1006 WS_ERR_PONG_TIMEOUT: no answer to our ping in time
+  // --- not an error ------------------------------------------------------------------------
+  // A sink callback used up this turn's work budget (inflate output, message_transform.h):
+  // parsing stops after the bytes already taken and resumes on a later turn (Connection::resume).
+  Yield = 0xFF,
 };
 
 // The close code the connection fails with (§7.4.1): 1002, 1007, 1009, or 1006 for liveness

@@ -33,7 +33,11 @@ ProtocolError FrameParser::fail(ProtocolError e) {
   return e;
 }
 
-ProtocolError FrameParser::feed(uint8_t* data, size_t len, FrameSink& sink) {
+void FrameParser::resume() {
+  if (state_ == State::Suspended) state_ = State::Running;
+}
+
+ProtocolError FrameParser::feed(uint8_t* data, size_t len, FrameSink& sink, size_t* consumed) {
   size_t pos = 0;
   while (state_ == State::Running) {
     if (!in_payload_) {
@@ -41,12 +45,18 @@ ProtocolError FrameParser::feed(uint8_t* data, size_t len, FrameSink& sink) {
       bool complete = false;
       pos += take_header(data + pos, len - pos, complete);
       if (state_ != State::Running || !complete) break;
-      if (ProtocolError e = begin_frame(sink); e != ProtocolError::None) return fail(e);
+      if (ProtocolError e = begin_frame(sink); e == ProtocolError::Yield) {
+        state_ = State::Suspended;
+      } else if (e != ProtocolError::None) {
+        if (consumed) *consumed = pos;
+        return fail(e);
+      }
     } else {
       if (pos == len) break;
       pos += take_payload(data + pos, len - pos, sink);
     }
   }
+  if (consumed) *consumed = state_ == State::Suspended ? pos : len;
   return error_;
 }
 
@@ -200,7 +210,11 @@ size_t FrameParser::take_payload(uint8_t* p, size_t n, FrameSink& sink) {
   } else {
     e = sink.on_data_payload({p, k}, frame_end, frame_end && header_.fin);
   }
-  if (e != ProtocolError::None) fail(e);
+  if (e == ProtocolError::Yield) {
+    if (state_ == State::Running) state_ = State::Suspended;
+  } else if (e != ProtocolError::None) {
+    fail(e);
+  }
   return k;
 }
 

@@ -34,7 +34,9 @@ struct ParserConfig {
 };
 
 // Receives frame events. A method returning anything but ProtocolError::None fails the parser
-// with that error (the message assembler uses this for UTF-8 and size failures).
+// with that error (the message assembler uses this for UTF-8 and size failures), except
+// ProtocolError::Yield: the bytes handed to the callback count as taken and the parser suspends
+// right after them (feed() reports how far it got; resume() continues with the next byte).
 class FrameSink {
  public:
   virtual ~FrameSink() = default;
@@ -57,13 +59,17 @@ class FrameParser {
     Closed,   // a close frame was delivered: the rest of the input is ignored (§5.5.1)
     Stopped,  // stop() was called
     Failed,   // a protocol error; error() says which
+    Suspended,  // a sink callback returned Yield: resume() before feeding the rest
   };
 
   explicit FrameParser(const ParserConfig& config);
 
   // Parses data[0..len), unmasking payload bytes in place. Returns the error that failed the
   // parser (now or earlier), or None. Input after a close frame, stop() or an error is ignored.
-  ProtocolError feed(uint8_t* data, size_t len, FrameSink& sink);
+  // `consumed` (optional) receives how many bytes were taken: len, unless the parser suspended.
+  ProtocolError feed(uint8_t* data, size_t len, FrameSink& sink, size_t* consumed = nullptr);
+  // Leaves the Suspended state; the next feed() starts where the suspended one stopped.
+  void resume();
 
   // Ends parsing; safe to call from a sink callback (parsing stops when the callback returns).
   void stop();

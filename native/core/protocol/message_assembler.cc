@@ -15,6 +15,8 @@ void MessageAssembler::reset() {
   transformed_ = false;
   first_piece_ = false;
   frame_reserved_ = false;
+  suspended_ = false;
+  suspended_end_ = false;
   if (transform_) transform_->reset();
 }
 
@@ -68,27 +70,52 @@ ProtocolError MessageAssembler::payload(std::span<const uint8_t> bytes, bool mes
                                         MessageSink& sink) {
   if (transformed_) {
     const size_t before = buffer_.size();
-    ProtocolError e = transform_->decode(bytes, message_end, buffer_, max_message_size_);
-    if (e == ProtocolError::None && buffer_.size() > max_message_size_) e = ProtocolError::MessageTooLarge;
-    // The same error for any split of the input: the first violating byte decides. Output the
-    // transform produced before it failed (or before the size limit) comes earlier in the
-    // message than the failure, so a UTF-8 fault in it is reported first (found by fuzzing:
-    // test/fuzz/regressions/fuzz_frames_server/rsv1-error-depends-on-split).
-    const size_t end = std::min<size_t>(buffer_.size(), std::max<size_t>(before, max_message_size_));
-    if (ProtocolError u = validate({buffer_.data() + before, end - before}); u != ProtocolError::None) return u;
-    if (e != ProtocolError::None) return e;
-  } else if (first_piece_ && message_end) {
+    const ProtocolError e = transform_->decode(bytes, message_end, buffer_, max_message_size_);
+    // The piece is the transform's now, whether it finished it or keeps the rest for resume().
+    frame_remaining_ -= bytes.size();
+    first_piece_ = false;
+    return after_transform(before, e, message_end, sink);
+  }
+  if (first_piece_ && message_end) {
     // A single-frame message that arrived whole: deliver it from the caller's buffer.
     if (ProtocolError e = validate(bytes); e != ProtocolError::None) return e;
     if (opcode_ == Opcode::Text && !validator_.finish()) return ProtocolError::InvalidUtf8;
     deliver(bytes, true, sink);
     return ProtocolError::None;
-  } else {
-    if (ProtocolError e = validate(bytes); e != ProtocolError::None) return e;
-    append(bytes);
   }
+  if (ProtocolError e = validate(bytes); e != ProtocolError::None) return e;
+  append(bytes);
   frame_remaining_ -= bytes.size();
   first_piece_ = false;
+  return finish_piece(message_end, sink);
+}
+
+ProtocolError MessageAssembler::resume(MessageSink& sink) {
+  if (!suspended_) return ProtocolError::None;
+  const size_t before = buffer_.size();
+  const ProtocolError e = transform_->resume_decode(buffer_, max_message_size_);
+  return after_transform(before, e, suspended_end_, sink);
+}
+
+// What follows a decode() or resume_decode() that produced buffer_[before..).
+ProtocolError MessageAssembler::after_transform(size_t before, ProtocolError e, bool message_end, MessageSink& sink) {
+  if (e == ProtocolError::None && buffer_.size() > max_message_size_) e = ProtocolError::MessageTooLarge;
+  // The same error for any split of the input: the first violating byte decides. Output the
+  // transform produced before it failed (or before the size limit) comes earlier in the
+  // message than the failure, so a UTF-8 fault in it is reported first (found by fuzzing:
+  // test/fuzz/regressions/fuzz_frames_server/rsv1-error-depends-on-split).
+  const size_t end = std::min<size_t>(buffer_.size(), std::max<size_t>(before, max_message_size_));
+  if (ProtocolError u = validate({buffer_.data() + before, end - before}); u != ProtocolError::None) {
+    suspended_ = false;
+    return u;
+  }
+  suspended_ = e == ProtocolError::Yield;
+  suspended_end_ = suspended_ && message_end;
+  if (e != ProtocolError::None) return e;
+  return finish_piece(message_end, sink);
+}
+
+ProtocolError MessageAssembler::finish_piece(bool message_end, MessageSink& sink) {
   if (!message_end) return ProtocolError::None;
   // §5.6 / §8.1: a text message must end on a code point boundary.
   if (opcode_ == Opcode::Text && !validator_.finish()) return ProtocolError::InvalidUtf8;

@@ -46,8 +46,13 @@ class MessageAssembler {
   // Called for every data frame (FrameSink::on_data_frame_begin).
   ProtocolError begin_frame(const FrameHeader& header, bool message_start);
   // Called for every payload piece (FrameSink::on_data_payload); delivers the message to `sink`
-  // on its last piece.
+  // on its last piece. Yield when the transform paused (its budget is spent): the piece counts
+  // as taken, and resume() continues it on a later turn.
   ProtocolError payload(std::span<const uint8_t> bytes, bool message_end, MessageSink& sink);
+  // Continues the transformed piece that returned Yield: Yield again, an error, or None (done,
+  // the message delivered if that piece ended it).
+  ProtocolError resume(MessageSink& sink);
+  bool suspended() const { return suspended_; }
   // Abandons any partial message.
   void reset();
 
@@ -56,6 +61,8 @@ class MessageAssembler {
 
  private:
   ProtocolError validate(std::span<const uint8_t> bytes);
+  ProtocolError after_transform(size_t before, ProtocolError e, bool message_end, MessageSink& sink);
+  ProtocolError finish_piece(bool message_end, MessageSink& sink);
   void append(std::span<const uint8_t> bytes);
   void deliver(std::span<const uint8_t> data, bool zero_copy, MessageSink& sink);
 
@@ -68,6 +75,8 @@ class MessageAssembler {
   bool transformed_ = false;     // RSV1 on the first frame: payload goes through transform_
   bool first_piece_ = false;     // the next piece is the first of its message
   bool frame_reserved_ = false;  // room for the current frame has been reserved
+  bool suspended_ = false;       // the transform yielded; resume() continues the piece
+  bool suspended_end_ = false;   // ...and that piece ended the message
   Stats stats_;
 };
 

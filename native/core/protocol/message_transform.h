@@ -20,8 +20,21 @@ class MessageTransform {
   // The transform must never let out.size() exceed `max_size`: it returns MessageTooLarge
   // instead, so a small compressed message cannot expand without bound. Corrupt input fails with
   // an error the transform adds to ProtocolError (1007 class: the data is not what it claims).
+  //
+  // A transform may bound its work per turn (set_budget): when the budget is spent with work
+  // left, it keeps the rest of `in` (at most one read's worth) and returns ProtocolError::Yield;
+  // the caller then calls resume_decode() on a later turn, until it returns anything else.
   virtual ProtocolError decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out,
                                uint64_t max_size) = 0;
+  // Continues a decode that returned Yield, with the input it kept (same rules as decode()).
+  virtual ProtocolError resume_decode(std::vector<uint8_t>& out, uint64_t max_size) {
+    (void)out;
+    (void)max_size;
+    return ProtocolError::None;
+  }
+  // Output bytes decode()/resume_decode() may produce from now until the next call of this;
+  // 0: no bound. The connection sets it at the start of every receive and resume.
+  virtual void set_budget(uint64_t bytes) { (void)bytes; }
   // The message being decoded was abandoned (connection failed); drop per-message state.
   virtual void reset() {}
 };

@@ -61,8 +61,18 @@ ProtocolError PerMessageDeflate::decode(std::span<const uint8_t> in, bool last, 
     }
     if (!inflater_) return ProtocolError::CompressorUnavailable;
   }
-  const ProtocolError e = inflater_->decode(in, last, out, max_size);
+  last_ = last;
+  const ProtocolError e = inflater_->decode(in, last, out, max_size, bounded_ ? &budget_ : nullptr);
+  if (e == ProtocolError::Yield) return e;  // the inflater (and its window) wait for resume_decode()
   if (last || e != ProtocolError::None) end_message();
+  return e;
+}
+
+ProtocolError PerMessageDeflate::resume_decode(std::vector<uint8_t>& out, uint64_t max_size) {
+  if (!inflater_ || !inflater_->suspended()) return ProtocolError::None;
+  const ProtocolError e = inflater_->resume(out, max_size, bounded_ ? &budget_ : nullptr);
+  if (e == ProtocolError::Yield) return e;
+  if (last_ || e != ProtocolError::None) end_message();
   return e;
 }
 

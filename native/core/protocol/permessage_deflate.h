@@ -44,6 +44,8 @@ class PerMessageDeflate final : public MessageTransform, public MessageCompresso
 
   // MessageTransform: a received RSV1 message (§7.2.2).
   ProtocolError decode(std::span<const uint8_t> in, bool last, std::vector<uint8_t>& out, uint64_t max_size) override;
+  ProtocolError resume_decode(std::vector<uint8_t>& out, uint64_t max_size) override;
+  void set_budget(uint64_t bytes) override { budget_ = bytes; bounded_ = bytes != 0; }
   void reset() override;
   // MessageCompressor: an outgoing message (§7.2.1).
   bool encode(std::span<const uint8_t> in, std::span<const uint8_t>& out) override;
@@ -67,6 +69,9 @@ class PerMessageDeflate final : public MessageTransform, public MessageCompresso
   bool peer_reset_;  // no context takeover for the peer's compressor
   std::unique_ptr<RawDeflater> deflater_;  // dedicated, with context takeover
   std::unique_ptr<RawInflater> inflater_;  // dedicated, or borrowed for the current message
+  uint64_t budget_ = 0;   // inflate output left this turn (set_budget)
+  bool bounded_ = false;  // whether budget_ applies
+  bool last_ = false;     // the piece being decoded ends its message
 };
 
 }  // namespace sockudo::protocol
