@@ -73,6 +73,8 @@ export interface NativeSocket {
   end(): void;
   /** The external Duplex emitted 'drain' (output that waited natively is written now). */
   drained(): void;
+  /** Whether 'ping' / 'pong' listeners exist: without one the events do not cross into JS. */
+  wantControl(ping: boolean, pong: boolean): void;
 }
 
 /** Flat, validated connection options (lib/ fills every field; times in ms, sizes in bytes). */

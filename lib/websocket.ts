@@ -150,6 +150,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   #userPaused = false;
   #queuePaused = false;
   #readingPaused = false;
+  /** What the native side was told about 'ping' / 'pong' listeners (bit 1: ping, bit 2: pong). */
+  #controlListeners = 0;
   #drainWaiters: Waiter[] = [];
   #closeWaiters: (() => void)[] = [];
   #readable: ReadableStream<Message> | undefined;
@@ -463,6 +465,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     else this.#socket?.resume();
   }
 
+  /** Pings and pongs cross into JS only while someone listens (a ping flood costs no JS otherwise). */
+  #syncControlListeners(): void {
+    const wanted = (this.listenerCount('ping') > 0 ? 1 : 0) | (this.listenerCount('pong') > 0 ? 2 : 0);
+    if (wanted === this.#controlListeners || this.#socket === null) return;
+    this.#controlListeners = wanted;
+    this.#socket.wantControl((wanted & 1) !== 0, (wanted & 2) !== 0);
+  }
+
   #onMessage(data: Message, isBinary: boolean): void {
     const queue = this.#queue;
     if (queue !== null) queue.push(data);
@@ -511,6 +521,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       create: <D>(init: SocketInit) => new WebSocket<D>(init),
       connecting: (ws, socket, hooks) => {
         ws.#socket = socket;
+        ws.#syncControlListeners();
         ws.#connect = hooks;
       },
       open: (ws, protocol, extensions) => {
@@ -531,6 +542,19 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       },
     };
     const ws = (t: object) => t as WebSocket<unknown>;
+    // Every way of adding or removing listeners tells the native side whether 'ping' / 'pong'
+    // have any (patched once on the prototype: no per-socket cost).
+    const proto = WebSocket.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const emitter = EventEmitter.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener', 'removeAllListeners']) {
+      const base = emitter[name]!;
+      proto[name] = function (this: WebSocket<unknown>, ...args: unknown[]) {
+        const r = base.apply(this, args);
+        const event = args[0];
+        if (event === 'ping' || event === 'pong' || event === undefined) this.#syncControlListeners();
+        return r;
+      };
+    }
     // Before accept the target is the handleUpgrade() record, which owns the link.
     const linkOf = (t: object): DuplexLink | null =>
       t instanceof WebSocket ? t.#link : (t as { link: DuplexLink | null }).link;

@@ -72,6 +72,7 @@ Napi::Function SocketWrap::define(Napi::Env env) {
                          InstanceMethod<&SocketWrap::feed>("feed"),
                          InstanceMethod<&SocketWrap::end>("end"),
                          InstanceMethod<&SocketWrap::drained>("drained"),
+                         InstanceMethod<&SocketWrap::want_control>("wantControl"),
                      });
 }
 
@@ -191,7 +192,9 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
     if (!read_bytes(info[0], view)) return throw_type_error(env, "send(data) expects a string or Uint8Array");
     std::unique_ptr<io::BufferOwner> owner;
     if (view.len >= kBorrowThreshold) owner = std::make_unique<JsBufferOwner>(env, info[0]);
-    r = socket_->send(opcode, {view.data, view.len}, std::move(owner), compress);
+    // The reference keeps the view alive, not its memory in place: JS can transfer the ArrayBuffer.
+    const bool borrowed = owner != nullptr;
+    r = socket_->send(opcode, {view.data, view.len}, std::move(owner), compress, borrowed);
   }
   return Napi::Number::New(env, static_cast<int>(r));
 }
@@ -275,6 +278,13 @@ Napi::Value SocketWrap::drained(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// wantControl(ping: boolean, pong: boolean): whether JS has 'ping' / 'pong' listeners
+Napi::Value SocketWrap::want_control(const Napi::CallbackInfo& info) {
+  want_ping_ = info[0].ToBoolean().Value();
+  want_pong_ = info[1].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
 // --- events ------------------------------------------------------------------------------------
 
 void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> data, bool) {
@@ -300,7 +310,7 @@ void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> da
 }
 
 void SocketWrap::on_ping(std::span<const uint8_t> payload) {
-  if (state_->tearing_down) return;  // the environment is exiting: no JS
+  if (state_->tearing_down || !want_ping_) return;  // exiting, or nobody listens: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -309,7 +319,7 @@ void SocketWrap::on_ping(std::span<const uint8_t> payload) {
 }
 
 void SocketWrap::on_pong(std::span<const uint8_t> payload) {
-  if (state_->tearing_down) return;  // the environment is exiting: no JS
+  if (state_->tearing_down || !want_pong_) return;  // exiting, or nobody listens: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
@@ -327,6 +337,22 @@ void SocketWrap::on_close(uint16_t code, std::span<const uint8_t> reason) {
                 Napi::String::New(env, reinterpret_cast<const char*>(reason.data()), reason.size())});
 }
 
+// A size failure names the option and the numbers ("maxPayloadLength 65536 exceeded: 70000
+// bytes"); every other error its fixed description.
+std::string SocketWrap::error_text(protocol::ProtocolError error) const {
+  using protocol::ProtocolError;
+  const protocol::Connection* engine = socket_ != nullptr ? socket_->engine() : nullptr;
+  if (engine == nullptr || (error != ProtocolError::FrameTooLarge && error != ProtocolError::MessageTooLarge))
+    return protocol::error_message(error);
+  const protocol::SizeViolation& v = engine->size_violation();
+  if (error == ProtocolError::FrameTooLarge)
+    return "maxFrameSize " + std::to_string(v.limit) + " exceeded: a frame of " + std::to_string(v.size) + " bytes";
+  if (v.inflated)
+    return "maxPayloadLength " + std::to_string(v.limit) + " exceeded: the compressed message inflates to more than " +
+           std::to_string(v.limit) + " bytes";
+  return "maxPayloadLength " + std::to_string(v.limit) + " exceeded: " + std::to_string(v.size) + " bytes";
+}
+
 void SocketWrap::on_error(protocol::ProtocolError error) {
   if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
@@ -334,7 +360,7 @@ void SocketWrap::on_error(protocol::ProtocolError error) {
   Napi::HandleScope scope(env);
   call_handler(*state_, env, state_->handlers.error,
                {target_value(), Napi::String::New(env, protocol::error_name(error)),
-                Napi::String::New(env, protocol::error_message(error)),
+                Napi::String::New(env, error_text(error)),
                 Napi::Number::New(env, protocol::close_code_for(error))});
 }
 

@@ -46,6 +46,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   Napi::Value feed(const Napi::CallbackInfo& info);
   Napi::Value end(const Napi::CallbackInfo& info);
   Napi::Value drained(const Napi::CallbackInfo& info);
+  Napi::Value want_control(const Napi::CallbackInfo& info);
   // pub/sub (pubsub_binding.cc)
   Napi::Value subscribe(const Napi::CallbackInfo& info);
   Napi::Value unsubscribe(const Napi::CallbackInfo& info);
@@ -64,6 +65,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   void on_client_open() override;
   void on_client_failed(const transport::ClientFailure& failure) override;
   double on_external_write(std::span<const io::Slice> slices) override;
+  std::string error_text(protocol::ProtocolError error) const;
   void on_external_flow(bool reading) override;
   void on_external_end() override;
   void on_detached() override;
@@ -74,6 +76,10 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   EnvState* state_ = nullptr;
   transport::Socket* socket_ = nullptr;
   Napi::ObjectReference target_;
+  // Whether JS listens for 'ping' / 'pong': without a listener the event never crosses into JS
+  // (automatic pongs are native either way).
+  bool want_ping_ = false;
+  bool want_pong_ = false;
 };
 
 }  // namespace sockudo::binding

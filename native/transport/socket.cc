@@ -362,10 +362,15 @@ SendResult Socket::queue_message(size_t bytes, Enqueue&& enqueue) {
 }
 
 SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
-                        bool compress) {
-  return queue_message(payload.size(), [&] {
+                        bool compress, bool owner_can_move) {
+  const uint64_t mark = engine_ ? engine_->output().appended_total() : 0;
+  const SendResult r = queue_message(payload.size(), [&] {
     return engine_->send_message(opcode, payload, loop_.now_ms(), std::move(owner), compress);
   });
+  // Usually a large payload has left by now (written at once); one that waits (backpressure, or
+  // corked for this turn) must not depend on memory JS can take away.
+  if (owner_can_move && engine_ && phase_ == SocketPhase::Open) engine_->output().copy_borrowed_since(mark);
+  return r;
 }
 
 SendResult Socket::send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner) {

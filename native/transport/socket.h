@@ -109,8 +109,10 @@ class Socket {
   // Delivers bytes held since the handshake, then starts reading. Call once listeners exist.
   void start();
   // `compress`: encode with permessage-deflate when negotiated (and worth it, see DeflateSettings).
+  // `owner_can_move`: the owner cannot pin the bytes in place (a JS ArrayBuffer may be transferred
+  // and freed once JS runs again), so whatever is still queued when send() returns is copied.
   SendResult send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
-                  bool compress = true);
+                  bool compress = true, bool owner_can_move = false);
   // Frames encoded once for many sockets (a publish); `owner` keeps them alive when borrowed.
   // The same backpressure policy as send().
   SendResult send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner);
@@ -134,6 +136,7 @@ class Socket {
   // The negotiated permessage-deflate session, if any (a publish picks the wire form from it).
   const protocol::PerMessageDeflate* deflate() const { return deflate_.get(); }
   const SocketConfig& config() const { return *config_; }
+  const protocol::Connection* engine() const { return engine_.get(); }
 
   // --- external I/O (a JS Duplex) ------------------------------------------------------------
   void receive_external(const uint8_t* data, size_t len);

@@ -9,7 +9,7 @@ import * as zlib from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as WsClient } from 'ws';
 
-import { Cleanup, clientFrame, loadPackage, next, selfSignedCert, upgradeRequest, waitUntil, within } from './helpers';
+import { Cleanup, clientFrame, gcFunction, loadPackage, next, selfSignedCert, upgradeRequest, waitUntil, within } from './helpers';
 
 const lib = loadPackage();
 const { WebSocketServer } = lib;
@@ -282,5 +282,104 @@ describe('14. terminate() inside "connection"', () => {
     const [code] = await next<[number]>(c, 'close');
     expect(events).toEqual(['open']);
     expect(code).toBe(1006);
+  });
+});
+
+describe('6. a queued borrowed payload cannot be freed under us', () => {
+  it('transferring the ArrayBuffer of a message waiting under backpressure does not change what is sent', async () => {
+    const gc = gcFunction();
+    const { wss, url } = await listen({ maxBackpressure: 64 * MiB });
+    const conn = next<[WS]>(wss, 'connection');
+    const c = cleanup.add(new WsClient(url), (x) => x.terminate());
+    await next(c, 'open');
+    const [ws] = await conn;
+    const sock = (c as unknown as { _socket: net.Socket })._socket;
+    sock.pause();
+    // Fill the kernel buffers so the next messages wait in the output queue.
+    const filler = Buffer.alloc(MiB, 1);
+    while (ws.send(filler) !== 'backpressure') { /* until the kernel refuses */ }
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 4; i++) {
+      const ab = new ArrayBuffer(MiB);
+      const view = new Uint8Array(ab);
+      view.fill(0x40 + i);
+      sent.push(Buffer.from(view));  // the expected bytes (a copy)
+      expect(ws.send(view)).toBe('backpressure');
+      // The application gives the memory away (a worker postMessage transfer does the same).
+      const moved = structuredClone(ab, { transfer: [ab] });
+      expect(ab.byteLength).toBe(0);
+      new Uint8Array(moved).fill(0xee);  // the memory now holds something else, then is freed
+    }
+    gc?.();
+    // Reuse freed memory with other bytes.
+    const junk = Array.from({ length: 8 }, () => Buffer.alloc(MiB, 0xdd));
+    expect(junk.length).toBe(8);
+    const got: Buffer[] = [];
+    c.on('message', (d: Buffer) => { if (d[0] !== 1) got.push(d); });
+    sock.resume();
+    await waitUntil(() => got.length === 4, 'the four messages', 20_000);
+    for (let i = 0; i < 4; i++) expect(got[i]!.equals(sent[i]!)).toBe(true);
+  });
+});
+
+describe('8. pings cross into JS only when someone listens', () => {
+  it('a ping flood with no "ping" listener emits no ping events; a listener still gets every one', async () => {
+    const { wss, port } = await listen();
+    const conn = next<[WS]>(wss, 'connection');
+    const { sock, rest } = await rawUpgraded(port);
+    const [ws] = await conn;
+    let emitted = 0;
+    const emit = ws.emit.bind(ws);
+    (ws as unknown as { emit: (e: string, ...a: unknown[]) => boolean }).emit = (e: string, ...a: unknown[]) => {
+      if (e === 'ping' || e === 'pong') emitted++;
+      return (emit as (e: string, ...a: unknown[]) => boolean)(e, ...a);
+    };
+    // Each flood ends with a text message: once it arrives, every control frame before it was handled.
+    let syncs = 0;
+    ws.on('message', () => { syncs++; });
+    const flood = Buffer.concat([...Array.from({ length: 1000 }, () => Buffer.concat([clientFrame(0x9, 'p'), clientFrame(0xa, 'q')])), clientFrame(0x1, 'sync')]);
+    sock.write(flood);
+    await waitUntil(() => syncs === 1, 'the first flood');
+    expect(emitted).toBe(0);
+    expect(rest.length).toBeGreaterThan(0);  // automatic pongs still answer (native)
+    const pings: string[] = [];
+    const onPing = (d: Buffer) => pings.push(d.toString());
+    ws.on('ping', onPing);
+    let pongs = 0;
+    ws.once('pong', () => { pongs++; });
+    sock.write(flood);
+    await waitUntil(() => syncs === 2, 'the second flood');
+    expect(pings.length).toBe(1000);
+    expect(pongs).toBe(1);
+    ws.off('ping', onPing);
+    const before = emitted;
+    sock.write(flood);
+    await waitUntil(() => syncs === 3, 'the third flood');
+    expect(emitted).toBe(before);
+  });
+});
+
+describe('13. size errors name the option and the numbers', () => {
+  it('maxPayloadLength and maxFrameSize violations', async () => {
+    const { wss, port } = await listen({ maxPayloadLength: 65536, maxFrameSize: 50_000 });
+    const errors: string[] = [];
+    wss.on('connection', (ws: WS) => ws.on('error', (e) => errors.push(e.message)));
+    const a = await rawUpgraded(port);
+    a.sock.write(Buffer.concat([clientFrame(0x2, Buffer.alloc(40_000), { fin: false }), clientFrame(0x0, Buffer.alloc(30_000))]));
+    await waitUntil(() => errors.length === 1, 'the message error');
+    const b = await rawUpgraded(port);
+    b.sock.write(clientFrame(0x2, Buffer.alloc(60_000)));
+    await waitUntil(() => errors.length === 2, 'the frame error');
+    expect(errors).toEqual(['maxPayloadLength 65536 exceeded: 70000 bytes', 'maxFrameSize 50000 exceeded: a frame of 60000 bytes']);
+  });
+
+  it('a compressed message that inflates past maxPayloadLength says so', async () => {
+    const { wss, port } = await listen({ maxPayloadLength: 1000, compression: 'shared' });
+    const errors: string[] = [];
+    wss.on('connection', (ws: WS) => ws.on('error', (e) => errors.push(e.message)));
+    const { sock } = await rawUpgraded(port, 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
+    sock.write(compressedFrame(0x2, Buffer.alloc(5000)));
+    await waitUntil(() => errors.length === 1, 'the error');
+    expect(errors[0]).toBe('maxPayloadLength 1000 exceeded: the compressed message inflates to more than 1000 bytes');
   });
 });

@@ -235,3 +235,35 @@ TEST(move_keeps_the_bytes) {
   CHECK(drain(assigned) == std::vector<uint8_t>(fx.expected.begin() + 4, fx.expected.end()));
   CHECK_EQ(fx.alive, 0);
 }
+
+TEST(copy_borrowed_since_makes_later_borrowed_slices_private) {
+  // Issue 13 item 6: bytes a JS ArrayBuffer lent us must survive its transfer (detach + free).
+  OutputQueue q;
+  int alive = 0;
+  std::vector<int> released;
+  auto early = bytes(300, 7);
+  q.append_borrowed(early.data(), early.size(), std::make_unique<Owner>(alive, 1, &released));
+  q.commit(100);  // partly written already
+  const uint64_t mark = q.appended_total();
+  auto lent = bytes(20000, 9);
+  const auto expected_lent = lent;
+  q.append_copy(lent.data(), 14);  // a frame header: owned
+  q.append_borrowed(lent.data(), 10000, std::make_unique<Owner>(alive, 2, &released));
+  q.append_borrowed(lent.data() + 10000, 10000, nullptr);  // a fragment without its own owner
+  CHECK_EQ(q.copy_borrowed_since(mark), size_t{20000});
+  CHECK_EQ(released.size(), size_t{1});  // the JS reference (owner 2) is let go at once
+  CHECK_EQ(released[0], 2);
+  std::fill(lent.begin(), lent.end(), 0xee);  // the lender's memory changes (or is freed)
+  std::vector<uint8_t> expected(early.begin() + 100, early.end());
+  expected.insert(expected.end(), expected_lent.begin(), expected_lent.begin() + 14);
+  expected.insert(expected.end(), expected_lent.begin(), expected_lent.end());
+  CHECK(drain(q) == expected);
+  CHECK_EQ(alive, 0);
+  // Nothing after the mark: nothing copied, earlier borrowed slices untouched.
+  OutputQueue r;
+  r.append_borrowed(early.data(), early.size(), nullptr);
+  CHECK_EQ(r.copy_borrowed_since(r.appended_total()), size_t{0});
+  Slice s[1];
+  CHECK_EQ(r.gather(s, 1), size_t{1});
+  CHECK(s[0].data == early.data());
+}

@@ -139,6 +139,32 @@ void OutputQueue::clear() {
   pending_ = 0;
 }
 
+namespace {
+// Owns the private copy of formerly borrowed bytes.
+struct CopiedBytes final : BufferOwner {
+  explicit CopiedBytes(const uint8_t* data, size_t len) : mem(new uint8_t[len]) { std::copy_n(data, len, mem.get()); }
+  std::unique_ptr<uint8_t[]> mem;
+};
+}  // namespace
+
+size_t OutputQueue::copy_borrowed_since(uint64_t from) {
+  size_t copied = 0;
+  uint64_t end = appended_;  // stream position just past segment i
+  for (size_t i = segments_.size(); i > head_; i--) {
+    Segment& s = segments_[i - 1];
+    const uint64_t start = end - s.len;
+    if (end <= from) break;
+    if (s.chunk == nullptr && start >= from) {
+      auto copy = std::make_unique<CopiedBytes>(s.data, s.len);
+      s.data = copy->mem.get();
+      s.owner = std::move(copy);  // the old owner (the JS reference) goes here
+      copied += s.len;
+    }
+    end = start;
+  }
+  return copied;
+}
+
 size_t OutputQueue::chunk_bytes() const {
   size_t total = 0;
   for (const auto& c : chunks_) total += c->cap;

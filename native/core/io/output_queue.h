@@ -60,6 +60,11 @@ class OutputQueue {
   void commit(size_t bytes_written);
   // Drops everything unsent (the transport closed), releasing every owner.
   void clear();
+  // Replaces every borrowed slice appended at or after stream position `from` (an earlier
+  // appended_total()) that is still unsent with a private copy, releasing its owner. For memory
+  // the owner cannot keep in place: a JS ArrayBuffer can be transferred (detached and its memory
+  // freed) by the application as soon as control returns to JS. Returns the bytes copied.
+  size_t copy_borrowed_since(uint64_t from);
 
   size_t bytes() const { return pending_; }
   bool empty() const { return pending_ == 0; }

@@ -191,6 +191,11 @@ void Connection::fail(ProtocolError error, EventSink& sink) {
     // A liveness failure: the peer is not reading, so nothing queued would ever leave.
     output_.clear();
   }
+  if (error == ProtocolError::FrameTooLarge || error == ProtocolError::MessageTooLarge) {
+    // The parser knows the announced sizes; otherwise the transform's output outgrew the limit.
+    violation_ = parser_.size_violation();
+    if (violation_.limit == 0) violation_ = {config_.max_message_size, config_.max_message_size + 1, true};
+  }
   state_ = ConnectionState::Closed;
   close_transport_ = true;
   pong_pending_ = false;

@@ -62,4 +62,12 @@ enum class SendStatus : uint8_t {
 
 const char* send_status_name(SendStatus status);
 
+// The numbers behind a size failure (FrameTooLarge, MessageTooLarge), for a message that names
+// the limit and what broke it.
+struct SizeViolation {
+  uint64_t limit = 0;
+  uint64_t size = 0;      // the frame's or message's size as announced so far; 0 when unknown
+  bool inflated = false;  // a compressed message grew past the limit while inflating (size ≥ limit + 1)
+};
+
 }  // namespace sockudo::protocol
