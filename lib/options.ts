@@ -19,7 +19,12 @@ import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
 export interface ConnectionOptions {
   /** Largest message accepted; a bigger one closes the connection with 1009. Default 64 MiB. */
   maxPayloadLength?: number;
-  /** Largest single frame accepted; a bigger one closes with 1009. Default 16 MiB. */
+  /**
+   * Largest single frame accepted; a bigger one closes with 1009. Default: the effective
+   * `maxPayloadLength`, because `ws` and browsers send every message as one frame (a frame limit
+   * below the message limit would refuse messages the message limit allows). Outgoing messages
+   * longer than this are sent in fragments of at most this size.
+   */
   maxFrameSize?: number;
   /** Close a connection (1006, `WS_ERR_IDLE_TIMEOUT`) when nothing was received for this long. 0 disables. Default 120000. */
   idleTimeout?: number;
@@ -152,7 +157,8 @@ export interface ClientOptions extends ConnectionOptions {
 /** The documented defaults (times in ms, sizes in bytes). */
 export const defaults = Object.freeze({
   maxPayloadLength: 64 * 1024 * 1024,
-  maxFrameSize: 16 * 1024 * 1024,
+  /** What `maxFrameSize` is when neither it nor `maxPayloadLength` is given: it follows the effective `maxPayloadLength`. */
+  maxFrameSize: 64 * 1024 * 1024,
   idleTimeout: 120_000,
   maxBackpressure: 1024 * 1024,
   closeOnBackpressureLimit: false,
@@ -178,7 +184,12 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'server', 'noServer', 'path', 'handleProtocols', 'upgrade']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, 'protocols', 'headers', 'origin', 'signal']);
-const HINTS: Record<string, string> = { maxPayload: 'maxPayloadLength', verifyClient: 'upgrade', perMessageDeflate: 'compression' };
+const HINTS: Record<string, string> = {
+  // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
+  maxPayload: 'maxPayloadLength (largest message) and maxFrameSize (largest frame; defaults to maxPayloadLength)',
+  verifyClient: 'upgrade',
+  perMessageDeflate: 'compression',
+};
 
 /** The options object itself: undefined → {}, anything but a plain object → TypeError. */
 export function optionsObject(value: unknown, name: string): Record<string, unknown> {
@@ -228,9 +239,10 @@ function functionOption<F>(o: Record<string, unknown>, key: string, name: string
 
 /** The connection limits of `o` with defaults filled in, as the native side takes them. */
 export function connectionConfig(o: Record<string, unknown>, name: string): NativeConnectionConfig {
+  const maxPayloadLength = intOption(o, 'maxPayloadLength', 1, MAX_BYTES, defaults.maxPayloadLength, name);
   return {
-    maxPayloadLength: intOption(o, 'maxPayloadLength', 1, MAX_BYTES, defaults.maxPayloadLength, name),
-    maxFrameSize: intOption(o, 'maxFrameSize', 1, MAX_BYTES, defaults.maxFrameSize, name),
+    maxPayloadLength,
+    maxFrameSize: intOption(o, 'maxFrameSize', 1, MAX_BYTES, maxPayloadLength, name),
     idleTimeout: intOption(o, 'idleTimeout', 0, MAX_TIMER, defaults.idleTimeout, name),
     autoPing: boolOption(o, 'autoPing', defaults.autoPing, name),
     autoPong: boolOption(o, 'autoPong', defaults.autoPong, name),
