@@ -112,7 +112,11 @@ export interface ServerCommonOptions<Data> extends ConnectionOptions {
 export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
   /** TCP port; 0 picks a free one (see `address()`). */
   port: number;
-  /** Interface to bind; '' (the default) is every interface, IPv6 and IPv4. */
+  /**
+   * Interface to bind; '' (the default) is every interface, IPv6 and IPv4. A host name is
+   * resolved with `dns.lookup()` and its first address is bound, as `net.Server.listen()` does;
+   * a lookup failure is an `error` event with the resolver's code (`ENOTFOUND`, ...).
+   */
   host?: string;
   /** listen() backlog. Default 511. */
   backlog?: number;

@@ -3,9 +3,10 @@
  * http/https server (`server`, `noServer` + `handleUpgrade()`), all decided by the same upgrade
  * pipeline: path check → upgrade hook → subprotocol → accept (→ `connection`) or reject.
  */
+import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 
 import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
@@ -88,13 +89,17 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       if (this.#clients.size === 0 && this.#finishClose !== null) process.nextTick(() => this.#finishClose?.());
     };
     if (config.mode === 'port') {
-      try {
-        this.#native.listen(config.host, config.port, config.backlog, config.reusePort, config.ipv6Only);
-        process.nextTick(() => {
-          if (this.#closing === null) this.emit('listening');
+      const host = config.host;
+      if (host === '' || isIP(host) !== 0) this.#listen(host);
+      else {
+        // The native listener binds numeric addresses only. Like net.Server.listen(port, host)
+        // (Node's lookupAndListen): dns.lookup() the name, bind its first address; a lookup
+        // failure is an 'error' event carrying the resolver's error (ENOTFOUND, EAI_AGAIN, ...).
+        lookup(host, (error, address) => {
+          if (this.#closing !== null) return;
+          if (error !== null) this.emit('error', error);
+          else this.#listen(address);
         });
-      } catch (error) {
-        process.nextTick(() => this.emit('error', error as Error));
       }
     } else if (config.mode === 'server') {
       const server = config.server!;
@@ -111,6 +116,19 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         server.removeListener('listening', onListening);
         server.removeListener('error', onError);
       };
+    }
+  }
+
+  /** Binds the native listener to a numeric address ('' = every interface); 'listening' or 'error' follows on a later tick. */
+  #listen(address: string): void {
+    const config = this.#config;
+    try {
+      this.#native.listen(address, config.port, config.backlog, config.reusePort, config.ipv6Only);
+      process.nextTick(() => {
+        if (this.#closing === null) this.emit('listening');
+      });
+    } catch (error) {
+      process.nextTick(() => this.emit('error', error as Error));
     }
   }
 
