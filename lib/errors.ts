@@ -49,6 +49,20 @@ export class InvalidStateError extends Error {
   }
 }
 
+/**
+ * A class that has no public constructor was constructed: `new WebSocket(url)` (open a client
+ * connection with `connect()`; server connections come from the server's `connection` event), or
+ * the package's default export / `require('sockudo-ws')` used as a class, as the `ws` idiom
+ * `import WebSocket from 'ws'` would. Node's code for the same misuse (`new AbortSignal()`).
+ */
+export class IllegalConstructorError extends TypeError {
+  readonly code = 'ERR_ILLEGAL_CONSTRUCTOR' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'IllegalConstructorError';
+  }
+}
+
 /** The native addon could not be found or loaded for this platform. */
 export class NativeLoadError extends Error {
   readonly code = 'ERR_SOCKUDO_WS_NATIVE_LOAD' as const;

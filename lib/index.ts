@@ -30,7 +30,7 @@ export type {
 } from './options.js';
 
 export {
-  InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, NativeLoadError, TlsUnsupportedError, AbortError,
+  InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, IllegalConstructorError, NativeLoadError, TlsUnsupportedError, AbortError,
   WebSocketError, HandshakeError, UpgradeError,
 } from './errors.js';
 export type { UpgradeErrorCode } from './errors.js';

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { ReadableStream, WritableStream } from 'node:stream/web';
 
 import type { DuplexLink } from './duplex-link.js';
-import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError } from './errors.js';
+import { IllegalConstructorError, InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError } from './errors.js';
 import { MessageQueue } from './message-queue.js';
 import { byteLength, checkTopic, controlPayload, isLocalCloseCode, messagePayload } from './payload.js';
 import { native, type NativeSocket } from './native.js';
@@ -113,12 +113,20 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
+/** Only code holding this (internals.create) can construct a WebSocket; `new WebSocket(url)` from user code throws. */
+const CONSTRUCT: unique symbol = Symbol('sockudo-ws WebSocket construction');
+
+/** Shown by `new WebSocket(...)` from user code. */
+const NO_CONSTRUCTOR = 'WebSocket has no public constructor: open a client connection with `await connect(url, options)`; ' +
+  "server connections come from WebSocketServer's 'connection' event (a WHATWG-compatible WebSocket class is planned)";
+
 type Consumer = { kind: 'async iterator' | 'readable'; queue: MessageQueue<Message> };
 type Waiter = { resolve: () => void; reject: (e: Error) => void };
 
 /**
  * A WebSocket connection. Obtained from a server's `connection` event / `handleUpgrade()`, or from
- * `connect()`; there is no public constructor.
+ * `connect()`; there is no public constructor (`new WebSocket(...)` throws an
+ * {@link IllegalConstructorError}, `ERR_ILLEGAL_CONSTRUCTOR`).
  *
  * Every method is safe after the connection closed: sends report `'dropped'`, `close()`,
  * `terminate()`, `ping()`, `pause()`... do nothing. Only misuse (a wrong argument type, an invalid
@@ -159,7 +167,10 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   #readable: ReadableStream<Message> | undefined;
   #writable: WritableStream<SendData> | undefined;
 
-  private constructor(init: SocketInit) {
+  private constructor(token: typeof CONSTRUCT, init: SocketInit) {
+    // Checked before anything else: from user code (any arguments, a subclass) this is misuse,
+    // and a half-built object that claims OPEN must never escape.
+    if (token !== CONSTRUCT) throw new IllegalConstructorError(NO_CONSTRUCTOR);
     super();
     this.#socket = init.socket;
     this.#state = init.socket === null ? CONNECTING : OPEN;
@@ -525,7 +536,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   static {
     internals = {
-      create: <D>(init: SocketInit) => new WebSocket<D>(init),
+      create: <D>(init: SocketInit) => new WebSocket<D>(CONSTRUCT, init),
       connecting: (ws, socket, hooks) => {
         ws.#socket = socket;
         ws.#connect = hooks;

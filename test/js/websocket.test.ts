@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Cleanup, clientFrame, loadPackage, next, upgradeRequest, within } from './helpers';
+import { Cleanup, clientFrame, loadPackage, next, runNode, upgradeRequest, within } from './helpers';
 
 const lib = loadPackage();
 const { WebSocketServer, WebSocket, connect } = lib;
@@ -454,5 +454,46 @@ describe('send backpressure (basic API behaviour)', () => {
     await drained;
     expect(s.bufferedAmount).toBe(0);
     expect(s.send('after drain')).toBe('success');
+  });
+});
+
+describe('no public constructor', () => {
+  const expectIllegal = (fn: () => unknown) => {
+    let thrown: unknown;
+    try {
+      fn();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toMatchObject({ name: 'IllegalConstructorError', code: 'ERR_ILLEGAL_CONSTRUCTOR', message: expect.stringMatching(/connect\(/) });
+    expect(thrown).toBeInstanceOf(lib.IllegalConstructorError);
+  };
+
+  it('new WebSocket(url) throws IllegalConstructorError (ERR_ILLEGAL_CONSTRUCTOR) naming connect(), never a half-built object', () => {
+    const Ctor = WebSocket as unknown as new (...args: unknown[]) => WS;
+    expectIllegal(() => new Ctor('ws://127.0.0.1:1'));
+    expectIllegal(() => new Ctor());
+    // Not even with an object shaped like the library's own internal one, nor through a subclass.
+    expectIllegal(() => new Ctor({ socket: null, protocol: '', link: null, onClosed: null, onSubscription: null }));
+    expectIllegal(() => new (class extends Ctor {})('ws://127.0.0.1:1'));
+  });
+
+  it('the default export (import WebSocket from "sockudo-ws", require("sockudo-ws")) is the module; constructing or calling it throws the same typed error', () => {
+    const r = runNode(`
+      const cjs = require('sockudo-ws');
+      const attempt = (fn) => { try { fn(); return 'no error'; } catch (e) { return [e.name, e.code, /connect\\(/.test(e.message), e instanceof cjs.IllegalConstructorError].join(' '); } };
+      import('sockudo-ws').then((esm) => {
+        const WebSocket = esm.default;
+        console.log(JSON.stringify({
+          same: WebSocket === cjs && typeof WebSocket.connect === 'function' && WebSocket.connect === esm.connect,
+          esmNew: attempt(() => new WebSocket('ws://127.0.0.1:1')),
+          cjsNew: attempt(() => new cjs('ws://127.0.0.1:1')),
+          cjsCall: attempt(() => cjs('ws://127.0.0.1:1')),
+        }));
+      });`);
+    expect(r.status, r.stderr).toBe(0);
+    const expected = 'IllegalConstructorError ERR_ILLEGAL_CONSTRUCTOR true true';
+    expect(JSON.parse(r.stdout)).toEqual({ same: true, esmNew: expected, cjsNew: expected, cjsCall: expected });
   });
 });
