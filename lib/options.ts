@@ -20,10 +20,11 @@ export interface ConnectionOptions {
   /** Largest message accepted; a bigger one closes the connection with 1009. Default 64 MiB. */
   maxPayloadLength?: number;
   /**
-   * Largest single frame accepted; a bigger one closes with 1009. Default: the effective
-   * `maxPayloadLength`, because `ws` and browsers send every message as one frame (a frame limit
-   * below the message limit would refuse messages the message limit allows). Outgoing messages
-   * longer than this are sent in fragments of at most this size.
+   * Largest single frame accepted; a bigger one closes with 1009 (`WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH`).
+   * Default: no limit of its own, so frames are bounded by `maxPayloadLength` (a bigger one closes
+   * with 1009, `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH`), because `ws` and browsers send every message
+   * as one frame: a smaller frame limit would refuse messages the message limit allows. When set,
+   * outgoing messages longer than this are sent in fragments of at most this size.
    */
   maxFrameSize?: number;
   /** Close a connection (1006, `WS_ERR_IDLE_TIMEOUT`) when nothing was received for this long. 0 disables. Default 120000. */
@@ -161,7 +162,7 @@ export interface ClientOptions extends ConnectionOptions {
 /** The documented defaults (times in ms, sizes in bytes). */
 export const defaults = Object.freeze({
   maxPayloadLength: 64 * 1024 * 1024,
-  /** What `maxFrameSize` is when neither it nor `maxPayloadLength` is given: it follows the effective `maxPayloadLength`. */
+  /** Without `maxFrameSize`, frames are bounded by the effective `maxPayloadLength` only: this is that bound with the default `maxPayloadLength`. */
   maxFrameSize: 64 * 1024 * 1024,
   idleTimeout: 120_000,
   maxBackpressure: 1024 * 1024,
@@ -243,10 +244,15 @@ function functionOption<F>(o: Record<string, unknown>, key: string, name: string
 
 /** The connection limits of `o` with defaults filled in, as the native side takes them. */
 export function connectionConfig(o: Record<string, unknown>, name: string): NativeConnectionConfig {
-  const maxPayloadLength = intOption(o, 'maxPayloadLength', 1, MAX_BYTES, defaults.maxPayloadLength, name);
   return {
-    maxPayloadLength,
-    maxFrameSize: intOption(o, 'maxFrameSize', 1, MAX_BYTES, maxPayloadLength, name),
+    maxPayloadLength: intOption(o, 'maxPayloadLength', 1, MAX_BYTES, defaults.maxPayloadLength, name),
+    // No maxFrameSize: no frame limit of its own, because ws and browsers send each message as
+    // one frame. Every frame belongs to a message, and maxPayloadLength is checked from the frame
+    // header before any payload is buffered, so frames are bounded by the message limit. (Passing
+    // maxPayloadLength here would bound them the same, but the core checks the frame limit first:
+    // one oversized frame would report WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH instead of
+    // WS_ERR_UNSUPPORTED_MESSAGE_LENGTH, the code ws reports and ours did before.)
+    maxFrameSize: intOption(o, 'maxFrameSize', 1, MAX_BYTES, MAX_BYTES, name),
     idleTimeout: intOption(o, 'idleTimeout', 0, MAX_TIMER, defaults.idleTimeout, name),
     autoPing: boolOption(o, 'autoPing', defaults.autoPing, name),
     autoPong: boolOption(o, 'autoPong', defaults.autoPong, name),
