@@ -13,10 +13,10 @@ export { mask, unmask, isValidUTF8, kernels, versions } from './utilities.js';
 export type { KernelInfo, LibraryVersions } from './utilities.js';
 
 export { WebSocket } from './websocket.js';
-export type { ReadyState, SendStatus, SendData, SendOptions, Message, WebSocketEvents } from './websocket.js';
+export type { ReadyState, SendStatus, SendData, SendOptions, SendCallback, Message, WebSocketEvents } from './websocket.js';
 
 export { WebSocketServer } from './server.js';
-export type { WebSocketServerEvents } from './server.js';
+export type { WebSocketServerEvents, UpgradeCallback } from './server.js';
 
 export { connect } from './client.js';
 

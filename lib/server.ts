@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 
 import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
 import { DuplexLink } from './duplex-link.js';
-import { InvalidArgumentTypeError, InvalidArgumentValueError, UpgradeError } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, UpgradeError } from './errors.js';
 import { native, type NativeServer, type NativeSocket } from './native.js';
 import { flattenHeaders, serverConfig, type ServerConfig, type ServerOptions } from './options.js';
 import { checkTopic, messagePayload } from './payload.js';
@@ -42,7 +42,12 @@ interface PendingUpgrade {
   remotePort: number | undefined;
   link: DuplexLink | null;
   upgraded: boolean;
+  /** handleUpgrade()'s callback (ws 8's form): called instead of emitting 'connection'. */
+  callback: UpgradeCallback<unknown> | undefined;
 }
+
+/** `handleUpgrade()`'s optional callback, as in ws 8: the open WebSocket and Node's request. */
+export type UpgradeCallback<Data> = (ws: WebSocket<Data>, request: IncomingMessage) => void;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -66,6 +71,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   };
   #detach: (() => void) | null = null;
   #closing: Promise<void> | null = null;
+  #closed = false;
   #finishClose: (() => void) | null = null;
 
   constructor(options: ServerOptions<Data>) {
@@ -172,13 +178,25 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    * Resolves with the open WebSocket (reading starts on the next loop turn: attach listeners
    * right after `await`). Rejects with an {@link UpgradeError} when the request was answered
    * with an HTTP error instead, or the connection went away first.
+   *
+   * With `callback` (ws 8's form), `callback(ws, request)` is called instead of emitting
+   * `connection` (as in ws, whose docs have it do `wss.emit('connection', ws, req)`); reading
+   * starts after it returns. On failure it is not called (the peer got the HTTP answer), and the
+   * returned promise's rejection is marked handled, so ignoring the promise is safe.
    */
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer = EMPTY): Promise<WebSocket<Data>> {
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer = EMPTY, callback?: UpgradeCallback<Data>): Promise<WebSocket<Data>> {
     if (request === null || typeof request !== 'object' || !Array.isArray(request.rawHeaders) || typeof request.httpVersion !== 'string') {
       return Promise.reject(new InvalidArgumentTypeError('request', 'an http.IncomingMessage', request));
     }
     if (!(socket instanceof Duplex)) return Promise.reject(new InvalidArgumentTypeError('socket', 'a net.Socket, tls.TLSSocket or another Duplex', socket));
     if (!(head instanceof Uint8Array)) return Promise.reject(new InvalidArgumentTypeError('head', 'a Buffer', head));
+    if (callback !== undefined && typeof callback !== 'function') return Promise.reject(new InvalidArgumentTypeError('callback', 'of type function', callback));
+    const upgrading = this.#upgrade(request, socket, head, callback as UpgradeCallback<unknown> | undefined);
+    if (callback !== undefined) upgrading.catch(() => { /* ws's form: failures are answered on the socket, not reported to the caller */ });
+    return upgrading;
+  }
+
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback<unknown> | undefined): Promise<WebSocket<Data>> {
     return new Promise<WebSocket<Data>>((resolve, reject) => {
       if (this.#closing !== null || socket.destroyed) {
         if (!socket.destroyed) refuseOnSocket(socket, 503);
@@ -197,6 +215,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         remotePort: s.remotePort,
         link: null,
         upgraded: false,
+        callback,
       };
       const buffered = takeBuffered(socket);
       const initial = Buffer.concat([rawRequestHead(request), ...buffered, head]);
@@ -227,12 +246,25 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    * Stops accepting, closes every open connection with 1001 (after the messages already sent to
    * it), waits for the closing handshakes (each bounded by `closeTimeout`), then emits `close`
    * and resolves. An attached http server is left running. Calling it again returns the same promise.
+   *
+   * `callback` (ws 8's form) is called when the server has closed (right after `close`), or, when
+   * it had already closed, on a later tick with an {@link InvalidStateError} ("the server is not
+   * running"), as ws does.
    */
-  close(): Promise<void> {
-    if (this.#closing !== null) return this.#closing;
+  close(callback?: (error?: InvalidStateError) => void): Promise<void> {
+    if (callback !== undefined && typeof callback !== 'function') return Promise.reject(new InvalidArgumentTypeError('callback', 'of type function', callback));
+    if (this.#closing !== null) {
+      if (callback !== undefined) {
+        if (this.#closed) process.nextTick(callback, new InvalidStateError('the server is not running (already closed)'));
+        else this.once('close', () => callback());
+      }
+      return this.#closing;
+    }
+    if (callback !== undefined) this.once('close', () => callback());
     this.#closing = new Promise<void>((resolve) => {
       this.#finishClose = () => {
         this.#finishClose = null;
+        this.#closed = true;
         this.emit('close');
         resolve();
       };
@@ -337,7 +369,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     internals.accepted(ws, socket.extensions());
     this.#clients.add(ws);
     try {
-      this.emit('connection', ws, request);
+      if (ctx?.callback !== undefined) ctx.callback(ws as WebSocket<unknown>, ctx.incoming);
+      else this.emit('connection', ws, request);
     } finally {
       // Reading starts only now, so listeners attached in 'connection' see every message. A
       // handleUpgrade() caller gets the socket through a promise: start after its continuation.

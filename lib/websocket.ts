@@ -27,6 +27,14 @@ export type SendStatus =
   /** Not sent: the connection is closing/closed, or `maxBackpressure` would be exceeded. */
   | 'dropped';
 
+/**
+ * `send()`'s optional callback (ws 8's form), called on a later tick: without an argument once the
+ * message was handed to the transport (status 'success' or 'backpressure': queued in order on the
+ * connection; that is not delivery), or with an {@link InvalidStateError} when it was dropped
+ * (the connection is not open, or `maxBackpressure` would be exceeded).
+ */
+export type SendCallback = (error?: InvalidStateError) => void;
+
 /** A received message: text as a string, binary as a Buffer that JavaScript owns. */
 export type Message = string | Buffer;
 
@@ -108,6 +116,7 @@ export interface WebSocketInternals {
 export let internals!: WebSocketInternals;
 
 const STATUS: readonly SendStatus[] = ['success', 'backpressure', 'dropped', 'dropped', 'dropped'];
+const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
@@ -119,6 +128,12 @@ const CONSTRUCT: unique symbol = Symbol('sockudo-ws WebSocket construction');
 /** Shown by `new WebSocket(...)` from user code. */
 const NO_CONSTRUCTOR = 'WebSocket has no public constructor: open a client connection with `await connect(url, options)`; ' +
   "server connections come from WebSocketServer's 'connection' event (a WHATWG-compatible WebSocket class is planned)";
+
+/** Why a send was dropped, for send()'s callback (`state`: the readyState when send() was called). */
+function dropped(state: ReadyState): InvalidStateError {
+  return new InvalidStateError(state === OPEN ? 'the message was dropped (maxBackpressure exceeded)'
+    : `the WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
+}
 
 type Consumer = { kind: 'async iterator' | 'readable'; queue: MessageQueue<Message> };
 type Waiter = { resolve: () => void; reject: (e: Error) => void };
@@ -241,9 +256,27 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
    * Sends a message: a string as text, bytes (Buffer, ArrayBuffer, any TypedArray, DataView) as
    * binary unless `binary` says otherwise. Large payloads are referenced, not copied, until
    * written: do not modify them before `drain`/the next loop turn.
+   * `callback` (ws 8's form, also as the second argument): see {@link SendCallback}.
    * @returns 'success', 'backpressure' (queued: wait for `drain`) or 'dropped' (closed, or `maxBackpressure` exceeded)
    */
-  send(data: SendData, options?: SendOptions): SendStatus {
+  send(data: SendData, callback: SendCallback): SendStatus;
+  send(data: SendData, options?: SendOptions, callback?: SendCallback): SendStatus;
+  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): SendStatus {
+    let cb = callback;
+    let opts = options;
+    if (typeof opts === 'function') {
+      if (cb !== undefined) throw new InvalidArgumentTypeError('options', 'of type object when a callback follows', opts);
+      cb = opts;
+      opts = undefined;
+    }
+    if (cb !== undefined && typeof cb !== 'function') throw new InvalidArgumentTypeError('callback', 'of type function', cb);
+    const before = this.#state;
+    const status = this.#send(data, opts);
+    if (cb !== undefined) process.nextTick(cb, status === 'dropped' ? dropped(before) : undefined);
+    return status;
+  }
+
+  #send(data: SendData, options: SendOptions | undefined): SendStatus {
     const { payload, binary } = messagePayload(data, options);
     const socket = this.#socket;
     if (socket === null) return 'dropped';

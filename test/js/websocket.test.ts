@@ -497,3 +497,87 @@ describe('no public constructor', () => {
     expect(JSON.parse(r.stdout)).toEqual({ same: true, esmNew: expected, cjsNew: expected, cjsCall: expected });
   });
 });
+
+// ws 8's argument forms that used to be ignored or refused with a misleading error.
+describe('send(data, options?, callback?) and server.close(callback) (ws 8 forms)', () => {
+  it('send(data, cb) and send(data, options, cb): cb() once the message was handed to the transport, never synchronously', async () => {
+    const { url } = await echoServer();
+    const c = await client(url);
+    const events: unknown[] = [];
+    const echoed: unknown[] = [];
+    c.on('message', (d) => echoed.push(d));
+    events.push(['status', c.send('a', (error) => events.push(['cb a', error]))]);
+    events.push(['status', c.send(Buffer.from('b'), { binary: false }, (error) => events.push(['cb b', error]))]);
+    events.push('returned');
+    await within((async () => { while (echoed.length < 2) await new Promise((r) => setTimeout(r, 5)); })(), 5000, 'echoes');
+    expect(events).toEqual([['status', 'success'], ['status', 'success'], 'returned', ['cb a', undefined], ['cb b', undefined]]);
+    expect(echoed).toEqual(['a', 'b']);
+  });
+
+  it('the callback gets an InvalidStateError when the message is not sent: socket closed, or dropped over maxBackpressure', async () => {
+    const { wss, port, url } = await listen({ maxBackpressure: 256 * 1024 });
+    const c = await client(url);
+    const closed = next(c, 'close');
+    c.terminate();
+    await closed;
+    const afterClose = new Promise<unknown[]>((resolve) => expect(c.send('x', (...args: unknown[]) => resolve(args))).toBe('dropped'));
+    const [closedError] = await within(afterClose, 5000, 'callback after close');
+    expect(closedError).toBeInstanceOf(lib.InvalidStateError);
+    expect(closedError).toMatchObject({ code: 'ERR_SOCKUDO_WS_INVALID_STATE', message: expect.stringMatching(/not open/) });
+
+    const conn = next<[WS]>(wss, 'connection');
+    const { sock } = await rawPeer(port);
+    sock.pause();
+    const [s] = await conn;
+    const results: Promise<unknown>[] = [];
+    let status = '';
+    for (let i = 0; i < 400 && status !== 'dropped'; i++) {
+      results.push(new Promise((resolve) => { status = s.send(Buffer.alloc(64 * 1024), (error) => resolve(error)); }));
+    }
+    expect(status).toBe('dropped');
+    const errors = await within(Promise.all(results), 5000, 'callbacks');
+    expect(errors.slice(0, -1).every((e) => e === undefined)).toBe(true);
+    expect(errors.at(-1)).toMatchObject({ code: 'ERR_SOCKUDO_WS_INVALID_STATE', message: expect.stringMatching(/maxBackpressure/) });
+  });
+
+  it('fin: false (fragmentation), unknown send options and a callback that is not a function are refused loudly', async () => {
+    const { wss, url } = await listen();
+    const conn = next<[WS]>(wss, 'connection');
+    const c = await client(url);
+    const [s] = await conn;
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+        return 'no error';
+      } catch (error) {
+        return `${(error as Error).name} ${(error as { code?: string }).code} ${(error as Error).message}`;
+      }
+    };
+    expect(code(() => c.send('x', { fin: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*fin.*not supported/);
+    expect(code(() => c.send('x', { fin: 1 } as never))).toMatch(/^InvalidArgumentTypeError ERR_INVALID_ARG_TYPE /);
+    expect(code(() => c.send('x', { fin: true } as never))).toBe('no error'); // a whole message: what every send is
+    expect(code(() => c.send('x', { mask: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*options\.mask.*not a known option/);
+    expect(code(() => c.send('x', { binray: true } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*options\.binray/);
+    expect(code(() => c.send('x', {}, 'cb' as never))).toMatch(/^InvalidArgumentTypeError ERR_INVALID_ARG_TYPE .*callback/);
+    expect(code(() => c.send('x', (() => {}) as never, (() => {}) as never))).toMatch(/^InvalidArgumentTypeError ERR_INVALID_ARG_TYPE /);
+    expect(code(() => wss.publish('t', 'x', { fin: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*fin/);
+    expect(code(() => s.publish('t', 'x', { compres: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*compres/);
+  });
+
+  it('server.close(cb): cb() once closed (after the clients\' close); called again when closed: cb(InvalidStateError "not running")', async () => {
+    const { wss, url } = await listen();
+    const c = await client(url);
+    const order: unknown[] = [];
+    c.on('close', (code) => order.push(['client close', code]));
+    wss.on('close', () => order.push('server close'));
+    const promise = wss.close((...args: unknown[]) => order.push(['cb', ...args]));
+    expect(promise).toBeInstanceOf(Promise);
+    await within(promise, 8000, 'server close');
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([['client close', 1001], 'server close', ['cb']]);
+    const [again] = await within(new Promise<unknown[]>((resolve) => void wss.close((...args: unknown[]) => resolve(args))), 5000, 'second close');
+    expect(again).toBeInstanceOf(lib.InvalidStateError);
+    expect(again).toMatchObject({ code: 'ERR_SOCKUDO_WS_INVALID_STATE', message: expect.stringMatching(/not running/) });
+    await expect(wss.close('cb' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
