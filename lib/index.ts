@@ -16,7 +16,7 @@ export { WebSocket } from './websocket.js';
 export type { ReadyState, SendStatus, SendData, SendOptions, SendCallback, Message, WebSocketEvents } from './websocket.js';
 
 export { WebSocketServer } from './server.js';
-export type { WebSocketServerEvents, UpgradeCallback } from './server.js';
+export type { WebSocketServerEvents, WebSocketServerError, UpgradeCallback } from './server.js';
 
 export { connect } from './client.js';
 
@@ -33,4 +33,6 @@ export {
   InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, IllegalConstructorError, NativeLoadError, TlsUnsupportedError, AbortError,
   WebSocketError, HandshakeError, UpgradeError,
 } from './errors.js';
-export type { UpgradeErrorCode } from './errors.js';
+export type {
+  ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemError, SystemErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode,
+} from './errors.js';

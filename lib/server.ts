@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 
 import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
 import { DuplexLink } from './duplex-link.js';
-import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, UpgradeError } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, UpgradeError, type SystemError } from './errors.js';
 import { native, type NativeServer, type NativeSocket } from './native.js';
 import { flattenHeaders, serverConfig, type ServerConfig, type ServerOptions } from './options.js';
 import { checkTopic, messagePayload } from './payload.js';
@@ -24,13 +24,25 @@ export interface WebSocketServerEvents<Data> {
   listening: [];
   /** A connection opened. Listeners attached here see every message: reading starts after this event. */
   connection: [socket: WebSocket<Data>, request: UpgradeRequest];
-  /** listen() failed (EADDRINUSE, ...), the attached server failed, or the upgrade hook threw. */
-  error: [error: Error];
+  /** listen() or the host name's lookup failed, the attached server failed, or the upgrade hook threw or answered nonsense. */
+  error: [error: WebSocketServerError];
   /** close() finished: nothing listens and every connection is closed. */
   close: [];
   /** A connection subscribed to or left `topic` (also when it closed); counts are this thread's subscribers before and after. */
   subscription: [topic: string, newCount: number, oldCount: number, socket: WebSocket<Data>];
 }
+
+/**
+ * What a server's `error` event carries. Narrow it with `instanceof`, or with `'code' in error`
+ * for a `switch` over the codes of the first three:
+ * - a {@link SystemError}: `listen()` failed (`EADDRINUSE`, `EACCES`, ...) or `host` did not
+ *   resolve (`ENOTFOUND`, `EAI_AGAIN`, ...), or the attached http server's own error;
+ * - an {@link InvalidArgumentTypeError} / {@link InvalidArgumentValueError}: the upgrade hook's
+ *   decision (or `handleProtocols()`'s answer) was malformed, so the request got 500;
+ * - whatever the upgrade hook threw or rejected with (a non-Error value wrapped in an Error), as
+ *   it was thrown: its `code`, if any, is the application's.
+ */
+export type WebSocketServerError = SystemError | InvalidArgumentTypeError | InvalidArgumentValueError | Error;
 
 /** A handleUpgrade() call in flight; passed to the native side as the adoption tag. */
 interface PendingUpgrade {

@@ -10,7 +10,10 @@ import { EventEmitter } from 'node:events';
 import { ReadableStream, WritableStream } from 'node:stream/web';
 
 import type { DuplexLink } from './duplex-link.js';
-import { IllegalConstructorError, InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError } from './errors.js';
+import {
+  IllegalConstructorError, InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError,
+  type HandshakeErrorCode, type WebSocketErrorCode,
+} from './errors.js';
 import { MessageQueue } from './message-queue.js';
 import { byteLength, checkTopic, controlPayload, isLocalCloseCode, messagePayload } from './payload.js';
 import { native, type NativeSocket } from './native.js';
@@ -90,7 +93,7 @@ export interface SocketInit {
 /** @internal The client's view of a connection attempt. */
 export interface ConnectHooks {
   opened(protocol: string, extensions: string): void;
-  failed(code: string, message: string, status: number, rawHead: string): void;
+  failed(code: HandshakeErrorCode, message: string, status: number, rawHead: string): void;
 }
 
 /** @internal The receiver of native `upgrade` calls (the object given to `new NativeServer()`). */
@@ -539,7 +542,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.emit('drain');
   }
 
-  #onError(code: string, message: string, closeCode: number): void {
+  #onError(code: WebSocketErrorCode, message: string, closeCode: number): void {
     const error = new WebSocketError(code, message, closeCode);
     this.#queue?.fail(error);
     if (this.listenerCount('error') > 0) this.emit('error', error);
