@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
-import { AbortError, HandshakeError, InvalidArgumentTypeError, InvalidArgumentValueError, TlsUnsupportedError } from './errors.js';
+import { AbortError, HandshakeError, InvalidArgumentTypeError, InvalidArgumentValueError, TlsUnsupportedError, type SystemErrorCode } from './errors.js';
 import { native, type NativeClientConfig, type NativeSocket } from './native.js';
 import { clientConfig, type ClientConfig, type ClientOptions } from './options.js';
 import { parseHeaderLines } from './upgrade-request.js';
@@ -140,7 +140,8 @@ async function resolve(host: string, signal: AbortSignal | undefined): Promise<s
   const lookingUp = lookup(host, { all: true }).then(
     (list) => list.map((a) => a.address),
     (error: NodeJS.ErrnoException) => {
-      throw new HandshakeError(error.code ?? 'ENOTFOUND', `connect failed: cannot resolve ${host}: ${error.message}`, 0, {}, { cause: error });
+      // dns reports ENOTFOUND or a system error name (EAI_AGAIN, ...).
+      throw new HandshakeError((error.code ?? 'ENOTFOUND') as SystemErrorCode, `connect failed: cannot resolve ${host}: ${error.message}`, 0, {}, { cause: error });
     },
   );
   if (signal === undefined) return lookingUp;
@@ -167,5 +168,6 @@ function nativeConnectError(error: unknown, target: Target): Error {
   if (typeof code === 'string' && code.startsWith('WS_ERR_')) {
     return new InvalidArgumentValueError('options', `cannot be used for the request (${code}: ${message})`, target.href, { cause: error });
   }
-  return new HandshakeError(typeof code === 'string' ? code : 'EIO', `connect to ${target.href} failed: ${message}`, 0, {}, { cause: error });
+  // The native side names system errors as libuv does (transport/errno_name.h).
+  return new HandshakeError(typeof code === 'string' ? code as SystemErrorCode : 'EIO', `connect to ${target.href} failed: ${message}`, 0, {}, { cause: error });
 }

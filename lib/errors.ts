@@ -10,8 +10,13 @@
  *
  * Handshake failures have their own classes: {@link HandshakeError} (client: the server did not
  * accept) and {@link UpgradeError} (server: `handleUpgrade()` did not produce a connection).
- * Every class has a stable `code`; match on `code`, not on the message.
+ * Every class has a stable `code`; match on `code`, not on the message. The codes are
+ * string-literal unions ({@link ErrorCode} and the per-class types in error-codes.ts), so a
+ * `switch` refuses a misspelled one at compile time.
  */
+import type { HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, UpgradeErrorCode, WebSocketErrorCode } from './error-codes.js';
+
+export type { ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode } from './error-codes.js';
 
 /** A value of the wrong type was passed to a sockudo-ws function. */
 export class InvalidArgumentTypeError extends TypeError {
@@ -49,12 +54,28 @@ export class InvalidStateError extends Error {
   }
 }
 
+/**
+ * A class that has no public constructor was constructed: `new WebSocket(url)` (open a client
+ * connection with `connect()`; server connections come from the server's `connection` event), or
+ * the package's default export / `require('sockudo-ws')` used as a class, as the `ws` idiom
+ * `import WebSocket from 'ws'` would. Node's code for the same misuse (`new AbortSignal()`).
+ */
+export class IllegalConstructorError extends TypeError {
+  readonly code = 'ERR_ILLEGAL_CONSTRUCTOR' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'IllegalConstructorError';
+  }
+}
+
 /** The native addon could not be found or loaded for this platform. */
 export class NativeLoadError extends Error {
-  readonly code = 'ERR_SOCKUDO_WS_NATIVE_LOAD' as const;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** `ERR_SOCKUDO_WS_NATIVE_LOAD`, or the addon's own load-time code (`ERR_SOCKUDO_WS_KERNEL`). */
+  readonly code: NativeLoadErrorCode;
+  constructor(message: string, options?: { cause?: unknown; code?: NativeLoadErrorCode }) {
     super(message, options);
     this.name = 'NativeLoadError';
+    this.code = options?.code ?? 'ERR_SOCKUDO_WS_NATIVE_LOAD';
   }
 }
 
@@ -83,10 +104,10 @@ export class AbortError extends Error {
  */
 export class WebSocketError extends Error {
   /** Stable native code, e.g. `WS_ERR_INVALID_UTF8`, `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH`, `WS_ERR_PONG_TIMEOUT`. */
-  readonly code: string;
+  readonly code: WebSocketErrorCode;
   /** The close code the connection closes with. */
   readonly closeCode: number;
-  constructor(code: string, message: string, closeCode: number) {
+  constructor(code: WebSocketErrorCode, message: string, closeCode: number) {
     super(message);
     this.name = 'WebSocketError';
     this.code = code;
@@ -101,12 +122,12 @@ export class WebSocketError extends Error {
  * `status` and `headers` describe the response when one arrived (else 0 and `{}`).
  */
 export class HandshakeError extends Error {
-  readonly code: string;
+  readonly code: HandshakeErrorCode;
   /** HTTP status of the response; 0 when no response head was received. */
   readonly status: number;
   /** Response headers, names lower-cased, repeated fields joined with ", ". */
   readonly headers: Readonly<Record<string, string>>;
-  constructor(code: string, message: string, status = 0, headers: Readonly<Record<string, string>> = {}, options?: { cause?: unknown }) {
+  constructor(code: HandshakeErrorCode, message: string, status = 0, headers: Readonly<Record<string, string>> = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'HandshakeError';
     this.code = code;
@@ -114,17 +135,6 @@ export class HandshakeError extends Error {
     this.headers = headers;
   }
 }
-
-/** Why `WebSocketServer.handleUpgrade()` did not produce a connection. */
-export type UpgradeErrorCode =
-  /** Refused by the server: the upgrade hook, `path`, a failing hook (500) or a closing server (503). */
-  | 'ERR_SOCKUDO_WS_UPGRADE_REJECTED'
-  /** The request is not a valid WebSocket upgrade (RFC 6455 §4.2.1); the native core answered it (400/426/431/505). */
-  | 'ERR_SOCKUDO_WS_INVALID_UPGRADE'
-  /** The upgrade was not completed within `handshakeTimeout`; the native core answered 408. */
-  | 'ERR_SOCKUDO_WS_HANDSHAKE_TIMEOUT'
-  /** The connection ended (peer gone, server closed) before the upgrade completed. */
-  | 'ERR_SOCKUDO_WS_UPGRADE_ABORTED';
 
 /** Server: an upgrade handed to `handleUpgrade()` did not become a WebSocket (the peer already got the HTTP answer). */
 export class UpgradeError extends Error {
@@ -137,6 +147,19 @@ export class UpgradeError extends Error {
     this.code = code;
     this.status = status;
   }
+}
+
+/**
+ * A system error as Node reports them (`listen()` and `dns.lookup()` failures): an Error with the
+ * system error name as `code`, and the call that failed.
+ */
+export interface SystemError extends Error {
+  code: SystemErrorCode;
+  errno?: number;
+  syscall?: string;
+  hostname?: string;
+  address?: string;
+  port?: number;
 }
 
 /** A short, safe description of a value for error messages (Node's style). */

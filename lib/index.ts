@@ -13,10 +13,10 @@ export { mask, unmask, isValidUTF8, kernels, versions } from './utilities.js';
 export type { KernelInfo, LibraryVersions } from './utilities.js';
 
 export { WebSocket } from './websocket.js';
-export type { ReadyState, SendStatus, SendData, SendOptions, Message, WebSocketEvents } from './websocket.js';
+export type { ReadyState, SendStatus, SendData, SendOptions, SendCallback, Message, WebSocketEvents } from './websocket.js';
 
 export { WebSocketServer } from './server.js';
-export type { WebSocketServerEvents } from './server.js';
+export type { WebSocketServerEvents, WebSocketServerError, UpgradeCallback } from './server.js';
 
 export { connect } from './client.js';
 
@@ -30,7 +30,9 @@ export type {
 } from './options.js';
 
 export {
-  InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, NativeLoadError, TlsUnsupportedError, AbortError,
+  InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, IllegalConstructorError, NativeLoadError, TlsUnsupportedError, AbortError,
   WebSocketError, HandshakeError, UpgradeError,
 } from './errors.js';
-export type { UpgradeErrorCode } from './errors.js';
+export type {
+  ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemError, SystemErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode,
+} from './errors.js';

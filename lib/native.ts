@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { NativeLoadError } from './errors.js';
+import { NativeLoadError, type HandshakeErrorCode, type NativeLoadErrorCode, type WebSocketErrorCode } from './errors.js';
 
 export interface NativeKernels {
   mask: { active: string; available: string[]; compiled: string[] };
@@ -151,14 +151,15 @@ export interface NativeHandlers {
   upgradeFailed(server: object, tag: object, status: number): void;
   /** Client: the server accepted; `protocol` is the selected subprotocol ('' for none), `extensions` its Sec-WebSocket-Extensions. */
   open(target: object, protocol: string, extensions: string): void;
-  openFailed(target: object, code: string, message: string, status: number, rawHead: string): void;
+  /** `code`: a WS_ERR_HANDSHAKE_* code, or a system error name (ECONNREFUSED, ETIMEDOUT, ...). */
+  openFailed(target: object, code: HandshakeErrorCode, message: string, status: number, rawHead: string): void;
   message(target: object, data: string | Buffer, isBinary: boolean): void;
   ping(target: object, data: Buffer): void;
   pong(target: object, data: Buffer): void;
   /** Exactly once per opened connection. 1006 when no close frame was received. */
   close(target: object, code: number, reason: string): void;
   /** A protocol violation or liveness failure, just before close(…, 1006, …). */
-  error(target: object, code: string, message: string, closeCode: number): void;
+  error(target: object, code: WebSocketErrorCode, message: string, closeCode: number): void;
   drain(target: object): void;
   /** Bytes for a Duplex-backed connection: returns the Duplex's buffered bytes n, or -(n) - 1 when its write() asked for 'drain' (native output then waits for drained()). */
   write(target: object, chunk: Buffer): number;
@@ -279,9 +280,8 @@ function loadFile(file: string, root: string, origin: 'SOCKUDO_WS_NATIVE_PATH' |
     // A load-time configuration error from the addon (for example an unknown SOCKUDO_WS_KERNEL)
     // keeps its own code so callers can tell it from a missing or unusable binary.
     if (typeof code === 'string' && code.startsWith('ERR_SOCKUDO_WS_')) {
-      const err = new NativeLoadError(`sockudo-ws: loading ${file} failed: ${reason}`, { cause });
-      Object.defineProperty(err, 'code', { value: code });
-      throw err;
+      // The addon's load-time codes are listed in NativeLoadErrorCode (today: ERR_SOCKUDO_WS_KERNEL).
+      throw new NativeLoadError(`sockudo-ws: loading ${file} failed: ${reason}`, { cause, code: code as NativeLoadErrorCode });
     }
     const lines = [`sockudo-ws: loading ${file} failed: ${reason}`, ...machineReport(root)];
     if (origin === 'SOCKUDO_WS_NATIVE_PATH') {

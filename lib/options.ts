@@ -19,7 +19,13 @@ import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
 export interface ConnectionOptions {
   /** Largest message accepted; a bigger one closes the connection with 1009. Default 64 MiB. */
   maxPayloadLength?: number;
-  /** Largest single frame accepted; a bigger one closes with 1009. Default 16 MiB. */
+  /**
+   * Largest single frame accepted; a bigger one closes with 1009 (`WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH`).
+   * Default: no limit of its own, so frames are bounded by `maxPayloadLength` (a bigger one closes
+   * with 1009, `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH`), because `ws` and browsers send every message
+   * as one frame: a smaller frame limit would refuse messages the message limit allows. When set,
+   * outgoing messages longer than this are sent in fragments of at most this size.
+   */
   maxFrameSize?: number;
   /** Close a connection (1006, `WS_ERR_IDLE_TIMEOUT`) when nothing was received for this long. 0 disables. Default 120000. */
   idleTimeout?: number;
@@ -107,7 +113,11 @@ export interface ServerCommonOptions<Data> extends ConnectionOptions {
 export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
   /** TCP port; 0 picks a free one (see `address()`). */
   port: number;
-  /** Interface to bind; '' (the default) is every interface, IPv6 and IPv4. */
+  /**
+   * Interface to bind; '' (the default) is every interface, IPv6 and IPv4. A host name is
+   * resolved with `dns.lookup()` and its first address is bound, as `net.Server.listen()` does;
+   * a lookup failure is an `error` event with the resolver's code (`ENOTFOUND`, ...).
+   */
   host?: string;
   /** listen() backlog. Default 511. */
   backlog?: number;
@@ -152,7 +162,8 @@ export interface ClientOptions extends ConnectionOptions {
 /** The documented defaults (times in ms, sizes in bytes). */
 export const defaults = Object.freeze({
   maxPayloadLength: 64 * 1024 * 1024,
-  maxFrameSize: 16 * 1024 * 1024,
+  /** Without `maxFrameSize`, frames are bounded by the effective `maxPayloadLength` only: this is that bound with the default `maxPayloadLength`. */
+  maxFrameSize: 64 * 1024 * 1024,
   idleTimeout: 120_000,
   maxBackpressure: 1024 * 1024,
   closeOnBackpressureLimit: false,
@@ -178,7 +189,12 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'server', 'noServer', 'path', 'handleProtocols', 'upgrade']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, 'protocols', 'headers', 'origin', 'signal']);
-const HINTS: Record<string, string> = { maxPayload: 'maxPayloadLength', verifyClient: 'upgrade', perMessageDeflate: 'compression' };
+const HINTS: Record<string, string> = {
+  // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
+  maxPayload: 'maxPayloadLength (largest message) and maxFrameSize (largest frame; defaults to maxPayloadLength)',
+  verifyClient: 'upgrade',
+  perMessageDeflate: 'compression',
+};
 
 /** The options object itself: undefined → {}, anything but a plain object → TypeError. */
 export function optionsObject(value: unknown, name: string): Record<string, unknown> {
@@ -230,7 +246,13 @@ function functionOption<F>(o: Record<string, unknown>, key: string, name: string
 export function connectionConfig(o: Record<string, unknown>, name: string): NativeConnectionConfig {
   return {
     maxPayloadLength: intOption(o, 'maxPayloadLength', 1, MAX_BYTES, defaults.maxPayloadLength, name),
-    maxFrameSize: intOption(o, 'maxFrameSize', 1, MAX_BYTES, defaults.maxFrameSize, name),
+    // No maxFrameSize: no frame limit of its own, because ws and browsers send each message as
+    // one frame. Every frame belongs to a message, and maxPayloadLength is checked from the frame
+    // header before any payload is buffered, so frames are bounded by the message limit. (Passing
+    // maxPayloadLength here would bound them the same, but the core checks the frame limit first:
+    // one oversized frame would report WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH instead of
+    // WS_ERR_UNSUPPORTED_MESSAGE_LENGTH, the code ws reports and ours did before.)
+    maxFrameSize: intOption(o, 'maxFrameSize', 1, MAX_BYTES, MAX_BYTES, name),
     idleTimeout: intOption(o, 'idleTimeout', 0, MAX_TIMER, defaults.idleTimeout, name),
     autoPing: boolOption(o, 'autoPing', defaults.autoPing, name),
     autoPong: boolOption(o, 'autoPong', defaults.autoPong, name),

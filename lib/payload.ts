@@ -11,10 +11,31 @@ export function isLocalCloseCode(code: number): boolean {
   return Number.isInteger(code) && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999));
 }
 
+const SEND_OPTION_HINTS: Record<string, string> = {
+  mask: ' (frames are masked as RFC 6455 §5.3 requires: by clients always, by servers never)',
+};
+
+/**
+ * send()/publish() options: `binary`, `compress`, and `fin: true` (what every send is). Like the
+ * constructor options, anything else is refused instead of ignored: `fin: false` (ws 8 sends a
+ * fragment with it) because fragmented sends are not implemented, and unknown names.
+ */
 export function checkSendOptions(options: SendOptions): void {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentTypeError('options', 'of type object', options);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentTypeError('options', 'of type object', options);
   if (options.binary !== undefined && typeof options.binary !== 'boolean') throw new InvalidArgumentTypeError('options.binary', 'of type boolean', options.binary);
   if (options.compress !== undefined && typeof options.compress !== 'boolean') throw new InvalidArgumentTypeError('options.compress', 'of type boolean', options.compress);
+  for (const key of Object.keys(options)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (key === 'binary' || key === 'compress' || value === undefined) continue;
+    if (key === 'fin') {
+      if (typeof value !== 'boolean') throw new InvalidArgumentTypeError('options.fin', 'of type boolean', value);
+      if (!value) {
+        throw new InvalidArgumentValueError('options.fin', 'false is not supported: every send is a whole message (fragmented sends are not implemented); send the message in one call', value);
+      }
+      continue;
+    }
+    throw new InvalidArgumentValueError(`options.${key}`, `is not a known option (binary, compress)${SEND_OPTION_HINTS[key] ?? ''}`, value);
+  }
 }
 
 /** A message payload as send() and publish() take it: strings are text, bytes binary unless `binary: false` (then valid UTF-8). */

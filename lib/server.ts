@@ -3,14 +3,15 @@
  * http/https server (`server`, `noServer` + `handleUpgrade()`), all decided by the same upgrade
  * pipeline: path check → upgrade hook → subprotocol → accept (→ `connection`) or reject.
  */
+import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 
 import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
 import { DuplexLink } from './duplex-link.js';
-import { InvalidArgumentTypeError, InvalidArgumentValueError, UpgradeError } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, UpgradeError, type SystemError } from './errors.js';
 import { native, type NativeServer, type NativeSocket } from './native.js';
 import { flattenHeaders, serverConfig, type ServerConfig, type ServerOptions } from './options.js';
 import { checkTopic, messagePayload } from './payload.js';
@@ -23,13 +24,25 @@ export interface WebSocketServerEvents<Data> {
   listening: [];
   /** A connection opened. Listeners attached here see every message: reading starts after this event. */
   connection: [socket: WebSocket<Data>, request: UpgradeRequest];
-  /** listen() failed (EADDRINUSE, ...), the attached server failed, or the upgrade hook threw. */
-  error: [error: Error];
+  /** listen() or the host name's lookup failed, the attached server failed, or the upgrade hook threw or answered nonsense. */
+  error: [error: WebSocketServerError];
   /** close() finished: nothing listens and every connection is closed. */
   close: [];
   /** A connection subscribed to or left `topic` (also when it closed); counts are this thread's subscribers before and after. */
   subscription: [topic: string, newCount: number, oldCount: number, socket: WebSocket<Data>];
 }
+
+/**
+ * What a server's `error` event carries. Narrow it with `instanceof`, or with `'code' in error`
+ * for a `switch` over the codes of the first three:
+ * - a {@link SystemError}: `listen()` failed (`EADDRINUSE`, `EACCES`, ...) or `host` did not
+ *   resolve (`ENOTFOUND`, `EAI_AGAIN`, ...), or the attached http server's own error;
+ * - an {@link InvalidArgumentTypeError} / {@link InvalidArgumentValueError}: the upgrade hook's
+ *   decision (or `handleProtocols()`'s answer) was malformed, so the request got 500;
+ * - whatever the upgrade hook threw or rejected with (a non-Error value wrapped in an Error), as
+ *   it was thrown: its `code`, if any, is the application's.
+ */
+export type WebSocketServerError = SystemError | InvalidArgumentTypeError | InvalidArgumentValueError | Error;
 
 /** A handleUpgrade() call in flight; passed to the native side as the adoption tag. */
 interface PendingUpgrade {
@@ -41,7 +54,12 @@ interface PendingUpgrade {
   remotePort: number | undefined;
   link: DuplexLink | null;
   upgraded: boolean;
+  /** handleUpgrade()'s callback (ws 8's form): called instead of emitting 'connection'. */
+  callback: UpgradeCallback<unknown> | undefined;
 }
+
+/** `handleUpgrade()`'s optional callback, as in ws 8: the open WebSocket and Node's request. */
+export type UpgradeCallback<Data> = (ws: WebSocket<Data>, request: IncomingMessage) => void;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -65,6 +83,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   };
   #detach: (() => void) | null = null;
   #closing: Promise<void> | null = null;
+  #closed = false;
   #finishClose: (() => void) | null = null;
 
   constructor(options: ServerOptions<Data>) {
@@ -88,13 +107,17 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       if (this.#clients.size === 0 && this.#finishClose !== null) process.nextTick(() => this.#finishClose?.());
     };
     if (config.mode === 'port') {
-      try {
-        this.#native.listen(config.host, config.port, config.backlog, config.reusePort, config.ipv6Only);
-        process.nextTick(() => {
-          if (this.#closing === null) this.emit('listening');
+      const host = config.host;
+      if (host === '' || isIP(host) !== 0) this.#listen(host);
+      else {
+        // The native listener binds numeric addresses only. Like net.Server.listen(port, host)
+        // (Node's lookupAndListen): dns.lookup() the name, bind its first address; a lookup
+        // failure is an 'error' event carrying the resolver's error (ENOTFOUND, EAI_AGAIN, ...).
+        lookup(host, (error, address) => {
+          if (this.#closing !== null) return;
+          if (error !== null) this.emit('error', error);
+          else this.#listen(address);
         });
-      } catch (error) {
-        process.nextTick(() => this.emit('error', error as Error));
       }
     } else if (config.mode === 'server') {
       const server = config.server!;
@@ -111,6 +134,19 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         server.removeListener('listening', onListening);
         server.removeListener('error', onError);
       };
+    }
+  }
+
+  /** Binds the native listener to a numeric address ('' = every interface); 'listening' or 'error' follows on a later tick. */
+  #listen(address: string): void {
+    const config = this.#config;
+    try {
+      this.#native.listen(address, config.port, config.backlog, config.reusePort, config.ipv6Only);
+      process.nextTick(() => {
+        if (this.#closing === null) this.emit('listening');
+      });
+    } catch (error) {
+      process.nextTick(() => this.emit('error', error as Error));
     }
   }
 
@@ -154,13 +190,25 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    * Resolves with the open WebSocket (reading starts on the next loop turn: attach listeners
    * right after `await`). Rejects with an {@link UpgradeError} when the request was answered
    * with an HTTP error instead, or the connection went away first.
+   *
+   * With `callback` (ws 8's form), `callback(ws, request)` is called instead of emitting
+   * `connection` (as in ws, whose docs have it do `wss.emit('connection', ws, req)`); reading
+   * starts after it returns. On failure it is not called (the peer got the HTTP answer), and the
+   * returned promise's rejection is marked handled, so ignoring the promise is safe.
    */
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer = EMPTY): Promise<WebSocket<Data>> {
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer = EMPTY, callback?: UpgradeCallback<Data>): Promise<WebSocket<Data>> {
     if (request === null || typeof request !== 'object' || !Array.isArray(request.rawHeaders) || typeof request.httpVersion !== 'string') {
       return Promise.reject(new InvalidArgumentTypeError('request', 'an http.IncomingMessage', request));
     }
     if (!(socket instanceof Duplex)) return Promise.reject(new InvalidArgumentTypeError('socket', 'a net.Socket, tls.TLSSocket or another Duplex', socket));
     if (!(head instanceof Uint8Array)) return Promise.reject(new InvalidArgumentTypeError('head', 'a Buffer', head));
+    if (callback !== undefined && typeof callback !== 'function') return Promise.reject(new InvalidArgumentTypeError('callback', 'of type function', callback));
+    const upgrading = this.#upgrade(request, socket, head, callback as UpgradeCallback<unknown> | undefined);
+    if (callback !== undefined) upgrading.catch(() => { /* ws's form: failures are answered on the socket, not reported to the caller */ });
+    return upgrading;
+  }
+
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: UpgradeCallback<unknown> | undefined): Promise<WebSocket<Data>> {
     return new Promise<WebSocket<Data>>((resolve, reject) => {
       if (this.#closing !== null || socket.destroyed) {
         if (!socket.destroyed) refuseOnSocket(socket, 503);
@@ -179,6 +227,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         remotePort: s.remotePort,
         link: null,
         upgraded: false,
+        callback,
       };
       const buffered = takeBuffered(socket);
       const initial = Buffer.concat([rawRequestHead(request), ...buffered, head]);
@@ -209,12 +258,25 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    * Stops accepting, closes every open connection with 1001 (after the messages already sent to
    * it), waits for the closing handshakes (each bounded by `closeTimeout`), then emits `close`
    * and resolves. An attached http server is left running. Calling it again returns the same promise.
+   *
+   * `callback` (ws 8's form) is called when the server has closed (right after `close`), or, when
+   * it had already closed, on a later tick with an {@link InvalidStateError} ("the server is not
+   * running"), as ws does.
    */
-  close(): Promise<void> {
-    if (this.#closing !== null) return this.#closing;
+  close(callback?: (error?: InvalidStateError) => void): Promise<void> {
+    if (callback !== undefined && typeof callback !== 'function') return Promise.reject(new InvalidArgumentTypeError('callback', 'of type function', callback));
+    if (this.#closing !== null) {
+      if (callback !== undefined) {
+        if (this.#closed) process.nextTick(callback, new InvalidStateError('the server is not running (already closed)'));
+        else this.once('close', () => callback());
+      }
+      return this.#closing;
+    }
+    if (callback !== undefined) this.once('close', () => callback());
     this.#closing = new Promise<void>((resolve) => {
       this.#finishClose = () => {
         this.#finishClose = null;
+        this.#closed = true;
         this.emit('close');
         resolve();
       };
@@ -319,7 +381,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     internals.accepted(ws, socket.extensions());
     this.#clients.add(ws);
     try {
-      this.emit('connection', ws, request);
+      if (ctx?.callback !== undefined) ctx.callback(ws as WebSocket<unknown>, ctx.incoming);
+      else this.emit('connection', ws, request);
     } finally {
       // Reading starts only now, so listeners attached in 'connection' see every message. A
       // handleUpgrade() caller gets the socket through a promise: start after its continuation.

@@ -10,7 +10,10 @@ import { EventEmitter } from 'node:events';
 import { ReadableStream, WritableStream } from 'node:stream/web';
 
 import type { DuplexLink } from './duplex-link.js';
-import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError } from './errors.js';
+import {
+  IllegalConstructorError, InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, OutOfRangeError, WebSocketError,
+  type HandshakeErrorCode, type WebSocketErrorCode,
+} from './errors.js';
 import { MessageQueue } from './message-queue.js';
 import { byteLength, checkTopic, controlPayload, isLocalCloseCode, messagePayload } from './payload.js';
 import { native, type NativeSocket } from './native.js';
@@ -26,6 +29,14 @@ export type SendStatus =
   | 'backpressure'
   /** Not sent: the connection is closing/closed, or `maxBackpressure` would be exceeded. */
   | 'dropped';
+
+/**
+ * `send()`'s optional callback (ws 8's form), called on a later tick: without an argument once the
+ * message was handed to the transport (status 'success' or 'backpressure': queued in order on the
+ * connection; that is not delivery), or with an {@link InvalidStateError} when it was dropped
+ * (the connection is not open, or `maxBackpressure` would be exceeded).
+ */
+export type SendCallback = (error?: InvalidStateError) => void;
 
 /** A received message: text as a string, binary as a Buffer that JavaScript owns. */
 export type Message = string | Buffer;
@@ -80,7 +91,7 @@ export interface SocketInit {
 /** @internal The client's view of a connection attempt. */
 export interface ConnectHooks {
   opened(protocol: string, extensions: string): void;
-  failed(code: string, message: string, status: number, rawHead: string): void;
+  failed(code: HandshakeErrorCode, message: string, status: number, rawHead: string): void;
 }
 
 /** @internal The receiver of native `upgrade` calls (the object given to `new NativeServer()`). */
@@ -106,17 +117,32 @@ export interface WebSocketInternals {
 export let internals!: WebSocketInternals;
 
 const STATUS: readonly SendStatus[] = ['success', 'backpressure', 'dropped', 'dropped', 'dropped'];
+const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
+
+/** Only code holding this (internals.create) can construct a WebSocket; `new WebSocket(url)` from user code throws. */
+const CONSTRUCT: unique symbol = Symbol('sockudo-ws WebSocket construction');
+
+/** Shown by `new WebSocket(...)` from user code. */
+const NO_CONSTRUCTOR = 'WebSocket has no public constructor: open a client connection with `await connect(url, options)`; ' +
+  "server connections come from WebSocketServer's 'connection' event (a WHATWG-compatible WebSocket class is planned)";
+
+/** Why a send was dropped, for send()'s callback (`state`: the readyState when send() was called). */
+function dropped(state: ReadyState): InvalidStateError {
+  return new InvalidStateError(state === OPEN ? 'the message was dropped (maxBackpressure exceeded)'
+    : `the WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
+}
 
 type Consumer = { kind: 'async iterator' | 'readable'; queue: MessageQueue<Message> };
 type Waiter = { resolve: () => void; reject: (e: Error) => void };
 
 /**
  * A WebSocket connection. Obtained from a server's `connection` event / `handleUpgrade()`, or from
- * `connect()`; there is no public constructor.
+ * `connect()`; there is no public constructor (`new WebSocket(...)` throws an
+ * {@link IllegalConstructorError}, `ERR_ILLEGAL_CONSTRUCTOR`).
  *
  * Every method is safe after the connection closed: sends report `'dropped'`, `close()`,
  * `terminate()`, `ping()`, `pause()`... do nothing. Only misuse (a wrong argument type, an invalid
@@ -157,7 +183,10 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   #readable: ReadableStream<Message> | undefined;
   #writable: WritableStream<SendData> | undefined;
 
-  private constructor(init: SocketInit) {
+  private constructor(token: typeof CONSTRUCT, init: SocketInit) {
+    // Checked before anything else: from user code (any arguments, a subclass) this is misuse,
+    // and a half-built object that claims OPEN must never escape.
+    if (token !== CONSTRUCT) throw new IllegalConstructorError(NO_CONSTRUCTOR);
     super();
     this.#socket = init.socket;
     this.#state = init.socket === null ? CONNECTING : OPEN;
@@ -228,9 +257,27 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
    * Sends a message: a string as text, bytes (Buffer, ArrayBuffer, any TypedArray, DataView) as
    * binary unless `binary` says otherwise. Large payloads are referenced, not copied, until
    * written: do not modify them before `drain`/the next loop turn.
+   * `callback` (ws 8's form, also as the second argument): see {@link SendCallback}.
    * @returns 'success', 'backpressure' (queued: wait for `drain`) or 'dropped' (closed, or `maxBackpressure` exceeded)
    */
-  send(data: SendData, options?: SendOptions): SendStatus {
+  send(data: SendData, callback: SendCallback): SendStatus;
+  send(data: SendData, options?: SendOptions, callback?: SendCallback): SendStatus;
+  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): SendStatus {
+    let cb = callback;
+    let opts = options;
+    if (typeof opts === 'function') {
+      if (cb !== undefined) throw new InvalidArgumentTypeError('options', 'of type object when a callback follows', opts);
+      cb = opts;
+      opts = undefined;
+    }
+    if (cb !== undefined && typeof cb !== 'function') throw new InvalidArgumentTypeError('callback', 'of type function', cb);
+    const before = this.#state;
+    const status = this.#send(data, opts);
+    if (cb !== undefined) process.nextTick(cb, status === 'dropped' ? dropped(before) : undefined);
+    return status;
+  }
+
+  #send(data: SendData, options: SendOptions | undefined): SendStatus {
     const { payload, binary } = messagePayload(data, options);
     const socket = this.#socket;
     if (socket === null) return 'dropped';
@@ -488,7 +535,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.emit('drain');
   }
 
-  #onError(code: string, message: string, closeCode: number): void {
+  #onError(code: WebSocketErrorCode, message: string, closeCode: number): void {
     const error = new WebSocketError(code, message, closeCode);
     this.#queue?.fail(error);
     if (this.listenerCount('error') > 0) this.emit('error', error);
@@ -518,7 +565,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   static {
     internals = {
-      create: <D>(init: SocketInit) => new WebSocket<D>(init),
+      create: <D>(init: SocketInit) => new WebSocket<D>(CONSTRUCT, init),
       connecting: (ws, socket, hooks) => {
         ws.#socket = socket;
         ws.#syncControlListeners();

@@ -132,12 +132,13 @@ describe.each(ROLES)('%s', (_who, role) => {
       await cleanClose(peer, side);
     });
 
-    it('defaults: a 16 MiB frame (exactly the default maxFrameSize) passes; 16 MiB + 1 is refused from its header', async () => {
-      const { peer, side } = await openPair(cleanup, role);
-      const payload = bytesOf(16 * MiB, 9);
+    // ws and browsers send a message as one frame, so without maxFrameSize the frame limit is maxPayloadLength.
+    it('defaults: maxFrameSize follows maxPayloadLength: a 20 MiB frame (exactly the limit) passes; 20 MiB + 1 is refused from its header', async () => {
+      const { peer, side } = await openPair(cleanup, role, { maxPayloadLength: 20 * MiB });
+      const payload = bytesOf(20 * MiB, 9);
       await peer.binary(payload);
       await expectMessage(peer, OP.BINARY, payload, 20_000);
-      const over = peer.encode({ opcode: OP.BINARY, payload: Buffer.alloc(0), announcedLength: 16 * MiB + 1 });
+      const over = peer.encode({ opcode: OP.BINARY, payload: Buffer.alloc(0), announcedLength: 20 * MiB + 1 });
       await peer.write(over);
       await expectFailure(peer, 1009, side);
     }, 60_000);

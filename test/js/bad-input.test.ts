@@ -401,15 +401,26 @@ describe('10,000 aborted connections', () => {
     // (measured: RSS grows over the first few thousand connections, then stays flat for 60,000).
     await run(0, 2000);
     await s.noLeaks();
-    gc?.();
-    const rssBefore = process.memoryUsage().rss;
+    expect(gc, 'the test needs gc() to measure retained memory').toBeTypeOf('function');
+    gc!();
+    const before = process.memoryUsage();
     await run(2000, 10_000);
     await s.noLeaks();
     expect(closedOnServer).toBe(opened);
     expect(opened).toBeGreaterThan(4000); // modes 1 and 2 were really upgraded before they aborted
-    gc?.();
-    const growth = process.memoryUsage().rss - rssBefore;
-    expect(growth, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`).toBeLessThan(64 * MiB);
+    gc!();
+    const after = process.memoryUsage();
+    // "Back to baseline", measured in the two places a leaked connection would stay: live JS objects
+    // (a WebSocket with its EventEmitter is ~830 B: 8,000 leaked would be ~6.5 MiB) and memory
+    // outside V8's heap (native socket + engine ~4.7 KiB each: ~37 MiB). Measured (5 runs):
+    // heapUsed +0.1..0.3 MiB; rss - heapTotal +4.5..5.3 MiB, the same after 32,000 connections
+    // (allocator arenas reaching their size, not per connection). Total RSS also grows by ~21 MiB
+    // more: V8 enlarges its committed heap (heapTotal; the young generation) under the burst of
+    // short-lived objects and keeps it, which holds no live object and is not asserted here.
+    const heapGrowth = after.heapUsed - before.heapUsed;
+    const outsideHeap = (after.rss - after.heapTotal) - (before.rss - before.heapTotal);
+    expect(heapGrowth, `JS heap in use grew by ${(heapGrowth / MiB).toFixed(2)} MiB`).toBeLessThan(2 * MiB);
+    expect(outsideHeap, `RSS outside the JS heap grew by ${(outsideHeap / MiB).toFixed(2)} MiB`).toBeLessThan(8 * MiB);
     await s.stillHealthy();
     expect(s.serverErrors).toEqual([]);
   }, 90_000);

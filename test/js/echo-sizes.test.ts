@@ -1,5 +1,5 @@
 // Echo through our server at every frame-length class (RFC 6455 §5.2: 7-bit, 16-bit and 64-bit
-// lengths, and the boundaries between them) up to 16 MiB (the default maxFrameSize), text and
+// lengths, and the boundaries between them) up to 16 MiB (its server sets maxFrameSize 16 MiB), text and
 // binary, with two clients: ours and the `ws` package. Contents are random (binary) or random
 // multi-byte UTF-8 with 4-byte code points (text), and are checked byte for byte on the server
 // (what it received) and on the client (what came back).
@@ -22,7 +22,7 @@ const kinds: Kind[] = ['binary', 'utf8 text', 'ascii text'];
 
 /** An echo server that also records what it received (to tell a receive bug from a send bug). */
 async function echoServer() {
-  // The defaults already allow 16 MiB frames and 64 MiB messages; stated explicitly so the test
+  // The defaults already allow 64 MiB frames and messages; stated explicitly so the test
   // keeps meaning the same thing if a default changes.
   const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', maxPayloadLength: 32 * MiB, maxFrameSize: 16 * MiB }), (s) => s.close());
   await next(wss, 'listening');
@@ -155,7 +155,9 @@ describe('messages above the default frame size', () => {
   // defaults to 64 MiB ("largest message accepted") but send() wrote every message as a single
   // frame while the receiver's default maxFrameSize is 16 MiB, so the library's own client and
   // server, both with default options, could not exchange any message between 16 and 64 MiB
-  // (WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH). Outgoing messages are now fragmented at maxFrameSize.
+  // (WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH). Outgoing messages are now fragmented at maxFrameSize,
+  // and maxFrameSize now defaults to maxPayloadLength, so with default options this 20 MiB message
+  // travels as one frame (fragmentation itself: protocol-behaviour.test.ts).
   it.each(['binary', 'utf8 text'] as const)('a 20 MiB %s message, our client → our server and back, with default options', async (kind) => {
     const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1' }), (s) => s.close());
     await next(wss, 'listening');

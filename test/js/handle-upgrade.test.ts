@@ -168,12 +168,54 @@ describe('handleUpgrade() with an http server (fd adoption)', () => {
     expect((await closed)[0]).toBe(1001);
   });
 
+  // ws 8: handleUpgrade(req, socket, head, cb) calls cb(ws, req) instead of emitting 'connection'
+  // (ws's own docs have cb emit it: (ws) => wss.emit('connection', ws, req)); on failure ws answers
+  // the request and never calls cb.
+  it('handleUpgrade(req, socket, head, cb): cb(ws, req) on success instead of "connection"; on failure no cb and no unhandled rejection', async () => {
+    const server = cleanup.add(http.createServer(), closeHttp);
+    const wss = cleanup.add(new WebSocketServer({ noServer: true, path: '/ws' }), (s) => s.close());
+    const calls: [WS, http.IncomingMessage][] = [];
+    let connections = 0;
+    wss.on('connection', () => connections++);
+    const returned: unknown[] = [];
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      returned.push(wss.handleUpgrade(req, socket, head, (ws, request) => {
+        calls.push([ws, request]);
+        ws.on('message', (d) => ws.send(`echo ${String(d)}`)); // attached in cb: sees the first message
+      }));
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    cleanup.add(onUnhandled, (h) => process.off('unhandledRejection', h));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+
+    const c = cleanup.add(await connect(`${url}/ws?x=1`), (x) => x.terminate());
+    const echo = next<[string]>(c, 'message');
+    c.send('hi');
+    expect((await echo)[0]).toBe('echo hi');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]![1]).toBeInstanceOf(http.IncomingMessage);
+    expect(calls[0]![1].url).toBe('/ws?x=1');
+    expect(await returned[0]).toBe(calls[0]![0]);
+    expect(connections).toBe(0);
+
+    expect((await connect(`${url}/elsewhere`).catch((e: unknown) => e) as { status: number }).status).toBe(400);
+    await expect(returned[1]).rejects.toMatchObject({ code: 'ERR_SOCKUDO_WS_UPGRADE_REJECTED', status: 400 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toHaveLength(1);
+    expect(unhandled).toEqual([]);
+  });
+
   it('rejects misuse with typed errors', async () => {
     const { wss } = await byo('http');
     await expect(wss.handleUpgrade({} as never, new PassThrough())).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     const req = { rawHeaders: [], httpVersion: '1.1' } as unknown as http.IncomingMessage;
     await expect(wss.handleUpgrade(req, {} as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     await expect(wss.handleUpgrade(req, new PassThrough(), 'head' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(wss.handleUpgrade(req, new PassThrough(), Buffer.alloc(0), 'cb' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/callback/) });
   });
 });
 

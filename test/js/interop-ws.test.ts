@@ -99,6 +99,20 @@ describe('our server, ws client', () => {
     expect((await closed)[0]).toBe(1001);
   });
 
+  // ws (and browsers) send every message as one frame, so the frame limit must follow the
+  // message limit unless it is set: a 17 MiB message to a server allowing 100 MiB messages.
+  it('a 17 MiB single-frame message from a ws client reaches a server with maxPayloadLength 100 MiB (maxFrameSize follows it)', async () => {
+    const { wss, url } = await ourServer({ maxPayloadLength: 100 * 1024 * 1024 });
+    const got = new Promise<{ length?: number; equal?: boolean; closeCode?: number }>((resolve) => wss.on('connection', (ws) => {
+      ws.on('message', (d) => resolve({ length: (d as Buffer).length, equal: (d as Buffer).equals(big) }));
+      ws.on('close', (closeCode) => resolve({ closeCode }));
+    }));
+    const big = Buffer.alloc(17 * 1024 * 1024, 0x5a);
+    const c = await wsClient(url);
+    c.send(big);
+    expect(await within(got, 20_000, '17 MiB message')).toEqual({ length: big.length, equal: true });
+  }, 30_000);
+
   it('a rejecting upgrade hook is an "unexpected-response" for ws', async () => {
     const { url } = await ourServer({ upgrade: () => ({ accept: false, status: 403, body: 'forbidden' }) });
     const c = cleanup.add(new WsClient(url), (x) => x.terminate());
@@ -171,6 +185,18 @@ describe('ws server, our client', () => {
     expect(error.status).toBe(401);
     expect(error.headers['www-authenticate']).toBe('Basic');
   });
+
+  it('our client with maxPayloadLength 100 MiB takes a 17 MiB single-frame message from a ws server (maxFrameSize follows it)', async () => {
+    const { wss, url } = await theirServer();
+    const big = Buffer.alloc(17 * 1024 * 1024, 0xa5);
+    wss.on('connection', (s) => s.send(big));
+    const c = cleanup.add(await lib.connect(url, { maxPayloadLength: 100 * 1024 * 1024 }), (x) => x.terminate());
+    const got = new Promise<{ length?: number; equal?: boolean; closeCode?: number }>((resolve) => {
+      c.on('message', (d) => resolve({ length: (d as Buffer).length, equal: (d as Buffer).equals(big) }));
+      c.on('close', (closeCode) => resolve({ closeCode }));
+    });
+    expect(await within(got, 20_000, '17 MiB message')).toEqual({ length: big.length, equal: true });
+  }, 30_000);
 
   it('ws server pings are answered automatically and surface as "ping" events', async () => {
     const { wss, url } = await theirServer();

@@ -42,3 +42,40 @@ it('without reusePort a second bind on the same port fails with EADDRINUSE', asy
   const a = await listen({ port: 0, host: '127.0.0.1' });
   await expect(listen({ port: a.address()!.port, host: '127.0.0.1' })).rejects.toMatchObject({ code: 'EADDRINUSE' });
 });
+
+// Like net.Server.listen(port, host): a host name is resolved with dns.lookup() (one address,
+// the resolver's first) before binding; 'listening' follows the bind.
+it('host: a name ("localhost") is resolved like net.Server.listen does, then "listening" fires and clients connect', async () => {
+  const expected = await (await import('node:dns/promises')).lookup('localhost');
+  const s = await listen({ port: 0, host: 'localhost' });
+  const address = s.address() as import('node:net').AddressInfo;
+  expect(address.address).toBe(expected.address);
+  s.on('connection', (ws) => ws.send('hi'));
+  const c = await connect(`ws://localhost:${address.port}`);
+  const [message] = await new Promise<unknown[]>((resolve) => c.once('message', (...args) => resolve(args)));
+  expect(message).toBe('hi');
+  c.terminate();
+});
+
+it('host: a name that does not resolve is an "error" event with the resolver\'s code; no "listening"', async () => {
+  const s = new WebSocketServer({ port: 0, host: 'does-not-exist.invalid' });
+  servers.push(s);
+  let listened = false;
+  s.on('listening', () => { listened = true; });
+  const error = await new Promise<NodeJS.ErrnoException>((resolve) => s.once('error', resolve));
+  expect(error).toMatchObject({ code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'does-not-exist.invalid' });
+  expect(listened).toBe(false);
+  expect(s.address()).toBeNull();
+});
+
+it('host: close() while the name is being resolved: it never listens, and "close" fires', async () => {
+  const s = new WebSocketServer({ port: 0, host: 'localhost' });
+  const events: string[] = [];
+  s.on('listening', () => events.push('listening'));
+  s.on('error', (e) => events.push(`error ${(e as NodeJS.ErrnoException).code}`));
+  s.on('close', () => events.push('close'));
+  await s.close();
+  await new Promise((r) => setTimeout(r, 100)); // past the lookup
+  expect(events).toEqual(['close']);
+  expect(s.address()).toBeNull();
+});

@@ -62,7 +62,7 @@ describe('WebSocketServer options', () => {
   });
 
   it('rejects unknown options (with a hint for names from ws) and listener-only options without port', () => {
-    expectError(server({ noServer: true, maxPayload: 10 }), TypeError, 'ERR_INVALID_ARG_VALUE', /maxPayload.*maxPayloadLength/);
+    expectError(server({ noServer: true, maxPayload: 10 }), TypeError, 'ERR_INVALID_ARG_VALUE', /maxPayload.*maxPayloadLength.*maxFrameSize/);
     expectError(server({ noServer: true, verifyClient: () => true }), TypeError, 'ERR_INVALID_ARG_VALUE', /upgrade/);
     expectError(server({ noServer: true, idletimeout: 5 }), TypeError, 'ERR_INVALID_ARG_VALUE');
     expectError(server({ noServer: true, host: '127.0.0.1' }), TypeError, 'ERR_INVALID_ARG_VALUE', /only applies together with "port"/);
@@ -80,7 +80,7 @@ describe('WebSocketServer options', () => {
 
   it('documents its defaults (the Rust library\'s, in milliseconds)', () => {
     expect(ws.defaults).toEqual({
-      maxPayloadLength: 64 * 1024 * 1024, maxFrameSize: 16 * 1024 * 1024, idleTimeout: 120_000, maxBackpressure: 1024 * 1024,
+      maxPayloadLength: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024, idleTimeout: 120_000, maxBackpressure: 1024 * 1024,
       closeOnBackpressureLimit: false, autoPing: true, autoPong: true, pingInterval: 30_000, pongTimeout: 10_000, closeTimeout: 5_000,
       handshakeTimeout: 10_000, maxHeaderSize: 16_384, maxHeaders: 100, compression: 'disabled', compressionThreshold: 64, backlog: 511, host: '',
     });

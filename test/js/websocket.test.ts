@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Cleanup, clientFrame, loadPackage, next, upgradeRequest, within } from './helpers';
+import { Cleanup, clientFrame, loadPackage, next, runNode, upgradeRequest, within } from './helpers';
 
 const lib = loadPackage();
 const { WebSocketServer, WebSocket, connect } = lib;
@@ -397,7 +397,8 @@ describe('control frames, cork, errors', () => {
     sock.write(clientFrame(0x1, 'unmasked', { masked: false }));
     await within(closed, 5000, 'close after violation');
     expect(events[0]).toEqual(['error', 'WebSocketError', 'WS_ERR_EXPECTED_MASK', 1002, true]);
-    expect(events[1]).toEqual(['close', expect.any(Number)]);
+    // README (Errors): the peer gets the close frame with 1002; locally 'close' reports 1006.
+    expect(events[1]).toEqual(['close', 1006]);
   });
 
   it('maxPayloadLength: a bigger message closes with 1009 (peer sees 1009, local error says so)', async () => {
@@ -412,15 +413,31 @@ describe('control frames, cork, errors', () => {
     expect((await clientClosed)[0]).toBe(1009);
   });
 
-  it('without an "error" listener a peer\'s violation does not crash the process', async () => {
-    const { wss, port } = await listen();
-    const conn = next<[WS]>(wss, 'connection');
-    const { sock } = await rawPeer(port);
-    const [s] = await conn;
-    const closed = next(s, 'close');
-    sock.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0])); // reserved opcode 3
-    await closed;
-    expect(s.listenerCount('error')).toBe(0);
+  it('without an "error" listener a peer\'s violation does not crash the process', () => {
+    // In a child process, so an 'error' emitted without a listener (which throws) would show as
+    // a crash: a non-zero exit and the stack on stderr, instead of 'alive'.
+    const r = runNode(`
+      const net = require('node:net');
+      const { WebSocketServer } = require('sockudo-ws');
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (ws) => ws.on('close', (code) => {
+        console.log('closed', code, ws.listenerCount('error'));
+        setTimeout(() => { console.log('alive'); wss.close(); sock.destroy(); }, 100);
+      }));
+      let sock;
+      wss.on('listening', () => {
+        sock = net.connect(wss.address().port, '127.0.0.1', () => sock.write(${JSON.stringify(upgradeRequest())}));
+        let head = '';
+        sock.on('data', (d) => {
+          if (head.includes('\\r\\n\\r\\n')) return;
+          head += d.toString('latin1');
+          if (head.includes('\\r\\n\\r\\n')) sock.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0])); // reserved opcode 3
+        });
+        sock.on('error', () => {});
+      });`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('closed 1006 0\nalive\n');
+    expect(r.status).toBe(0);
   });
 
   it('idleTimeout closes a silent connection with WS_ERR_IDLE_TIMEOUT', async () => {
@@ -454,5 +471,130 @@ describe('send backpressure (basic API behaviour)', () => {
     await drained;
     expect(s.bufferedAmount).toBe(0);
     expect(s.send('after drain')).toBe('success');
+  });
+});
+
+describe('no public constructor', () => {
+  const expectIllegal = (fn: () => unknown) => {
+    let thrown: unknown;
+    try {
+      fn();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toMatchObject({ name: 'IllegalConstructorError', code: 'ERR_ILLEGAL_CONSTRUCTOR', message: expect.stringMatching(/connect\(/) });
+    expect(thrown).toBeInstanceOf(lib.IllegalConstructorError);
+  };
+
+  it('new WebSocket(url) throws IllegalConstructorError (ERR_ILLEGAL_CONSTRUCTOR) naming connect(), never a half-built object', () => {
+    const Ctor = WebSocket as unknown as new (...args: unknown[]) => WS;
+    expectIllegal(() => new Ctor('ws://127.0.0.1:1'));
+    expectIllegal(() => new Ctor());
+    // Not even with an object shaped like the library's own internal one, nor through a subclass.
+    expectIllegal(() => new Ctor({ socket: null, protocol: '', link: null, onClosed: null, onSubscription: null }));
+    expectIllegal(() => new (class extends Ctor {})('ws://127.0.0.1:1'));
+  });
+
+  it('the default export (import WebSocket from "sockudo-ws", require("sockudo-ws")) is the module; constructing or calling it throws the same typed error', () => {
+    const r = runNode(`
+      const cjs = require('sockudo-ws');
+      const attempt = (fn) => { try { fn(); return 'no error'; } catch (e) { return [e.name, e.code, /connect\\(/.test(e.message), e instanceof cjs.IllegalConstructorError].join(' '); } };
+      import('sockudo-ws').then((esm) => {
+        const WebSocket = esm.default;
+        console.log(JSON.stringify({
+          same: WebSocket === cjs && typeof WebSocket.connect === 'function' && WebSocket.connect === esm.connect,
+          esmNew: attempt(() => new WebSocket('ws://127.0.0.1:1')),
+          cjsNew: attempt(() => new cjs('ws://127.0.0.1:1')),
+          cjsCall: attempt(() => cjs('ws://127.0.0.1:1')),
+        }));
+      });`);
+    expect(r.status, r.stderr).toBe(0);
+    const expected = 'IllegalConstructorError ERR_ILLEGAL_CONSTRUCTOR true true';
+    expect(JSON.parse(r.stdout)).toEqual({ same: true, esmNew: expected, cjsNew: expected, cjsCall: expected });
+  });
+});
+
+// ws 8's argument forms that used to be ignored or refused with a misleading error.
+describe('send(data, options?, callback?) and server.close(callback) (ws 8 forms)', () => {
+  it('send(data, cb) and send(data, options, cb): cb() once the message was handed to the transport, never synchronously', async () => {
+    const { url } = await echoServer();
+    const c = await client(url);
+    const events: unknown[] = [];
+    const echoed: unknown[] = [];
+    c.on('message', (d) => echoed.push(d));
+    events.push(['status', c.send('a', (error) => events.push(['cb a', error]))]);
+    events.push(['status', c.send(Buffer.from('b'), { binary: false }, (error) => events.push(['cb b', error]))]);
+    events.push('returned');
+    await within((async () => { while (echoed.length < 2) await new Promise((r) => setTimeout(r, 5)); })(), 5000, 'echoes');
+    expect(events).toEqual([['status', 'success'], ['status', 'success'], 'returned', ['cb a', undefined], ['cb b', undefined]]);
+    expect(echoed).toEqual(['a', 'b']);
+  });
+
+  it('the callback gets an InvalidStateError when the message is not sent: socket closed, or dropped over maxBackpressure', async () => {
+    const { wss, port, url } = await listen({ maxBackpressure: 256 * 1024 });
+    const c = await client(url);
+    const closed = next(c, 'close');
+    c.terminate();
+    await closed;
+    const afterClose = new Promise<unknown[]>((resolve) => expect(c.send('x', (...args: unknown[]) => resolve(args))).toBe('dropped'));
+    const [closedError] = await within(afterClose, 5000, 'callback after close');
+    expect(closedError).toBeInstanceOf(lib.InvalidStateError);
+    expect(closedError).toMatchObject({ code: 'ERR_SOCKUDO_WS_INVALID_STATE', message: expect.stringMatching(/not open/) });
+
+    const conn = next<[WS]>(wss, 'connection');
+    const { sock } = await rawPeer(port);
+    sock.pause();
+    const [s] = await conn;
+    const results: Promise<unknown>[] = [];
+    let status = '';
+    for (let i = 0; i < 400 && status !== 'dropped'; i++) {
+      results.push(new Promise((resolve) => { status = s.send(Buffer.alloc(64 * 1024), (error) => resolve(error)); }));
+    }
+    expect(status).toBe('dropped');
+    const errors = await within(Promise.all(results), 5000, 'callbacks');
+    expect(errors.slice(0, -1).every((e) => e === undefined)).toBe(true);
+    expect(errors.at(-1)).toMatchObject({ code: 'ERR_SOCKUDO_WS_INVALID_STATE', message: expect.stringMatching(/maxBackpressure/) });
+  });
+
+  it('fin: false (fragmentation), unknown send options and a callback that is not a function are refused loudly', async () => {
+    const { wss, url } = await listen();
+    const conn = next<[WS]>(wss, 'connection');
+    const c = await client(url);
+    const [s] = await conn;
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+        return 'no error';
+      } catch (error) {
+        return `${(error as Error).name} ${(error as { code?: string }).code} ${(error as Error).message}`;
+      }
+    };
+    expect(code(() => c.send('x', { fin: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*fin.*not supported/);
+    expect(code(() => c.send('x', { fin: 1 } as never))).toMatch(/^InvalidArgumentTypeError ERR_INVALID_ARG_TYPE /);
+    expect(code(() => c.send('x', { fin: true } as never))).toBe('no error'); // a whole message: what every send is
+    expect(code(() => c.send('x', { mask: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*options\.mask.*not a known option/);
+    expect(code(() => c.send('x', { binray: true } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*options\.binray/);
+    expect(code(() => c.send('x', {}, 'cb' as never))).toMatch(/^InvalidArgumentTypeError ERR_INVALID_ARG_TYPE .*callback/);
+    expect(code(() => c.send('x', (() => {}) as never, (() => {}) as never))).toMatch(/^InvalidArgumentTypeError ERR_INVALID_ARG_TYPE /);
+    expect(code(() => wss.publish('t', 'x', { fin: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*fin/);
+    expect(code(() => s.publish('t', 'x', { compres: false } as never))).toMatch(/^InvalidArgumentValueError ERR_INVALID_ARG_VALUE .*compres/);
+  });
+
+  it('server.close(cb): cb() once closed (after the clients\' close); called again when closed: cb(InvalidStateError "not running")', async () => {
+    const { wss, url } = await listen();
+    const c = await client(url);
+    const order: unknown[] = [];
+    c.on('close', (code) => order.push(['client close', code]));
+    wss.on('close', () => order.push('server close'));
+    const promise = wss.close((...args: unknown[]) => order.push(['cb', ...args]));
+    expect(promise).toBeInstanceOf(Promise);
+    await within(promise, 8000, 'server close');
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([['client close', 1001], 'server close', ['cb']]);
+    const [again] = await within(new Promise<unknown[]>((resolve) => void wss.close((...args: unknown[]) => resolve(args))), 5000, 'second close');
+    expect(again).toBeInstanceOf(lib.InvalidStateError);
+    expect(again).toMatchObject({ code: 'ERR_SOCKUDO_WS_INVALID_STATE', message: expect.stringMatching(/not running/) });
+    await expect(wss.close('cb' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });
 });

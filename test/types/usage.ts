@@ -26,5 +26,5 @@ kernels().simd;
 
 const e1: 'ERR_INVALID_ARG_TYPE' = new InvalidArgumentTypeError('a', 'b', 1).code;
 const e2: 'ERR_OUT_OF_RANGE' = new OutOfRangeError('a', 'b', 1).code;
-const e3: 'ERR_SOCKUDO_WS_NATIVE_LOAD' = new NativeLoadError('x').code;
+const e3: 'ERR_SOCKUDO_WS_NATIVE_LOAD' | 'ERR_SOCKUDO_WS_KERNEL' = new NativeLoadError('x').code;
 void [ok, active, list, utf8, ossl, e1, e2, e3];

@@ -1,0 +1,110 @@
+/**
+ * The stable `code`s of every error sockudo-ws creates, as lists (so a test can check them against
+ * the native sources and Node's system error map) and as string-literal union types (so a
+ * `switch (error.code)` refuses a misspelled code at compile time).
+ *
+ * The WS_ERR_* names follow `ws` 8 where `ws` has the same error (`WS_ERR_INVALID_UTF8`,
+ * `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH`, ...). Sources: native/core/protocol/errors.cc (kErrors)
+ * and native/core/handshake/handshake_errors.cc (handshake_error_name).
+ */
+
+/** {@link WebSocketError} codes: the peer broke RFC 6455, exceeded a limit, or stopped answering. */
+export const WEBSOCKET_ERROR_CODES = [
+  'WS_ERR_INVALID_OPCODE',
+  'WS_ERR_UNEXPECTED_RSV_1',
+  'WS_ERR_UNEXPECTED_RSV_2_3',
+  'WS_ERR_EXPECTED_MASK',
+  'WS_ERR_UNEXPECTED_MASK',
+  'WS_ERR_EXPECTED_FIN',
+  'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH',
+  'WS_ERR_NON_MINIMAL_LENGTH',
+  'WS_ERR_INVALID_PAYLOAD_LENGTH',
+  'WS_ERR_UNEXPECTED_CONTINUATION',
+  'WS_ERR_EXPECTED_CONTINUATION',
+  'WS_ERR_INVALID_CLOSE_PAYLOAD',
+  'WS_ERR_INVALID_CLOSE_CODE',
+  'WS_ERR_INVALID_UTF8',
+  'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH',
+  'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+  'WS_ERR_INVALID_COMPRESSED_DATA',
+  'WS_ERR_COMPRESSOR_UNAVAILABLE',
+  'WS_ERR_IDLE_TIMEOUT',
+  'WS_ERR_PONG_TIMEOUT',
+] as const;
+
+/** A {@link WebSocketError}'s `code`. */
+export type WebSocketErrorCode = (typeof WEBSOCKET_ERROR_CODES)[number];
+
+/** {@link HandshakeError} codes for a server response that broke RFC 6455 §4.1 (or is not 101). */
+export const HANDSHAKE_RESPONSE_ERROR_CODES = [
+  'WS_ERR_HANDSHAKE_HEAD_TOO_LARGE',
+  'WS_ERR_HANDSHAKE_MALFORMED',
+  'WS_ERR_HANDSHAKE_BAD_STATUS',
+  'WS_ERR_HANDSHAKE_BAD_UPGRADE',
+  'WS_ERR_HANDSHAKE_BAD_CONNECTION',
+  'WS_ERR_HANDSHAKE_BAD_ACCEPT',
+  'WS_ERR_HANDSHAKE_BAD_PROTOCOL',
+  'WS_ERR_HANDSHAKE_BAD_EXTENSION',
+] as const;
+
+/**
+ * System error names, as Node reports them (`util.getSystemErrorMap()`: libuv's names, which the
+ * native transport uses too), plus `ENOTFOUND`, which Node's `dns` uses for unknown host names.
+ */
+export const SYSTEM_ERROR_CODES = [
+  'E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EAGAIN', 'EAI_ADDRFAMILY', 'EAI_AGAIN', 'EAI_BADFLAGS',
+  'EAI_BADHINTS', 'EAI_CANCELED', 'EAI_FAIL', 'EAI_FAMILY', 'EAI_MEMORY', 'EAI_NODATA', 'EAI_NONAME', 'EAI_OVERFLOW', 'EAI_PROTOCOL',
+  'EAI_SERVICE', 'EAI_SOCKTYPE', 'EALREADY', 'EBADF', 'EBUSY', 'ECANCELED', 'ECHARSET', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET',
+  'EDESTADDRREQ', 'EEXIST', 'EFAULT', 'EFBIG', 'EFTYPE', 'EHOSTDOWN', 'EHOSTUNREACH', 'EILSEQ', 'EINTR', 'EINVAL', 'EIO', 'EISCONN',
+  'EISDIR', 'ELOOP', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'ENAMETOOLONG', 'ENETDOWN', 'ENETUNREACH', 'ENFILE', 'ENOBUFS', 'ENODATA',
+  'ENODEV', 'ENOENT', 'ENOMEM', 'ENONET', 'ENOPROTOOPT', 'ENOSPC', 'ENOSYS', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTFOUND',
+  'ENOTSOCK', 'ENOTSUP', 'ENOTTY', 'ENXIO', 'EOF', 'EOVERFLOW', 'EPERM', 'EPIPE', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE',
+  'ERANGE', 'EREMOTEIO', 'EROFS', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ETIMEDOUT', 'ETXTBSY', 'EUNATCH', 'EXDEV',
+  'UNKNOWN',
+] as const;
+
+/** A system error name (`ECONNREFUSED`, `EADDRINUSE`, `ENOTFOUND`, `ETIMEDOUT`, ...). */
+export type SystemErrorCode = (typeof SYSTEM_ERROR_CODES)[number];
+
+/**
+ * A {@link HandshakeError}'s `code`: a `WS_ERR_HANDSHAKE_*` code when the server's response broke
+ * the handshake, or a system error name (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT` for the
+ * handshake timeout, ...) when there was no usable response.
+ */
+export type HandshakeErrorCode = (typeof HANDSHAKE_RESPONSE_ERROR_CODES)[number] | SystemErrorCode;
+
+/** Why `WebSocketServer.handleUpgrade()` did not produce a connection. */
+export type UpgradeErrorCode =
+  /** Refused by the server: the upgrade hook, `path`, a failing hook (500) or a closing server (503). */
+  | 'ERR_SOCKUDO_WS_UPGRADE_REJECTED'
+  /** The request is not a valid WebSocket upgrade (RFC 6455 §4.2.1); the native core answered it (400/426/431/505). */
+  | 'ERR_SOCKUDO_WS_INVALID_UPGRADE'
+  /** The upgrade was not completed within `handshakeTimeout`; the native core answered 408. */
+  | 'ERR_SOCKUDO_WS_HANDSHAKE_TIMEOUT'
+  /** The connection ended (peer gone, server closed) before the upgrade completed. */
+  | 'ERR_SOCKUDO_WS_UPGRADE_ABORTED';
+
+/** A {@link NativeLoadError}'s `code`: no usable binary, or the addon refused to load (`SOCKUDO_WS_KERNEL` names an unknown or unsupported kernel). */
+export type NativeLoadErrorCode = 'ERR_SOCKUDO_WS_NATIVE_LOAD' | 'ERR_SOCKUDO_WS_KERNEL';
+
+/** Misuse by the local program (Node's codes where Node has one). */
+export type UsageErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_ILLEGAL_CONSTRUCTOR'
+  | 'ERR_SOCKUDO_WS_INVALID_STATE';
+
+/**
+ * Every `code` an error created by sockudo-ws can carry, for a `switch` over any of them.
+ * (`ERR_SOCKUDO_WS_NO_MEMORY`: the native side could not allocate a message being sent.)
+ */
+export type ErrorCode =
+  | UsageErrorCode
+  | NativeLoadErrorCode
+  | 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED'
+  | 'ERR_SOCKUDO_WS_NO_MEMORY'
+  | 'ABORT_ERR'
+  | WebSocketErrorCode
+  | HandshakeErrorCode
+  | UpgradeErrorCode;
