@@ -92,11 +92,11 @@ function attempt(target: Target, ip: string, config: ClientConfig, timeout: numb
         // After the awaiting code has run (and attached its listeners), deliver what came with the 101.
         setImmediate(() => internals.start(ws));
       },
-      failed(code, message, status, rawHead) {
+      failed(code, message, status, rawHead, body) {
         signal?.removeEventListener('abort', onAbort);
         // A 101 that fails validation says why (e.g. a permessage-deflate answer we did not allow).
         const what = status === 0 ? message : status === 101 && message ? `the server answered 101, but ${message}` : `the server answered ${status}`;
-        reject(new HandshakeError(code, `connect to ${target.href} failed: ${what}`, status, parseHeaderLines(rawHead)));
+        reject(new HandshakeError(code, `connect to ${target.href} failed: ${what}`, status, parseHeaderLines(rawHead), { body }));
       },
     });
   });

@@ -127,12 +127,20 @@ export class HandshakeError extends Error {
   readonly status: number;
   /** Response headers, names lower-cased, repeated fields joined with ", ". */
   readonly headers: Readonly<Record<string, string>>;
-  constructor(code: HandshakeErrorCode, message: string, status = 0, headers: Readonly<Record<string, string>> = {}, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * The response body of a refused upgrade (what the server's `upgrade` hook or proxy said): its
+   * Content-Length bytes, or what arrived until the server closed, at most 64 KiB, read within
+   * `handshakeTimeout`; a chunked body as received (not decoded). Empty when there was none.
+   */
+  readonly body: Buffer;
+  constructor(code: HandshakeErrorCode, message: string, status = 0, headers: Readonly<Record<string, string>> = {},
+    options?: { cause?: unknown; body?: Buffer }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HandshakeError';
     this.code = code;
     this.status = status;
     this.headers = headers;
+    this.body = options?.body ?? Buffer.alloc(0);
   }
 }
 

@@ -152,7 +152,8 @@ export interface NativeHandlers {
   /** Client: the server accepted; `protocol` is the selected subprotocol ('' for none), `extensions` its Sec-WebSocket-Extensions. */
   open(target: object, protocol: string, extensions: string): void;
   /** `code`: a WS_ERR_HANDSHAKE_* code, or a system error name (ECONNREFUSED, ETIMEDOUT, ...). */
-  openFailed(target: object, code: HandshakeErrorCode, message: string, status: number, rawHead: string): void;
+  /** `body`: a refused upgrade's response body (≤ 64 KiB; empty when there was none). */
+  openFailed(target: object, code: HandshakeErrorCode, message: string, status: number, rawHead: string, body: Buffer): void;
   message(target: object, data: string | Buffer, isBinary: boolean): void;
   ping(target: object, data: Buffer): void;
   pong(target: object, data: Buffer): void;

@@ -91,7 +91,7 @@ export interface SocketInit {
 /** @internal The client's view of a connection attempt. */
 export interface ConnectHooks {
   opened(protocol: string, extensions: string): void;
-  failed(code: HandshakeErrorCode, message: string, status: number, rawHead: string): void;
+  failed(code: HandshakeErrorCode, message: string, status: number, rawHead: string, body: Buffer): void;
 }
 
 /** @internal The receiver of native `upgrade` calls (the object given to `new NativeServer()`). */
@@ -610,7 +610,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
         (server as UpgradeSink).onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag),
       upgradeFailed: (server, tag, status) => (server as UpgradeSink).onUpgradeFailed(tag, status),
       open: (t, protocol, extensions) => ws(t).#connect?.opened(protocol, extensions),
-      openFailed: (t, code, message, status, rawHead) => ws(t).#connect?.failed(code, message, status, rawHead),
+      openFailed: (t, code, message, status, rawHead, body) => ws(t).#connect?.failed(code, message, status, rawHead, body),
       message: (t, data, isBinary) => ws(t).#onMessage(data, isBinary),
       ping: (t, data) => ws(t).emit('ping', data),
       pong: (t, data) => ws(t).emit('pong', data),

@@ -344,7 +344,7 @@ std::string SocketWrap::error_text(protocol::ProtocolError error) const {
   const protocol::Connection* engine = socket_ != nullptr ? socket_->engine() : nullptr;
   if (engine == nullptr || (error != ProtocolError::FrameTooLarge && error != ProtocolError::MessageTooLarge))
     return protocol::error_message(error);
-  const protocol::SizeViolation& v = engine->size_violation();
+  const protocol::SizeViolation v = engine->size_violation(error);
   if (error == ProtocolError::FrameTooLarge)
     return "maxFrameSize " + std::to_string(v.limit) + " exceeded: a frame of " + std::to_string(v.size) + " bytes";
   if (v.inflated)
@@ -389,7 +389,8 @@ void SocketWrap::on_client_failed(const transport::ClientFailure& failure) {
   Napi::HandleScope scope(env);
   call_handler(*state_, env, state_->handlers.open_failed,
                {target_value(), Napi::String::New(env, failure.code), Napi::String::New(env, failure.message),
-                Napi::Number::New(env, failure.status), Napi::String::New(env, failure.raw_head)});
+                Napi::Number::New(env, failure.status), Napi::String::New(env, failure.raw_head),
+                Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(failure.body.data()), failure.body.size())});
 }
 
 double SocketWrap::on_external_write(std::span<const io::Slice> slices) {

@@ -125,7 +125,9 @@ void Socket::on_timer(uv_timer_t* handle) {
     return;
   }
   if (now >= s->handshake_deadline_) {
-    if (s->phase_ == SocketPhase::ClientConnecting || s->phase_ == SocketPhase::ClientHead) {
+    if (s->phase_ == SocketPhase::ClientRejected) {
+      s->finish_rejection();  // what arrived of the body in time
+    } else if (s->phase_ == SocketPhase::ClientConnecting || s->phase_ == SocketPhase::ClientHead) {
       s->fail_client("ETIMEDOUT", "opening handshake timed out");
     } else if (s->phase_ == SocketPhase::ServerHead || s->phase_ == SocketPhase::AwaitingDecision) {
       // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
@@ -180,6 +182,7 @@ void Socket::process(uint8_t* data, size_t len) {
   switch (phase_) {
     case SocketPhase::ServerHead: return process_server_head(data, len);
     case SocketPhase::ClientHead: return process_client_head(data, len);
+    case SocketPhase::ClientRejected: return take_rejection_body(data, len);
     case SocketPhase::AwaitingDecision:
       // Only a Duplex delivers bytes now (a fd socket is not read while the application
       // decides): keep them for the connection, in order (up to kMaxHeldInput, then it pauses).
@@ -220,7 +223,26 @@ void Socket::process_client_head(const uint8_t* data, size_t len) {
   const auto r = client_->feed(data, len);
   if (r.state == handshake::HeadState::NeedMore) return;
   if (r.state == handshake::HeadState::Failed) {
-    fail_client(client_->error_code(), client_->error_reason(), client_->status());
+    if (client_->status() == 0 || client_->status() == 101) {
+      fail_client(client_->error_code(), client_->error_reason(), client_->status());
+      return;
+    }
+    // A refusal (401, 403, 429...): what the server says in its body is for the application.
+    phase_ = SocketPhase::ClientRejected;
+    rejection_body_len_ = UINT64_MAX;
+    if (auto cl = client_->response().find("content-length")) {
+      uint64_t n = 0;
+      bool digits = !cl->empty();
+      for (char ch : *cl) {
+        if (ch < '0' || ch > '9' || n > (UINT64_MAX - 9) / 10) {
+          digits = false;
+          break;
+        }
+        n = n * 10 + static_cast<uint64_t>(ch - '0');
+      }
+      if (digits) rejection_body_len_ = n;
+    }
+    take_rejection_body(data + r.consumed, len - r.consumed);
     return;
   }
   held_.assign(data + r.consumed, data + len);
@@ -235,6 +257,18 @@ void Socket::process_client_head(const uint8_t* data, size_t len) {
   handler_->on_client_open();
 }
 
+void Socket::take_rejection_body(const uint8_t* data, size_t len) {
+  const uint64_t want = std::min<uint64_t>(rejection_body_len_, kMaxRejectionBody);
+  const uint64_t room = want - std::min<uint64_t>(want, rejection_body_.size());
+  rejection_body_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(std::min<uint64_t>(len, room)));
+  if (rejection_body_.size() >= want) finish_rejection();
+}
+
+void Socket::finish_rejection() {
+  if (phase_ != SocketPhase::ClientRejected) return;
+  fail_client(client_->error_code(), client_->error_reason(), client_->status());
+}
+
 void Socket::feed_engine(uint8_t* data, size_t len) {
   engine_->receive(data, len, loop_.now_ms(), sink());
   after_engine();
@@ -247,6 +281,9 @@ void Socket::on_eof(int error) {
         engine_->on_eof(loop_.now_ms(), sink());
       }
       destroy();
+      return;
+    case SocketPhase::ClientRejected:
+      finish_rejection();  // the body ends with the connection
       return;
     case SocketPhase::ClientConnecting:
     case SocketPhase::ClientHead: {
@@ -653,7 +690,7 @@ void Socket::linger() {
 }
 
 void Socket::fail_client(std::string code, std::string message, int status) {
-  ClientFailure f{std::move(code), std::move(message), status, {}};
+  ClientFailure f{std::move(code), std::move(message), status, {}, std::move(rejection_body_)};
   if (client_ && status != 0) {
     const auto& head = client_->response();
     for (size_t i = 0; i < head.header_count(); i++) {
@@ -673,6 +710,7 @@ bool Socket::wants_input() const {
   switch (phase_) {
     case SocketPhase::ServerHead:
     case SocketPhase::ClientHead:
+    case SocketPhase::ClientRejected:
     case SocketPhase::Draining: return true;  // Draining: notice the peer's EOF / reset
     case SocketPhase::AwaitingDecision: return external_ && held_.size() < kMaxHeldInput;
     case SocketPhase::Open:

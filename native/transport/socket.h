@@ -59,6 +59,7 @@ enum class SocketPhase : uint8_t {
   AwaitingDecision,  // request complete; the application decides (accept / reject)
   ClientConnecting,  // TCP connect in progress
   ClientHead,        // request sent; reading the response
+  ClientRejected,    // a non-101 response: reading its body before reporting the failure
   Open,              // WebSocket connection
   Draining,          // writing what is queued (a rejection, a final close), then lingering until EOF
   Closed,
@@ -79,6 +80,8 @@ class Socket {
   // application decides, before start(), or from a Duplex fed during another receive). A fd
   // socket stops reading instead; a Duplex is paused (on_external_flow) past this.
   static constexpr size_t kMaxHeldInput = 256 * 1024;
+  // The most of a refused upgrade's response body a client keeps for the application.
+  static constexpr size_t kMaxRejectionBody = 64 * 1024;
 
   // A server-side socket for an accepted (or adopted) fd; fd < 0 means external I/O (bytes are
   // fed with receive_external and written through the handler). `initial` holds bytes that were
@@ -181,6 +184,8 @@ class Socket {
   void after_engine();
   void on_eof(int error);
   void fail_client(std::string code, std::string message, int status = 0);
+  void take_rejection_body(const uint8_t* data, size_t len);
+  void finish_rejection();
   void open_engine(protocol::Role role, const protocol::DeflateAgreement* deflate);
   template <typename Enqueue>
   SendResult queue_message(size_t bytes, Enqueue&& enqueue);
@@ -225,6 +230,8 @@ class Socket {
   std::unique_ptr<handshake::HttpHeadParser> head_;
   handshake::UpgradeRequest request_;
   std::unique_ptr<handshake::ClientHandshake> client_;
+  std::string rejection_body_;
+  uint64_t rejection_body_len_ = UINT64_MAX;  // Content-Length of a refused upgrade's body (MAX: until EOF)
   std::unique_ptr<pubsub::Subscriber> subscriber_;  // created on the first subscribe
   std::unique_ptr<protocol::PerMessageDeflate> deflate_;  // outlives engine_, which points to it
   std::unique_ptr<protocol::Connection> engine_;

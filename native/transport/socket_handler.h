@@ -19,6 +19,10 @@ struct ClientFailure {
   std::string message;
   int status = 0;       // HTTP status of an unexpected response, else 0
   std::string raw_head; // the response head, for "unexpected response" reporting (may be empty)
+  // The response body of a refused upgrade (status != 0): Content-Length bytes, or what arrived
+  // until the server closed; at most Socket::kMaxRejectionBody bytes, read within the handshake
+  // timeout. A chunked body is passed on as received (not decoded).
+  std::string body;
 };
 
 // Per-connection events: the protocol engine's (EventSink) plus the transport's own.

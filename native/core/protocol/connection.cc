@@ -191,11 +191,6 @@ void Connection::fail(ProtocolError error, EventSink& sink) {
     // A liveness failure: the peer is not reading, so nothing queued would ever leave.
     output_.clear();
   }
-  if (error == ProtocolError::FrameTooLarge || error == ProtocolError::MessageTooLarge) {
-    // The parser knows the announced sizes; otherwise the transform's output outgrew the limit.
-    violation_ = parser_.size_violation();
-    if (violation_.limit == 0) violation_ = {config_.max_message_size, config_.max_message_size + 1, true};
-  }
   state_ = ConnectionState::Closed;
   close_transport_ = true;
   pong_pending_ = false;
@@ -204,6 +199,15 @@ void Connection::fail(ProtocolError error, EventSink& sink) {
   drop_suspended();
   sink.on_error(error);
   report_close(close_code::kAbnormal, {}, sink);
+}
+
+// Kept nowhere: the parser still holds the failing header, and a message whose announced size
+// fits the limit can only have grown past it while inflating.
+SizeViolation Connection::size_violation(ProtocolError error) const {
+  if (error == ProtocolError::FrameTooLarge) return {config_.max_frame_size, parser_.frame_size(), false};
+  const uint64_t announced = parser_.announced_message_size();
+  if (announced > config_.max_message_size) return {config_.max_message_size, announced, false};
+  return {config_.max_message_size, config_.max_message_size + 1, true};
 }
 
 void Connection::report_close(uint16_t code, std::span<const uint8_t> reason, EventSink& sink) {

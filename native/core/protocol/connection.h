@@ -95,8 +95,8 @@ class Connection final : private FrameSink {
   bool should_close_transport() const { return close_transport_; }
   const ConnectionConfig& config() const { return config_; }
   const MessageAssembler::Stats& message_stats() const { return assembler_.stats(); }
-  // The numbers behind the last FrameTooLarge / MessageTooLarge failure (valid in on_error).
-  const SizeViolation& size_violation() const { return violation_; }
+  // The numbers behind a FrameTooLarge / MessageTooLarge failure (ask in on_error).
+  SizeViolation size_violation(ProtocolError error) const;
 
  private:
   // FrameSink
@@ -136,7 +136,6 @@ class Connection final : private FrameSink {
   bool close_transport_ = false;
   bool close_reported_ = false;
   bool pong_pending_ = false;
-  SizeViolation violation_;
   bool suspended_ = false;  // see suspended()
   bool paused_ = false;     // see set_paused()
   std::vector<uint8_t> pending_input_;  // unparsed input while suspended (≤ one read + what came after)

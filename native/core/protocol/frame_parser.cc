@@ -17,7 +17,6 @@ void FrameParser::reset() {
   mask_phase_ = 0;
   state_ = State::Running;
   error_ = ProtocolError::None;
-  violation_ = {};
   in_payload_ = false;
   in_message_ = false;
   spill_len_ = 0;
@@ -151,7 +150,7 @@ ProtocolError FrameParser::check_first_two() const {
 }
 
 // Rules decided by the payload length, checked before a single payload byte is taken.
-ProtocolError FrameParser::check_length() {
+ProtocolError FrameParser::check_length() const {
   const FrameHeader& h = header_;
   if (h.length_code == 127) {
     // §5.2: "the most significant bit MUST be 0".
@@ -163,15 +162,10 @@ ProtocolError FrameParser::check_length() {
   }
   if (is_control(h.op())) return ProtocolError::None;
   // §10.4: limits on frame and message size protect against memory exhaustion; 1009 (§7.4.1).
-  if (h.payload_len > config_.max_frame_size) {
-    violation_ = {config_.max_frame_size, h.payload_len, false};
-    return ProtocolError::FrameTooLarge;
-  }
+  if (h.payload_len > config_.max_frame_size) return ProtocolError::FrameTooLarge;
   const uint64_t before = h.op() == Opcode::Continuation ? message_len_ : 0;
-  if (before > config_.max_message_size || h.payload_len > config_.max_message_size - before) {
-    violation_ = {config_.max_message_size, before + h.payload_len, false};
+  if (before > config_.max_message_size || h.payload_len > config_.max_message_size - before)
     return ProtocolError::MessageTooLarge;
-  }
   return ProtocolError::None;
 }
 

@@ -77,15 +77,18 @@ class FrameParser {
 
   State state() const { return state_; }
   ProtocolError error() const { return error_; }
-  // After FrameTooLarge / MessageTooLarge: the limit and the announced size that broke it.
-  const SizeViolation& size_violation() const { return violation_; }
+  // The current (or failing) frame's announced payload length, and the message's length with it.
+  uint64_t frame_size() const { return header_.payload_len; }
+  uint64_t announced_message_size() const {
+    return (header_.op() == Opcode::Continuation ? message_len_ : 0) + header_.payload_len;
+  }
   // True while a fragmented message is in progress (a non-FIN data frame was seen).
   bool in_message() const { return in_message_; }
 
  private:
   size_t take_header(const uint8_t* p, size_t n, bool& complete);
   ProtocolError check_first_two() const;
-  ProtocolError check_length();
+  ProtocolError check_length() const;
   ProtocolError begin_frame(FrameSink& sink);
   size_t take_payload(uint8_t* p, size_t n, FrameSink& sink);
   ProtocolError finish_control(std::span<const uint8_t> payload, FrameSink& sink);
@@ -99,7 +102,6 @@ class FrameParser {
   size_t mask_phase_ = 0;
   State state_ = State::Running;
   ProtocolError error_ = ProtocolError::None;
-  SizeViolation violation_;
   bool in_payload_ = false;
   bool in_message_ = false;
   uint8_t spill_len_ = 0;
