@@ -36,8 +36,9 @@ function latency(loadgen, port) {
   lg.stdout.on('data', (d) => (out += d));
   return new Promise((resolve, reject) => lg.on('exit', (code) => {
     const line = out.trim().split('\n').pop();
-    if (!line) return reject(new Error(`load generator failed (${code})`));
-    resolve(JSON.parse(line));
+    const r = line ? JSON.parse(line) : null;
+    if (r === null || r.latency_p50_us === undefined) return reject(new Error(`load generator failed (${code}): ${line}`));
+    resolve(r);
   }));
 }
 

@@ -21,7 +21,10 @@ if (impl === 'sockudo-dedicated' || impl === 'sockudo-shared' || impl === 'socku
 } else if (impl === 'ws') {
   const { WebSocketServer } = require('ws');
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, perMessageDeflate: { threshold: 0 } });
-  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('error', () => {});  // a hostile peer's violation (bench/js/bomb.mjs) closes only its connection
+  });
   wss.on('listening', () => ready(wss.address().port));
 } else {
   console.error('usage: compression-server.mjs sockudo-dedicated|sockudo-shared|sockudo-off|ws');

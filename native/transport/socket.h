@@ -72,10 +72,12 @@ class Socket {
   static constexpr size_t kFlushThreshold = 4 * 1024;
   // A Duplex's output crosses into JS: batch more of it per crossing.
   static constexpr size_t kExternalFlushThreshold = 64 * 1024;
-  // Inflated bytes one connection may produce per loop turn (ConnectionConfig::inflate_budget):
-  // about a third of a millisecond of zlib-ng on this machine class; a bigger message continues
-  // on the next turns, its socket not read meanwhile.
-  static constexpr uint64_t kInflateBudgetPerTurn = 256 * 1024;
+  // Inflated bytes one connection may produce per loop turn (ConnectionConfig::inflate_budget);
+  // a bigger message continues on the next turns, its socket not read meanwhile. Most of the
+  // cost is faulting in the memory the output lands in (inflate itself is a few percent): about
+  // 0.1 ms per 64 KiB here. 256 KiB gave the well-behaved client under bombs a 1.0 ms median
+  // round trip, 64 KiB 0.75 ms (`node bench/js/bomb.mjs`; quiet: 0.6 ms).
+  static constexpr uint64_t kInflateBudgetPerTurn = 64 * 1024;
   // Bytes a socket keeps that arrived before they can be processed (after the head while the
   // application decides, before start(), or from a Duplex fed during another receive). A fd
   // socket stops reading instead; a Duplex is paused (on_external_flow) past this.

@@ -102,3 +102,18 @@ describe('npm run bench (a short real run)', () => {
     expect(r.stderr).toContain('--impls uws needs UWS_PATH');
   });
 });
+
+describe('bench/js/bomb.mjs (decompression bombs beside a good client)', () => {
+  it('one short round against ours and ws: a table with quiet and attacked latency and a bomb count per server', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bench', 'js', 'bomb.mjs'), '--rounds', '1', '--seconds', '1', '--rate', '500'],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => /^\| (sockudo-dedicated|ws) \|/.test(l));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      const cells = row.split('|').map((c) => c.trim());
+      expect(cells[2]).toMatch(/^\d+(\.\d+)? \/ \d+(\.\d+)?$/);  // quiet p50 / p99
+      expect(Number(cells[6])).toBeGreaterThan(0);  // the peers got bombs through
+    }
+  }, 150_000);
+});

@@ -10,6 +10,11 @@ namespace sockudo::protocol {
 
 namespace {
 
+// Inflate output growth (RawInflater::run): doubling up to kDirectReserve, then the whole limit
+// (up to kMaxDirectReserve) at once.
+constexpr uint64_t kDirectReserve = 1024 * 1024;
+constexpr uint64_t kMaxDirectReserve = 256ull * 1024 * 1024;
+
 // RFC 7692 §7.2.1 / §7.2.2: the empty stored block a sync flush ends with.
 constexpr uint8_t kTail[4] = {0x00, 0x00, 0xff, 0xff};
 
@@ -183,11 +188,18 @@ ProtocolError RawInflater::run(bool last, std::vector<uint8_t>& out, uint64_t ma
       output_pending_ = out_was_full;
       return ProtocolError::Yield;
     }
-    // Grow geometrically, but never reserve past the limit: the capacity is the allocation.
+    // Grow geometrically, but never reserve past the limit. Past kDirectReserve the rest of the
+    // limit is reserved at once (address space only: pages are faulted in as inflate writes
+    // them), so a big message is never copied by a doubling; the largest such copy (32 MiB for
+    // a 64 MiB message) stalled the loop for milliseconds in one turn.
     size_t want = std::max<size_t>(used + 16 * 1024, out.capacity());
     want = static_cast<size_t>(std::min<uint64_t>(want, limit));
     if (budget != nullptr) want = static_cast<size_t>(std::min<uint64_t>(want, used + *budget));
-    if (want > out.capacity()) out.reserve(std::min<uint64_t>(std::max<uint64_t>(want, 2ull * out.capacity()), limit));
+    if (want > out.capacity()) {
+      uint64_t cap = std::min<uint64_t>(std::max<uint64_t>(want, 2ull * out.capacity()), limit);
+      if (cap > kDirectReserve) cap = std::max<uint64_t>(cap, std::min<uint64_t>(limit, kMaxDirectReserve));
+      out.reserve(cap);
+    }
     out.resize(want);
     s->next_out = out.data() + used;
     s->avail_out = static_cast<uint32_t>(std::min<size_t>(want - used, UINT32_MAX));
