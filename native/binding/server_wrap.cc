@@ -1,7 +1,5 @@
 #include "binding/server_wrap.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <vector>

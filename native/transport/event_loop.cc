@@ -26,26 +26,18 @@ Loop::Loop(uv_loop_t* uv, const simd::MaskKernel* kernel, JsScopeHooks* hooks)
 Loop::~Loop() = default;
 
 void Loop::mark_dirty(Socket* s) {
-  s->in_dirty_list = true;
-  s->dirty_slot = dirty_.size();
-  dirty_.push_back(s);
-  update_handles();
+  if (dirty_.add(s, s->dirty_slot)) update_handles();
 }
 
-void Loop::unmark_dirty(Socket* s) {
-  if (!s->in_dirty_list) return;
-  s->in_dirty_list = false;
-  if (s->dirty_slot < dirty_.size() && dirty_[s->dirty_slot] == s) dirty_[s->dirty_slot] = nullptr;
-}
+void Loop::unmark_dirty(Socket* s) { dirty_.remove(s, s->dirty_slot); }
 
 void Loop::flush_dirty() {
   CallbackScope scope(*this);  // a flush can report drain or close to JS
   // Sockets marked while flushing (a drain handler that sends) are flushed in the same pass.
   for (size_t i = 0; i < dirty_.size(); i++) {
-    Socket* s = dirty_[i];
+    Socket* s = dirty_.at(i);
     if (s == nullptr) continue;
-    s->in_dirty_list = false;
-    dirty_[i] = nullptr;
+    dirty_.release(i, s->dirty_slot);
     s->flush_from_loop();
   }
   dirty_.clear();
@@ -53,29 +45,20 @@ void Loop::flush_dirty() {
 }
 
 void Loop::schedule_resume(Socket* s) {
-  if (s->in_resume_list) return;
-  s->in_resume_list = true;
-  s->resume_slot = resume_.size();
-  resume_.push_back(s);
-  update_handles();
+  if (resume_.add(s, s->resume_slot)) update_handles();
 }
 
-void Loop::unschedule_resume(Socket* s) {
-  if (!s->in_resume_list) return;
-  s->in_resume_list = false;
-  if (s->resume_slot < resume_.size() && resume_[s->resume_slot] == s) resume_[s->resume_slot] = nullptr;
-}
+void Loop::unschedule_resume(Socket* s) { resume_.remove(s, s->resume_slot); }
 
 // One budget's worth of work for each suspended socket (fair: everyone else's I/O ran in the
 // poll phase just before). A socket that suspends again is listed again for the next turn.
 void Loop::run_resumes() {
   if (resume_.empty()) return;
   CallbackScope scope(*this);
-  std::vector<Socket*> now;
-  now.swap(resume_);
+  std::vector<Socket*> now = resume_.take();
   for (Socket* s : now) {
     if (s == nullptr) continue;
-    s->in_resume_list = false;
+    s->resume_slot.listed = false;
     s->resume_from_loop();
   }
 }

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/io/slot_list.h"
 #include "core/protocol/deflate_context.h"
 #include "core/protocol/mask_key_pool.h"
 #include "core/pubsub/topic_tree.h"
@@ -117,8 +118,8 @@ class Loop {
   protocol::MaskKeyPool mask_keys_;
   protocol::DeflateContext deflate_;  // outlives every socket: the loop ends after all have closed
   pubsub::TopicTree topics_;          // likewise; sockets leave it in destroy()
-  std::vector<Socket*> dirty_;
-  std::vector<Socket*> resume_;
+  io::SlotList<Socket> dirty_;
+  io::SlotList<Socket> resume_;
   std::unordered_set<Socket*> sockets_;
   std::unordered_set<Listener*> listeners_;
   uv_prepare_t prepare_;

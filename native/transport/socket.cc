@@ -567,7 +567,7 @@ void Socket::resume_from_loop() {
 }
 
 void Socket::mark_dirty() {
-  if (!in_dirty_list && phase_ != SocketPhase::Closed) loop_.mark_dirty(this);
+  if (!dirty_slot.listed && phase_ != SocketPhase::Closed) loop_.mark_dirty(this);
 }
 
 void Socket::flush() {

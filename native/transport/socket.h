@@ -28,6 +28,7 @@
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/http_head_parser.h"
 #include "core/handshake/server_upgrade.h"
+#include "core/io/slot_list.h"
 #include "core/protocol/connection.h"
 #include "core/protocol/deflate_params.h"
 #include "core/protocol/permessage_deflate.h"
@@ -162,10 +163,8 @@ class Socket {
   // Called by the loop.
   void flush_from_loop();
   void resume_from_loop();  // continue input the engine suspended, or held during a receive
-  bool in_dirty_list = false;
-  bool in_resume_list = false;
-  size_t dirty_slot = 0;
-  size_t resume_slot = 0;
+  io::ListSlot dirty_slot;   // in the loop's list of sockets to flush this turn
+  io::ListSlot resume_slot;  // in the loop's list of sockets to resume this turn
 
  private:
   Socket(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config);

@@ -274,19 +274,21 @@ describe.skipIf(skipReason !== null)('the npm package with its prebuilt binary (
       files: ['app.ts', 'app-esm.mts'],
     }, null, 2));
     fs.writeFileSync(path.join(consumer, 'app.ts'), `
-      import { WebSocketServer, connect, kernels, NativeLoadError, type WebSocket, type SendStatus } from 'sockudo-ws';
+      import { WebSocketServer, connect, kernels, NativeLoadError, type NativeLoadErrorCode, type WebSocket, type SendStatus } from 'sockudo-ws';
       const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayloadLength: 1 << 20 });
       wss.on('connection', (ws: WebSocket) => {
         ws.on('message', (data: string | Buffer, isBinary: boolean) => { const s: SendStatus = ws.send(data, { binary: isBinary }); void s; });
       });
       export async function roundTrip(url: string): Promise<void> { const c = await connect(url); c.send('x'); c.close(); }
       const active: string = kernels().mask.active;
-      const code: 'ERR_SOCKUDO_WS_NATIVE_LOAD' = new NativeLoadError('x').code;
+      const code: NativeLoadErrorCode = new NativeLoadError('x').code;
+      // @ts-expect-error codes are a closed union: a misspelled one does not compile
+      const wrong: NativeLoadErrorCode = 'ERR_SOCKUDO_WS_NATIVE_LAOD';
       // @ts-expect-error a port is a number
       new WebSocketServer({ port: '8080' });
       // @ts-expect-error no such option (ws's name is maxPayload)
       new WebSocketServer({ port: 1, maxPayload: 1 });
-      void [active, code];
+      void [active, code, wrong];
     `);
     fs.writeFileSync(path.join(consumer, 'app-esm.mts'), `
       import sockudo, { mask, WebSocketServer } from 'sockudo-ws';
