@@ -77,7 +77,8 @@ class Socket {
   // a bigger message continues on the next turns, its socket not read meanwhile. Most of the
   // cost is faulting in the memory the output lands in (inflate itself is a few percent): about
   // 0.1 ms per 64 KiB here. 256 KiB gave the well-behaved client under bombs a 1.0 ms median
-  // round trip, 64 KiB 0.75 ms (`node bench/js/bomb.mjs`; quiet: 0.6 ms).
+  // round trip, 64 KiB 0.75 ms (`node bench/js/bomb.mjs --rounds 1 --seconds 3` and `--rounds 2`;
+  // quiet: 0.6 ms).
   static constexpr uint64_t kInflateBudgetPerTurn = 64 * 1024;
   // Bytes a socket keeps that arrived before they can be processed (after the head while the
   // application decides, before start(), or from a Duplex fed during another receive). A fd

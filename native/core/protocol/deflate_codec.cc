@@ -3,6 +3,7 @@
 #include <zlib-ng.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -153,10 +154,13 @@ ProtocolError RawInflater::resume(std::vector<uint8_t>& out, uint64_t max_size, 
   if (!suspended_) return ProtocolError::None;
   suspended_ = false;
   zng_stream* s = stream_.get();
-  s->next_in = pending_in_.data();
-  s->avail_in = static_cast<uint32_t>(pending_in_.size());
+  s->next_in = pending_in_.data() + pending_pos_;
+  s->avail_in = static_cast<uint32_t>(pending_in_.size() - pending_pos_);
   const ProtocolError e = run(suspended_last_, out, max_size, budget);
-  if (e != ProtocolError::Yield) std::vector<uint8_t>().swap(pending_in_);
+  if (e != ProtocolError::Yield) {
+    std::vector<uint8_t>().swap(pending_in_);
+    pending_pos_ = 0;
+  }
   return e;
 }
 
@@ -179,10 +183,18 @@ ProtocolError RawInflater::run(bool last, std::vector<uint8_t>& out, uint64_t ma
       return ProtocolError::MessageTooLarge;
     }
     if (budget != nullptr && *budget == 0) {
-      // This turn's share is spent: keep what zlib has not read (it points into the caller's
-      // buffer, or into pending_in_ itself) and continue on a later turn.
-      std::vector<uint8_t> rest(s->next_in, s->next_in + s->avail_in);
-      pending_in_.swap(rest);
+      // This turn's share is spent: keep what zlib has not read and continue on a later turn.
+      // Input from the caller's buffer (or the tail) is copied once; a resume that yields again
+      // only remembers how far into pending_in_ it got (a bomb yields every turn: re-copying the
+      // rest each time would move its whole compressed payload per turn).
+      const auto at = reinterpret_cast<uintptr_t>(s->next_in);
+      const auto base = reinterpret_cast<uintptr_t>(pending_in_.data());
+      if (!pending_in_.empty() && at >= base && at <= base + pending_in_.size()) {
+        pending_pos_ = static_cast<size_t>(at - base);
+      } else {
+        pending_in_.assign(s->next_in, s->next_in + s->avail_in);
+        pending_pos_ = 0;
+      }
       suspended_ = true;
       suspended_last_ = last;
       output_pending_ = out_was_full;
@@ -256,6 +268,7 @@ void RawInflater::end_message(bool forget) {
   suspended_ = false;
   output_pending_ = false;
   std::vector<uint8_t>().swap(pending_in_);
+  pending_pos_ = 0;
 }
 
 }  // namespace sockudo::protocol

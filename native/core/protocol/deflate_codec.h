@@ -108,6 +108,7 @@ class RawInflater {
   bool suspended_last_ = false;
   bool output_pending_ = false;
   std::vector<uint8_t> pending_in_;
+  size_t pending_pos_ = 0;  // where zlib stopped reading pending_in_
 
   ProtocolError run(bool last, std::vector<uint8_t>& out, uint64_t max_size, uint64_t* budget);
 };
