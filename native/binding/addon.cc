@@ -5,6 +5,7 @@
 #include <string>
 
 #include "binding/env_state.h"
+#include "binding/tls_binding.h"
 
 namespace sockudo::binding {
 
@@ -25,6 +26,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_versions(env, exports);
   register_transport(env, exports);
   register_pubsub(env, exports);
+  register_tls(env, exports);
   return exports;
 }
 

@@ -6,6 +6,7 @@
 
 #include "binding/js_values.h"
 #include "binding/socket_wrap.h"
+#include "binding/tls_binding.h"
 #include "transport/errno_name.h"
 
 namespace sockudo::binding {
@@ -67,6 +68,7 @@ Napi::Function ServerWrap::define(Napi::Env env) {
                          InstanceMethod<&ServerWrap::adopt_duplex>("adoptDuplex"),
                          InstanceMethod<&ServerWrap::destroy_pending>("destroyPending"),
                          InstanceMethod<&ServerWrap::pending_count>("pendingCount"),
+                         InstanceMethod<&ServerWrap::set_secure_context>("setSecureContext"),
                      });
 }
 
@@ -78,6 +80,16 @@ ServerWrap::ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Server
     return;
   }
   config_ = read_socket_config(info[0].As<Napi::Object>());
+  const Napi::Value tls = info[0].As<Napi::Object>().Get("tls");
+  if (tls.IsObject()) {
+    auto contexts = read_tls_server(info.Env(), tls);
+    if (!contexts) {
+      throw_type_error(info.Env(), "config.tls must be { context, sni } made by createTlsContext");
+      return;
+    }
+    config_->tls_server = std::make_shared<transport::TlsServer>();
+    config_->tls_server->current = std::move(contexts);
+  }
   js_server_ = Napi::Persistent(info[1].As<Napi::Object>());
 }
 
@@ -176,6 +188,16 @@ Napi::Value ServerWrap::adopt_duplex(const Napi::CallbackInfo& info) {
   return wrap;
 }
 
+// setSecureContext({ context, sni }): connections accepted from now on use these certificates;
+// open ones keep theirs.
+Napi::Value ServerWrap::set_secure_context(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto contexts = read_tls_server(env, info[0]);
+  if (!contexts || !config_->tls_server) return throw_type_error(env, "setSecureContext({ context, sni }) on a TLS server");
+  config_->tls_server->current = std::move(contexts);
+  return env.Undefined();
+}
+
 Napi::Value ServerWrap::destroy_pending(const Napi::CallbackInfo& info) {
   for (transport::Socket* s : std::vector<transport::Socket*>(sockets_.begin(), sockets_.end())) {
     if (!s->is_open()) s->destroy();
@@ -222,7 +244,8 @@ void ServerWrap::on_upgrade_request(transport::Socket& socket, const handshake::
   call_handler(*state_, env, state_->handlers.upgrade,
                {js_server_.Value(), wrap, Napi::String::New(env, request.method.data(), request.method.size()),
                 Napi::String::New(env, request.target.data(), request.target.size()), headers,
-                r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port), protocols, tag});
+                r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port), protocols, tag,
+                Napi::Boolean::New(env, socket.encrypted())});
 }
 
 Napi::Value ServerWrap::tag_of(transport::Socket& socket) {

@@ -32,6 +32,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   Napi::Value adopt_duplex(const Napi::CallbackInfo& info);
   Napi::Value destroy_pending(const Napi::CallbackInfo& info);
   Napi::Value pending_count(const Napi::CallbackInfo& info);
+  Napi::Value set_secure_context(const Napi::CallbackInfo& info);
 
   void on_upgrade_request(transport::Socket& socket, const handshake::HttpHeadParser& head,
                           const handshake::UpgradeRequest& request) override;

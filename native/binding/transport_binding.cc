@@ -11,6 +11,7 @@
 #include "binding/js_values.h"
 #include "binding/server_wrap.h"
 #include "binding/socket_wrap.h"
+#include "binding/tls_binding.h"
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/handshake_errors.h"
 #include "transport/errno_name.h"
@@ -47,7 +48,7 @@ Napi::Value set_handlers(const Napi::CallbackInfo& info) {
 }
 
 // connect(config, target) → NativeSocket. config: { ip, port, host, secure, path, protocols,
-// origin, headers, ...connection options }. Throws a TypeError with the build error's code for
+// origin, headers, tls?: context from createTlsContext, servername, ...connection options }. Throws a TypeError with the build error's code for
 // invalid request parts (lib/ validates first, so this is a second line of defence).
 Napi::Value connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -87,9 +88,23 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
   Napi::Object wrap_obj = state.socket_ctor.New({});
   SocketWrap* wrap = SocketWrap::Unwrap(wrap_obj);
   wrap->set_target(info[1].As<Napi::Object>());
+  transport::TlsClientParams tls;
+  const Napi::Value tls_value = o.Get("tls");
+  if (!tls_value.IsUndefined()) {
+    tls.context = unwrap_tls_context(env, tls_value);
+    if (!tls.context || tls.context->server()) return throw_type_error(env, "config.tls must be a client context from createTlsContext");
+    tls.servername = get_string(o, "servername");
+  }
   int error = 0;
-  transport::Socket* s = transport::Socket::create_client(*state.loop, ip, port, config, std::move(request),
-                                                          std::move(hs), wrap, &error);
+  transport::LinkFailure failure;
+  transport::Socket* s = transport::Socket::create_client(*state.loop, ip, port, config, std::move(request), std::move(hs),
+                                                          wrap, tls.context ? &tls : nullptr, &error, &failure);
+  if (s == nullptr && !failure.code.empty()) {
+    Napi::Error e = Napi::Error::New(env, failure.message);
+    e.Set("code", Napi::String::New(env, failure.code));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   if (s == nullptr) {
     const std::string name = transport::errno_name(error, "EIO");
     Napi::Error e = Napi::Error::New(env, "connect " + name + " " + ip + ":" + std::to_string(port) + ": " + std::strerror(error));

@@ -51,6 +51,18 @@ class Loop {
   uv_loop_t* uv() const { return uv_; }
   uint64_t now_ms() const { return uv_now(uv_); }
   uint8_t* receive_buffer() { return receive_.get(); }
+  // TLS: where one decrypted record is delivered from (the receive buffer still holds the
+  // ciphertext), and where small writes are gathered into one record. Allocated on first use.
+  static constexpr size_t kTlsBufferSize = 16 * 1024;
+  static constexpr size_t kTlsWriteBufferSize = 16 * 1024;
+  uint8_t* tls_buffer() {
+    if (!tls_read_) tls_read_ = std::make_unique<uint8_t[]>(kTlsBufferSize + kReceivePadding);
+    return tls_read_.get();
+  }
+  uint8_t* tls_write_buffer() {
+    if (!tls_write_) tls_write_ = std::make_unique<uint8_t[]>(kTlsWriteBufferSize);
+    return tls_write_.get();
+  }
   // Receives in progress on this loop (their bytes may live in receive_buffer()): bytes fed to a
   // socket meanwhile are held until the turn's resume pass (Socket::receive_external).
   int receive_depth = 0;
@@ -114,6 +126,8 @@ class Loop {
   const simd::MaskKernel* kernel_;
   JsScopeHooks* hooks_;
   std::unique_ptr<uint8_t[]> receive_;
+  std::unique_ptr<uint8_t[]> tls_read_;
+  std::unique_ptr<uint8_t[]> tls_write_;
   OsRandom random_;
   protocol::MaskKeyPool mask_keys_;
   protocol::DeflateContext deflate_;  // outlives every socket: the loop ends after all have closed

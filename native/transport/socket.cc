@@ -10,13 +10,14 @@
 
 #include "transport/errno_name.h"
 #include "transport/event_loop.h"
-#include "transport/stream_io.h"
+#include "transport/external_link.h"
+#include "transport/fd_link.h"
+#include "transport/tls_link.h"
 
 namespace sockudo::transport {
 
 namespace {
-constexpr int kReadsPerWakeup = 8;  // fairness: other sockets get their turn after this many reads
-constexpr size_t kMaxIov = 256;     // slices per writev (well under IOV_MAX)
+constexpr size_t kMaxIov = 256;     // slices per write (well under IOV_MAX)
 
 // Marks a receive in progress: on this socket (a nested feed of its own is held) and on the loop
 // (whose receive buffer the bytes may occupy).
@@ -40,25 +41,39 @@ class ReceiveGuard {
 };
 }  // namespace
 
-Socket::Socket(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config)
-    : loop_(loop), fd_(fd), external_(fd < 0), config_(std::move(config)) {
+Socket::Socket(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config)
+    : loop_(loop), link_(std::move(link)), config_(std::move(config)) {
   uv_timer_init(loop_.uv(), &timer_);
   timer_.data = this;
-  handles_open_ = 1;
-  if (!external_) {
-    uv_poll_init(loop_.uv(), &poll_, fd_);
-    poll_.data = this;
-    handles_open_ = 2;
-    peer_address(fd_, remote_);
-  }
+  handles_open_ = 2;  // the timer and the link
+  link_->set_events(this);
   loop_.add_socket(this);
 }
 
 Socket::~Socket() { loop_.remove_socket(this); }
 
 Socket* Socket::create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
-                              const uint8_t* initial, size_t initial_len) {
-  auto* s = new Socket(loop, fd, std::move(config));
+                              const uint8_t* initial, size_t initial_len, bool tls) {
+  std::unique_ptr<Link> link;
+  ExternalLink* external = nullptr;
+  SocketAddress remote;
+  if (fd < 0) {
+    auto e = std::make_unique<ExternalLink>();
+    external = e.get();
+    link = std::move(e);
+  } else {
+    peer_address(fd, remote);
+    link = std::make_unique<FdLink>(loop, fd, false);
+    if (tls && config->tls_server && config->tls_server->current) {
+      LinkFailure failure;
+      auto t = TlsLink::server(loop, std::move(link), config->tls_server->current, &failure);
+      if (!t) return nullptr;  // out of memory (the FdLink, never polled, closed the fd)
+      link = std::move(t);
+    }
+  }
+  auto* s = new Socket(loop, std::move(link), std::move(config));
+  s->external_link_ = external;
+  s->remote_ = std::move(remote);
   s->server_ = server;
   s->phase_ = SocketPhase::ServerHead;
   server->on_socket_created(*s);
@@ -75,21 +90,29 @@ Socket* Socket::create_server(Loop& loop, int fd, std::shared_ptr<const SocketCo
 
 Socket* Socket::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                               std::string request, std::unique_ptr<handshake::ClientHandshake> handshake,
-                              SocketHandler* handler, int* error) {
+                              SocketHandler* handler, const TlsClientParams* tls, int* error, LinkFailure* failure) {
   const int fd = tcp_connect(ip, port);
   if (fd < 0) {
     *error = -fd;
     return nullptr;
   }
   *error = 0;
-  auto* s = new Socket(loop, fd, std::move(config));
+  std::unique_ptr<Link> link = std::make_unique<FdLink>(loop, fd, true);
+  if (tls != nullptr) {
+    link = TlsLink::client(loop, std::move(link), *tls, failure);
+    if (!link) {
+      *error = EPROTO;
+      return nullptr;
+    }
+  }
+  auto* s = new Socket(loop, std::move(link), std::move(config));
   s->handler_ = handler;
   s->client_ = std::move(handshake);
   s->phase_ = SocketPhase::ClientConnecting;
   if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
   s->remote_ = {ip, port, ip.find(':') == std::string::npos ? 4 : 6};
   s->preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(request.data()), request.size());
-  s->update_poll();  // waits for writability (connect completion)
+  s->update_poll();  // the link waits for the connect (and the TLS handshake) itself
   s->arm_timer();
   return s;
 }
@@ -98,21 +121,35 @@ protocol::EventSink& Socket::sink() { return *handler_; }
 
 // --- libuv callbacks ---------------------------------------------------------------------------
 
-void Socket::on_poll(uv_poll_t* handle, int status, int events) {
-  auto* s = static_cast<Socket*>(handle->data);
-  Loop::CallbackScope scope(s->loop_);
-  if (status < 0) {
-    // libuv reports POLLERR (a reset, typically) as a generic status (UV_EBADF). What the peer
-    // sent before resetting — often its close frame — is still in the kernel's receive queue:
-    // read it first, so its close code is not lost; read() then reports the reset itself.
-    if (s->phase_ != SocketPhase::ClientConnecting && (s->poll_events_ & UV_READABLE)) s->on_readable();
-    if (s->phase_ == SocketPhase::Closed) return;
-    const int so_error = s->fd_ >= 0 ? tcp_connect_result(s->fd_) : 0;
-    s->on_eof(so_error < 0 ? so_error : status);
+// --- link events ---------------------------------------------------------------------------------
+
+void Socket::on_link_connected() {
+  if (phase_ != SocketPhase::ClientConnecting) return;
+  phase_ = SocketPhase::ClientHead;
+  write_now();  // the request
+}
+
+void Socket::on_link_data(uint8_t* data, size_t len) {
+  ReceiveGuard guard(loop_, receiving_);
+  process(data, len);
+}
+
+void Socket::on_link_writable() {
+  if (phase_ != SocketPhase::Closed) write_now();  // clears waiting_writable_ (and reports drain) once empty
+}
+
+void Socket::on_link_eof(int error) { on_eof(error); }
+
+void Socket::on_link_failed(const LinkFailure& failure) {
+  if (phase_ == SocketPhase::ClientConnecting || phase_ == SocketPhase::ClientHead) {
+    fail_client(failure.code, failure.message);
     return;
   }
-  if (events & UV_WRITABLE) s->on_writable();
-  if (s->phase_ != SocketPhase::Closed && (events & (UV_READABLE | UV_DISCONNECT))) s->on_readable();
+  destroy();  // a server-side TLS failure (garbage, an alert, a refused client certificate)
+}
+
+void Socket::on_link_pending() {
+  if (phase_ != SocketPhase::Closed) loop_.schedule_resume(this);
 }
 
 void Socket::on_timer(uv_timer_t* handle) {
@@ -129,6 +166,8 @@ void Socket::on_timer(uv_timer_t* handle) {
       s->finish_rejection();  // what arrived of the body in time
     } else if (s->phase_ == SocketPhase::ClientConnecting || s->phase_ == SocketPhase::ClientHead) {
       s->fail_client("ETIMEDOUT", "opening handshake timed out");
+    } else if (!s->link_->ready()) {
+      s->destroy();  // a TLS handshake that did not finish in time: nothing to answer in
     } else if (s->phase_ == SocketPhase::ServerHead || s->phase_ == SocketPhase::AwaitingDecision) {
       // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
       std::string out;
@@ -148,35 +187,14 @@ void Socket::on_timer(uv_timer_t* handle) {
   s->arm_timer();
 }
 
-void Socket::on_handle_closed(uv_handle_t* handle) {
-  auto* s = static_cast<Socket*>(handle->data);
+void Socket::on_handle_closed(uv_handle_t* handle) { on_link_closed(handle->data); }
+
+void Socket::on_link_closed(void* arg) {
+  auto* s = static_cast<Socket*>(arg);
   if (--s->handles_open_ == 0) delete s;
 }
 
 // --- reading -----------------------------------------------------------------------------------
-
-void Socket::on_readable() {
-  uint8_t* buf = loop_.receive_buffer();
-  const size_t cap = Loop::kReceiveBufferSize;
-  for (int i = 0; i < kReadsPerWakeup && phase_ != SocketPhase::Closed; i++) {
-    if (!(poll_events_ & UV_READABLE)) return;  // paused (or handshake decision) meanwhile
-    const ssize_t n = stream_read(fd_, buf, cap, not_socket_);
-    if (n > 0) {
-      ReceiveGuard guard(loop_, receiving_);
-      process(buf, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < cap) return;  // drained the kernel buffer
-      continue;
-    }
-    if (n == 0) {
-      on_eof(0);
-      return;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-    on_eof(-errno);
-    return;
-  }
-}
 
 void Socket::process(uint8_t* data, size_t len) {
   switch (phase_) {
@@ -288,9 +306,15 @@ void Socket::on_eof(int error) {
     case SocketPhase::ClientConnecting:
     case SocketPhase::ClientHead: {
       const int e = error < 0 ? -error : ECONNRESET;
-      fail_client(errno_name(e, "ECONNRESET"),
-                  phase_ == SocketPhase::ClientHead && error == 0 ? "the server closed the connection during the handshake"
-                                                                   : std::string("connection failed: ") + std::strerror(e));
+      std::string message;
+      if (error == 0) {
+        message = phase_ == SocketPhase::ClientHead ? "the server closed the connection during the handshake"
+                                                    : "the server closed the connection during the TLS handshake";
+      } else {
+        message = std::string(phase_ == SocketPhase::ClientConnecting ? "connect failed: " : "connection failed: ") +
+                  std::strerror(e);
+      }
+      fail_client(errno_name(e, phase_ == SocketPhase::ClientConnecting ? "ECONNREFUSED" : "ECONNRESET"), message);
       return;
     }
     default:
@@ -333,7 +357,7 @@ handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::Ac
   std::string out;
   const auto err = handshake::build_accept_response(request_, answer, out);
   if (err != handshake::BuildError::None) return err;
-  handler_ = handler;
+  set_handler(handler);
   handshake_deadline_ = protocol::kNoDeadline;
   protocol_ = std::string(answer.subprotocol);
   extensions_ = std::string(answer.extensions);
@@ -390,7 +414,7 @@ SendResult Socket::queue_message(size_t bytes, Enqueue&& enqueue) {
   const protocol::SendStatus st = enqueue();
   if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
   if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
-  if (!waiting_writable_ && engine_->output().bytes() >= (external_ ? kExternalFlushThreshold : kFlushThreshold)) {
+  if (!waiting_writable_ && engine_->output().bytes() >= link_->flush_threshold()) {
     write_now();
   } else {
     mark_dirty();
@@ -494,20 +518,14 @@ void Socket::write_response_now() {
   io::Slice slices[kMaxIov];
   const size_t n = q.gather(slices, kMaxIov);
   size_t left = static_cast<size_t>(response_end_ - q.committed_total());
-  iovec iov[kMaxIov];
+  io::Slice part[kMaxIov];
   size_t count = 0;
   for (size_t i = 0; i < n && left > 0; i++) {
     const size_t len = std::min(left, slices[i].len);
-    iov[count++] = {const_cast<uint8_t*>(slices[i].data), len};
+    part[count++] = {slices[i].data, len};
     left -= len;
   }
-  if (external_) {
-    std::vector<io::Slice> part;
-    for (size_t i = 0; i < count; i++) part.push_back({static_cast<const uint8_t*>(iov[i].iov_base), iov[i].iov_len});
-    if (handler_) handler_->on_external_write(part);
-    return;
-  }
-  (void)stream_write(fd_, iov, static_cast<int>(count), not_socket_);
+  (void)link_->write(std::span<const io::Slice>(part, count));
 }
 
 void Socket::pause_reading() {
@@ -525,7 +543,7 @@ void Socket::resume_reading() {
 }
 
 size_t Socket::buffered_amount() const {
-  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0) + external_buffered_;
+  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0) + link_->buffered();
 }
 
 void Socket::after_engine() {
@@ -564,6 +582,7 @@ void Socket::resume_from_loop() {
     process(bytes.data(), bytes.size());
   }
   update_poll();
+  if (phase_ != SocketPhase::Closed && wants_input()) link_->pump();  // TLS records kept while input was off
 }
 
 void Socket::mark_dirty() {
@@ -587,45 +606,16 @@ void Socket::write_now() {
     if (q.empty()) break;
     io::Slice slices[kMaxIov];
     const size_t n = q.gather(slices, kMaxIov);
-    if (external_) {
-      // The Duplex takes everything (it buffers); when it asks writers to wait for 'drain', we
-      // stop handing it bytes: later output waits here, where maxBackpressure applies to it
-      // like to a kernel socket's (every send and publish), and no JS runs for it until then.
-      const double r = handler_ ? handler_->on_external_write(std::span<const io::Slice>(slices, n)) : 0;
-      size_t total = 0;
-      for (size_t i = 0; i < n; i++) total += slices[i].len;
-      q.commit(total);
-      if (r < 0) {
-        external_buffered_ = static_cast<size_t>(-r - 1);
-        waiting_writable_ = true;
-        if (engine_) engine_->on_output_committed();
-        return;
-      }
-      external_buffered_ = static_cast<size_t>(r);
-      continue;
-    }
-    iovec iov[kMaxIov];
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-      iov[i] = {const_cast<uint8_t*>(slices[i].data), slices[i].len};
-      total += slices[i].len;
-    }
-    const ssize_t w = stream_write(fd_, iov, static_cast<int>(n), not_socket_);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        waiting_writable_ = true;
-        update_poll();
-        return;
-      }
-      on_eof(-errno);
+    const LinkWrite w = link_->write(std::span<const io::Slice>(slices, n));
+    if (w.error != 0) {
+      on_eof(w.error);
       return;
     }
-    q.commit(static_cast<size_t>(w));
-    if (static_cast<size_t>(w) < total) {  // the kernel's buffer is full: wait for writability
+    q.commit(w.taken);
+    if (w.blocked || w.taken == 0) {  // the kernel's buffer (or the Duplex) is full: wait for the link
       waiting_writable_ = true;
       update_poll();
-      if (engine_) engine_->on_output_committed();
+      if (engine_ && w.taken > 0) engine_->on_output_committed();
       return;
     }
   }
@@ -640,18 +630,6 @@ void Socket::write_now() {
   // The engine may have queued a deferred pong on commit.
   if (engine_ && !engine_->output().empty()) mark_dirty();
   if (was_waiting && phase_ == SocketPhase::Open && handler_) handler_->on_drain();
-}
-
-void Socket::on_writable() {
-  if (phase_ == SocketPhase::ClientConnecting) {
-    const int r = tcp_connect_result(fd_);
-    if (r != 0) {
-      fail_client(errno_name(-r, "ECONNREFUSED"), std::string("connect failed: ") + std::strerror(-r));
-      return;
-    }
-    phase_ = SocketPhase::ClientHead;
-  }
-  write_now();  // clears waiting_writable_ (and reports drain) once the queue empties
 }
 
 void Socket::begin_draining() {
@@ -676,15 +654,11 @@ void Socket::begin_draining() {
 // the close frame, not overtake it). So half-close (FIN after our data) and discard input until
 // the peer's EOF, within the drain deadline already armed by begin_draining().
 void Socket::linger() {
-  if (external_ || lingering_) {
-    destroy();
+  if (lingering_ || !link_->shutdown_write()) {
+    destroy();  // a Duplex (it is ended instead), or the peer is already gone
     return;
   }
   lingering_ = true;
-  if (::shutdown(fd_, SHUT_WR) != 0) {
-    destroy();  // ENOTCONN: the peer is already gone
-    return;
-  }
   update_poll();
   arm_timer();
 }
@@ -712,9 +686,9 @@ bool Socket::wants_input() const {
     case SocketPhase::ClientHead:
     case SocketPhase::ClientRejected:
     case SocketPhase::Draining: return true;  // Draining: notice the peer's EOF / reset
-    case SocketPhase::AwaitingDecision: return external_ && held_.size() < kMaxHeldInput;
+    case SocketPhase::AwaitingDecision: return link_->external() && held_.size() < kMaxHeldInput;
     case SocketPhase::Open:
-      if (!started_) return external_ && held_.size() < kMaxHeldInput;
+      if (!started_) return link_->external() && held_.size() < kMaxHeldInput;
       return reading_ && !(engine_ && engine_->suspended()) && backlog_.size() < kMaxHeldInput;
     default: return false;
   }
@@ -722,25 +696,7 @@ bool Socket::wants_input() const {
 
 void Socket::update_poll() {
   if (phase_ == SocketPhase::Closed) return;
-  if (external_) {
-    const bool reading = wants_input();
-    if (reading != external_reading_ && handler_ != nullptr) {
-      external_reading_ = reading;
-      handler_->on_external_flow(reading);
-    }
-    return;
-  }
-  int want = 0;
-  switch (phase_) {
-    case SocketPhase::ClientConnecting: want = UV_WRITABLE; break;
-    default: want = wants_input() ? UV_READABLE : 0; break;
-  }
-  if (waiting_writable_) want |= UV_WRITABLE;
-  if (want != 0) want |= UV_DISCONNECT;
-  if (want == poll_events_) return;
-  poll_events_ = want;
-  if (want == 0) uv_poll_stop(&poll_);
-  else uv_poll_start(&poll_, want, &Socket::on_poll);
+  link_->set_wants(wants_input(), waiting_writable_);
 }
 
 void Socket::arm_timer() {
@@ -792,9 +748,12 @@ void Socket::external_eof() {
 }
 
 void Socket::external_drained() {
-  if (phase_ == SocketPhase::Closed) return;
-  external_buffered_ = 0;
-  if (waiting_writable_) write_now();  // sends what waited, then reports on_drain once empty
+  if (phase_ != SocketPhase::Closed && external_link_ != nullptr) external_link_->drained();  // → on_link_writable
+}
+
+void Socket::set_handler(SocketHandler* handler) {
+  handler_ = handler;
+  if (external_link_ != nullptr) external_link_->set_handler(handler);
 }
 
 // --- teardown ----------------------------------------------------------------------------------
@@ -809,13 +768,7 @@ void Socket::destroy() {
   // After on_close, whose handler may still list (and leave) the topics; no publish reaches a
   // closed socket either way.
   if (subscriber_) loop_.topics().remove_all(*subscriber_);
-  if (!external_) {
-    uv_poll_stop(&poll_);
-    ::close(fd_);
-    fd_ = -1;
-  } else if (handler_) {
-    handler_->on_external_end();
-  }
+  link_->close(&Socket::on_link_closed, this);  // a Duplex is ended; counted in handles_open_
   uv_timer_stop(&timer_);
   preopen_output_.clear();
   if (engine_) engine_->output().clear();
@@ -823,11 +776,10 @@ void Socket::destroy() {
   loop_.unschedule_resume(this);
   backlog_.clear();
   SocketHandler* h = handler_;
-  handler_ = nullptr;
+  set_handler(nullptr);
   if (h) h->on_detached();
   if (server_) server_->on_socket_gone(*this);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Socket::on_handle_closed);
-  if (!external_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &Socket::on_handle_closed);
 }
 
 }  // namespace sockudo::transport

@@ -1,13 +1,15 @@
-// One TCP (or external-Duplex) connection from its first byte to its close: the server's reading
-// of the upgrade request, the application's accept/reject decision, the client's connect and
-// handshake, then the WebSocket protocol engine. Owns the fd, its uv_poll_t and a uv_timer_t.
+// One HTTP/1.1 connection carrying one WebSocket, from its first byte to its close: the server's
+// reading of the upgrade request, the application's accept/reject decision, the client's connect
+// and handshake, then the WebSocket protocol engine. Its bytes move through a Link (link.h):
+// plain TCP, TLS over TCP, or a JS Duplex; nothing here knows which beyond what Link reports.
+// Owns the link and a uv_timer_t.
 //
 // I/O discipline:
 // - Reads go into the loop's one receive buffer and are handed to the engine at once (zero-copy:
 //   the engine unmasks in place and delivers whole messages as spans into it).
 // - Writes are corked: sends append to the engine's output queue and mark the socket dirty; the
 //   loop flushes dirty sockets once per turn (before it polls, and after I/O callbacks), so
-//   everything sent during a callback leaves in one writev. A queue past kFlushThreshold is
+//   everything sent during a callback leaves in one writev. A queue past the link's flush threshold (4 KiB; 64 KiB for a Duplex) is
 //   flushed at once, so a synchronous burst of sends sees backpressure instead of only growing,
 //   and a large message leaves while its bytes are still hot: the buffer it borrowed is freed
 //   right after the write and reused by the next message. (Holding every large message of a turn
@@ -33,8 +35,10 @@
 #include "core/protocol/deflate_params.h"
 #include "core/protocol/permessage_deflate.h"
 #include "core/pubsub/topic_tree.h"
+#include "transport/link.h"
 #include "transport/socket_handler.h"
 #include "transport/tcp.h"
+#include "transport/tls_context.h"
 
 namespace sockudo::transport {
 
@@ -53,12 +57,16 @@ struct SocketConfig {
   bool offer_deflate = false;
   protocol::DeflateOffer deflate_offer;
   protocol::DeflateSettings deflate;
+  // A listening server's TLS (wss://): accepted connections start a TLS handshake.
+  std::shared_ptr<TlsServer> tls_server;
 };
+
+class ExternalLink;
 
 enum class SocketPhase : uint8_t {
   ServerHead,        // reading the upgrade request
   AwaitingDecision,  // request complete; the application decides (accept / reject)
-  ClientConnecting,  // TCP connect in progress
+  ClientConnecting,  // TCP connect (and TLS handshake) in progress
   ClientHead,        // request sent; reading the response
   ClientRejected,    // a non-101 response: reading its body before reporting the failure
   Open,              // WebSocket connection
@@ -68,11 +76,8 @@ enum class SocketPhase : uint8_t {
 
 enum class SendResult : uint8_t { Success = 0, Backpressure = 1, Dropped = 2, NotOpen = 3, Invalid = 4 };
 
-class Socket {
+class Socket final : public LinkEvents {
  public:
-  static constexpr size_t kFlushThreshold = 4 * 1024;
-  // A Duplex's output crosses into JS: batch more of it per crossing.
-  static constexpr size_t kExternalFlushThreshold = 64 * 1024;
   // Inflated bytes one connection may produce per loop turn (ConnectionConfig::inflate_budget);
   // a bigger message continues on the next turns, its socket not read meanwhile. Most of the
   // cost is faulting in the memory the output lands in (inflate itself is a few percent): about
@@ -89,16 +94,19 @@ class Socket {
 
   // A server-side socket for an accepted (or adopted) fd; fd < 0 means external I/O (bytes are
   // fed with receive_external and written through the handler). `initial` holds bytes that were
-  // read before the socket existed (a Node http server's buffered head).
+  // read before the socket existed (a Node http server's buffered head). `tls`: wrap the fd in
+  // the server's TLS (config.tls_server) — a listener's accepted sockets, not adopted ones.
+  // Null only when TLS state cannot be allocated (the fd is closed).
   static Socket* create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
-                               const uint8_t* initial, size_t initial_len);
-  // A client socket: starts connecting to ip:port and sends `request` once connected; failures
-  // after this point reach handler->on_client_failed. Returns null with *error = errno when the
-  // connect cannot even start.
+                               const uint8_t* initial, size_t initial_len, bool tls = false);
+  // A client socket: starts connecting to ip:port (then the TLS handshake when `tls` is given)
+  // and sends `request` once connected; failures after this point reach
+  // handler->on_client_failed. Returns null with *error = errno when the connect cannot even
+  // start (EPROTO with *failure set when the TLS state cannot be created).
   static Socket* create_client(Loop& loop, const std::string& ip, uint16_t port,
                                std::shared_ptr<const SocketConfig> config, std::string request,
                                std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler,
-                               int* error);
+                               const TlsClientParams* tls, int* error, LinkFailure* failure);
 
   // --- server handshake decision -------------------------------------------------------------
   const handshake::UpgradeRequest& upgrade_request() const { return request_; }
@@ -108,9 +116,12 @@ class Socket {
   handshake::BuildError accept(SocketHandler* handler, const handshake::AcceptOptions& options);
   // Sends an error response and closes. Returns the build error (then a plain 500 is sent).
   handshake::BuildError reject(int status, std::string_view body, std::span<const handshake::HeaderField> headers);
-  void set_handler(SocketHandler* handler) { handler_ = handler; }
+  void set_handler(SocketHandler* handler);
   SocketHandler* handler() const { return handler_; }
-  bool external() const { return external_; }
+  bool external() const { return link_->external(); }
+  // Whether the connection is TLS (wss://) and the protocol ALPN agreed ("" when none).
+  bool encrypted() const { return link_->encrypted(); }
+  std::string_view alpn() const { return link_->alpn(); }
 
   // --- open connection -----------------------------------------------------------------------
   // Delivers bytes held since the handshake, then starts reading. Call once listeners exist.
@@ -168,17 +179,23 @@ class Socket {
   io::ListSlot resume_slot;  // in the loop's list of sockets to resume this turn
 
  private:
-  Socket(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config);
-  ~Socket();
+  Socket(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config);
+  ~Socket() override;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
 
-  static void on_poll(uv_poll_t* handle, int status, int events);
   static void on_timer(uv_timer_t* handle);
   static void on_handle_closed(uv_handle_t* handle);
+  static void on_link_closed(void* arg);
 
-  void on_readable();
-  void on_writable();
+  // LinkEvents
+  void on_link_connected() override;
+  void on_link_data(uint8_t* data, size_t len) override;
+  void on_link_writable() override;
+  void on_link_eof(int error) override;
+  void on_link_failed(const LinkFailure& failure) override;
+  void on_link_pending() override;
+
   void process(uint8_t* data, size_t len);
   void process_server_head(const uint8_t* data, size_t len);
   void process_client_head(const uint8_t* data, size_t len);
@@ -203,16 +220,14 @@ class Socket {
   protocol::EventSink& sink();
 
   Loop& loop_;
-  int fd_;
-  bool external_;
+  std::unique_ptr<Link> link_;
+  ExternalLink* external_link_ = nullptr;  // link_ when it is a Duplex's
   std::shared_ptr<const SocketConfig> config_;
   SocketPhase phase_ = SocketPhase::ServerHead;
   ServerHandler* server_ = nullptr;
   SocketHandler* handler_ = nullptr;
 
-  uv_poll_t poll_;
   uv_timer_t timer_;
-  int poll_events_ = 0;
   int handles_open_ = 0;
   uint64_t armed_deadline_ = protocol::kNoDeadline;
   uint64_t handshake_deadline_ = protocol::kNoDeadline;
@@ -222,11 +237,8 @@ class Socket {
   bool started_ = false;       // start() was called (open connections only)
   bool waiting_writable_ = false;
   bool lingering_ = false;     // Draining: our output is done (SHUT_WR); discarding until EOF
-  bool not_socket_ = false;    // the fd is a pipe: read()/writev() instead of recv()/send() (stream_io.h)
   uint64_t response_end_ = 0;  // server: the 101's end in the engine's output (appended_total)
   bool receiving_ = false;     // inside process(): a nested receive_external() is held, not parsed
-  bool external_reading_ = true;  // what on_external_flow last reported
-  size_t external_buffered_ = 0;  // bytes the Duplex held at our last write to it
   std::vector<uint8_t> backlog_;  // Duplex bytes fed during a receive (ours or another socket's)
 
   std::unique_ptr<handshake::HttpHeadParser> head_;

@@ -1,0 +1,81 @@
+// A byte link: what carries one connection's bytes below the HTTP/1.1 session and the WebSocket
+// endpoint (DESIGN.md §2). Plain TCP on uv_poll (fd_link.h), a JS Duplex (external_link.h), TLS
+// over another link (tls_link.h); io_uring later. The session above sees only this interface:
+// plaintext in (on_link_data), plaintext out (write), readiness, half-close and close.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/io/output_queue.h"
+
+namespace sockudo::transport {
+
+// Why a link failed in a way an errno does not say (TLS): a stable code (Node's where one exists,
+// e.g. ERR_TLS_CERT_ALTNAME_INVALID, CERT_HAS_EXPIRED) and a sentence.
+struct LinkFailure {
+  std::string code;
+  std::string message;
+};
+
+// What a link reports to the session above it. Every call may end the connection (the session
+// may call close() from inside it); a link checks its own state after each.
+class LinkEvents {
+ public:
+  virtual ~LinkEvents() = default;
+  // A client link is ready to carry the session's bytes (TCP connected; TLS handshake done and
+  // the peer verified).
+  virtual void on_link_connected() = 0;
+  // Bytes that arrived, in order. `data` is writable and valid only during the call (usually the
+  // loop's receive buffer: the engine unmasks it in place).
+  virtual void on_link_data(uint8_t* data, size_t len) = 0;
+  // The link takes bytes again after a write() that reported `blocked`.
+  virtual void on_link_writable() = 0;
+  // The peer ended the stream (error 0) or the link failed (-errno).
+  virtual void on_link_eof(int error) = 0;
+  // The link failed for a reason of its own (a TLS alert, a certificate the client refused).
+  virtual void on_link_failed(const LinkFailure& failure) = 0;
+  // Input the link holds (decrypted records, bytes kept while reading was off) can be delivered
+  // again: the session should call Link::pump() from its next resume pass, not from this call.
+  virtual void on_link_pending() = 0;
+};
+
+struct LinkWrite {
+  size_t taken = 0;      // bytes of the slices the link took (it owns copies of them now)
+  bool blocked = false;  // stop writing until on_link_writable()
+  int error = 0;         // -errno: the link failed (the session ends the connection)
+};
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  virtual void set_events(LinkEvents* events) = 0;
+  // Writes the slices in order, as much as the link takes now.
+  virtual LinkWrite write(std::span<const io::Slice> slices) = 0;
+  // Whether the session wants input and whether it waits for writability.
+  virtual void set_wants(bool read, bool write) = 0;
+  // Delivers input the link holds (after on_link_pending, when the session wants input again).
+  virtual void pump() {}
+  // Our output is done: end our direction after what was written (FIN, TLS close_notify) and keep
+  // reporting input until the peer's EOF. False when that is not possible (close instead).
+  virtual bool shutdown_write() = 0;
+  // Stops all I/O and releases the descriptor. `done(arg)` runs once nothing of the link's is in
+  // flight (a libuv handle closed), possibly from inside this call.
+  virtual void close(void (*done)(void*), void* arg) = 0;
+  // Bytes the link accepted but has not passed on yet (TLS records waiting, a Duplex's buffer).
+  virtual size_t buffered() const { return 0; }
+  // Whether the link can carry session bytes yet (a TLS handshake may still be in progress).
+  virtual bool ready() const { return true; }
+  // A JS Duplex carries the bytes (no descriptor; JS is called to write).
+  virtual bool external() const { return false; }
+  // TLS: the negotiated ALPN protocol ("" when none or not TLS), and whether the link is encrypted.
+  virtual std::string_view alpn() const { return {}; }
+  virtual bool encrypted() const { return false; }
+  // Bytes a write should gather before leaving, for links whose writes cost a crossing (JS).
+  virtual size_t flush_threshold() const { return 4 * 1024; }
+};
+
+}  // namespace sockudo::transport
