@@ -1,14 +1,16 @@
 /**
  * The WebSocket client: `connect(url, options)` resolves the host name in JS (the native side
  * connects to numeric addresses only), tries each address in order until one answers, and
- * resolves with the open WebSocket. `ws://` only until TLS lands in the native transport.
+ * resolves with the open WebSocket. `wss://` runs TLS natively (lib/tls.ts: verification on by
+ * default, against the roots Node trusts).
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
-import { AbortError, HandshakeError, InvalidArgumentTypeError, InvalidArgumentValueError, TlsUnsupportedError, type SystemErrorCode } from './errors.js';
+import { AbortError, HandshakeError, InvalidArgumentTypeError, InvalidArgumentValueError, type SystemErrorCode } from './errors.js';
 import { native, type NativeClientConfig, type NativeSocket } from './native.js';
 import { clientConfig, type ClientConfig, type ClientOptions } from './options.js';
+import { clientTls } from './tls.js';
 import { parseHeaderLines } from './upgrade-request.js';
 import { internals, type WebSocket } from './websocket.js';
 
@@ -18,15 +20,18 @@ interface Target {
   port: number;
   path: string;
   authorization: string | undefined;
+  secure: boolean;
 }
 
 /**
  * Opens a client connection. Resolves once the server accepted the upgrade; reading starts on the
  * next loop turn, so listeners attached right after `await connect(...)` see every message.
  *
- * Rejects with: {@link TlsUnsupportedError} for `wss://`; {@link HandshakeError} when the server
- * answers with anything but a valid 101 (`status`, `headers`), cannot be reached (`ECONNREFUSED`,
- * `ENOTFOUND`, ...) or the handshake takes longer than `handshakeTimeout` (`ETIMEDOUT`);
+ * Rejects with: {@link HandshakeError} when the server answers with anything but a valid 101
+ * (`status`, `headers`), cannot be reached (`ECONNREFUSED`, `ENOTFOUND`, ...), fails TLS
+ * (`CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...) or the
+ * handshake takes longer than `handshakeTimeout` (`ETIMEDOUT`); {@link TlsContextError} for TLS
+ * options OpenSSL cannot use;
  * {@link AbortError} when `signal` aborts first; a TypeError/RangeError for invalid arguments.
  *
  * ```ts
@@ -37,6 +42,7 @@ interface Target {
 export async function connect(url: string | URL, options?: ClientOptions): Promise<WebSocket> {
   const target = parseUrl(url);
   const config = clientConfig(options);
+  const tls = target.secure ? clientTls(config.raw, 'options') : undefined;
   const signal = config.signal;
   if (signal?.aborted) throw abortError(signal);
   const started = Date.now();
@@ -50,7 +56,7 @@ export async function connect(url: string | URL, options?: ClientOptions): Promi
       if (timeout <= 0) break;
     }
     try {
-      return await attempt(target, addresses[i]!, config, timeout);
+      return await attempt(target, addresses[i]!, config, timeout, tls);
     } catch (error) {
       lastError = error;
       if (!(error instanceof HandshakeError) || !isConnectFailure(error) || i === addresses.length - 1) throw error;
@@ -59,7 +65,7 @@ export async function connect(url: string | URL, options?: ClientOptions): Promi
   throw lastError ?? new HandshakeError('ETIMEDOUT', `connect to ${target.href} failed: opening handshake timed out`);
 }
 
-function attempt(target: Target, ip: string, config: ClientConfig, timeout: number): Promise<WebSocket> {
+function attempt(target: Target, ip: string, config: ClientConfig, timeout: number, tls: ReturnType<typeof clientTls> | undefined): Promise<WebSocket> {
   const { connection, signal } = config;
   return new Promise<WebSocket>((resolve, reject) => {
     const ws = internals.create<unknown>({
@@ -69,9 +75,13 @@ function attempt(target: Target, ip: string, config: ClientConfig, timeout: numb
     });
     const headers = target.authorization === undefined ? config.headers : ['Authorization', target.authorization, ...config.headers];
     const nativeConfig: NativeClientConfig = {
-      ...connection, handshakeTimeout: timeout, ip, port: target.port, host: target.hostname, secure: false, path: target.path,
+      ...connection, handshakeTimeout: timeout, ip, port: target.port, host: target.hostname, secure: target.secure, path: target.path,
       protocols: config.protocols, origin: config.origin, headers,
     };
+    if (tls !== undefined) {
+      nativeConfig.tls = tls.context;
+      nativeConfig.servername = tls.servername ?? target.hostname;
+    }
     let socket: NativeSocket;
     try {
       socket = native.connect(nativeConfig, ws);
@@ -115,11 +125,14 @@ function parseUrl(input: unknown): Target {
   } catch (cause) {
     throw new InvalidArgumentValueError('url', 'is not a valid URL', input, { cause });
   }
-  if (u.protocol === 'wss:' || u.protocol === 'https:') throw new TlsUnsupportedError(u.href);
-  if (u.protocol !== 'ws:' && u.protocol !== 'http:') throw new InvalidArgumentValueError('url', 'must use the ws: scheme (or wss:, not yet supported)', input);
+  if (u.protocol !== 'ws:' && u.protocol !== 'http:' && u.protocol !== 'wss:' && u.protocol !== 'https:') {
+    throw new InvalidArgumentValueError('url', 'must use the ws: or wss: scheme', input);
+  }
   if (u.hash !== '' || u.href.endsWith('#')) throw new InvalidArgumentValueError('url', 'must not contain a fragment (RFC 6455 §3)', input);
   if (u.hostname === '') throw new InvalidArgumentValueError('url', 'must have a host', input);
   if (u.protocol === 'http:') u.protocol = 'ws:';
+  if (u.protocol === 'https:') u.protocol = 'wss:';
+  const secure = u.protocol === 'wss:';
   let authorization: string | undefined;
   if (u.username !== '' || u.password !== '') {
     const credentials = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
@@ -128,9 +141,10 @@ function parseUrl(input: unknown): Target {
   return {
     href: u.href,
     hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
-    port: u.port === '' ? 80 : Number(u.port),
+    port: u.port === '' ? (secure ? 443 : 80) : Number(u.port),
     path: `${u.pathname || '/'}${u.search}`,
     authorization,
+    secure,
   };
 }
 

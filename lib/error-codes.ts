@@ -67,11 +67,42 @@ export const SYSTEM_ERROR_CODES = [
 export type SystemErrorCode = (typeof SYSTEM_ERROR_CODES)[number];
 
 /**
- * A {@link HandshakeError}'s `code`: a `WS_ERR_HANDSHAKE_*` code when the server's response broke
- * the handshake, or a system error name (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT` for the
- * handshake timeout, ...) when there was no usable response.
+ * Why a `wss://` client refused the server's certificate: OpenSSL's verification results under
+ * the names Node gives them, and Node's code for a certificate that does not name the host.
+ * Source: native/transport/tls_context.cc (verify_error_code).
  */
-export type HandshakeErrorCode = (typeof HANDSHAKE_RESPONSE_ERROR_CODES)[number] | SystemErrorCode;
+export const TLS_VERIFY_ERROR_CODES = [
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+] as const;
+
+/**
+ * A TLS failure during a client's handshake: a refused certificate ({@link TLS_VERIFY_ERROR_CODES}),
+ * or the TLS layer's own error as Node names it (`ERR_SSL_<OpenSSL reason>`, e.g.
+ * `ERR_SSL_WRONG_VERSION_NUMBER` from a server that does not speak TLS, or
+ * `ERR_SSL_TLSV1_ALERT_UNKNOWN_CA` when the server refused our client certificate).
+ */
+export type TlsErrorCode = (typeof TLS_VERIFY_ERROR_CODES)[number] | `ERR_SSL_${string}`;
+
+/** A {@link TlsContextError}'s `code`: OpenSSL's (`ERR_OSSL_<LIB>_<REASON>`, as Node names them) or one of ours. */
+export type TlsContextErrorCode =
+  | `ERR_OSSL_${string}`
+  | `ERR_SSL_${string}`
+  | 'ERR_TLS_INVALID_PROTOCOL_VERSION'
+  | 'ERR_TLS_MISSING_CERT'
+  | 'ERR_TLS_INVALID_ALPN'
+  | 'ERR_TLS_INVALID_CONTEXT';
+
+/**
+ * A {@link HandshakeError}'s `code`: a `WS_ERR_HANDSHAKE_*` code when the server's response broke
+ * the handshake, a TLS failure ({@link TlsErrorCode}) for `wss://`, or a system error name
+ * (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT` for the handshake timeout, ...) when there was no
+ * usable response.
+ */
+export type HandshakeErrorCode = (typeof HANDSHAKE_RESPONSE_ERROR_CODES)[number] | TlsErrorCode | SystemErrorCode;
 
 /** Why `WebSocketServer.handleUpgrade()` did not produce a connection. */
 export type UpgradeErrorCode =
@@ -102,7 +133,7 @@ export type UsageErrorCode =
 export type ErrorCode =
   | UsageErrorCode
   | NativeLoadErrorCode
-  | 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED'
+  | TlsContextErrorCode
   | 'ERR_SOCKUDO_WS_NO_MEMORY'
   | 'ABORT_ERR'
   | WebSocketErrorCode

@@ -14,9 +14,11 @@
  * string-literal unions ({@link ErrorCode} and the per-class types in error-codes.ts), so a
  * `switch` refuses a misspelled one at compile time.
  */
-import type { HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, UpgradeErrorCode, WebSocketErrorCode } from './error-codes.js';
+import type { HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, TlsContextErrorCode, UpgradeErrorCode, WebSocketErrorCode } from './error-codes.js';
 
-export type { ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode } from './error-codes.js';
+export type {
+  ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, TlsContextErrorCode, TlsErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode,
+} from './error-codes.js';
 
 /** A value of the wrong type was passed to a sockudo-ws function. */
 export class InvalidArgumentTypeError extends TypeError {
@@ -79,12 +81,17 @@ export class NativeLoadError extends Error {
   }
 }
 
-/** `wss://` URLs are not supported until TLS lands in the native transport. */
-export class TlsUnsupportedError extends Error {
-  readonly code = 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED' as const;
-  constructor(url: string) {
-    super(`sockudo-ws: wss:// is not yet supported by the client (${url}); use ws://, or terminate TLS in front of the server`);
-    this.name = 'TlsUnsupportedError';
+/**
+ * TLS options that OpenSSL refused: a key or certificate that does not parse (`ERR_OSSL_PEM_NO_START_LINE`),
+ * a wrong passphrase (`ERR_OSSL_EVP_BAD_DECRYPT`), a key that does not match the certificate, an
+ * unknown cipher. Thrown by `new WebSocketServer({ tls })`, `setSecureContext()` and `connect()`.
+ */
+export class TlsContextError extends Error {
+  readonly code: TlsContextErrorCode;
+  constructor(code: TlsContextErrorCode, message: string) {
+    super(message);
+    this.name = 'TlsContextError';
+    this.code = code;
   }
 }
 

@@ -130,6 +130,38 @@ export interface NativeServer {
   /** Ends every socket still in its handshake. */
   destroyPending(): void;
   pendingCount(): number;
+  /** TLS servers: connections accepted from now on use these contexts. */
+  setSecureContext(tls: NativeTlsServer): void;
+}
+
+/** A native TLS context (opaque; made by createTlsContext). */
+export interface NativeTlsContext { readonly __tlsContext: unique symbol }
+
+/** createTlsContext()'s flat options (lib/tls.ts fills every field). */
+export interface NativeTlsOptions {
+  server: boolean;
+  key: (string | Buffer)[];
+  cert: (string | Buffer)[];
+  ca: (string | Buffer)[];
+  pfx: (string | Buffer)[];
+  passphrase: string;
+  ciphers: string;
+  minVersion: string;
+  maxVersion: string;
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+  alpn: string[];
+}
+
+/** A TLS server's contexts: the default and [servername, context, ...] for SNI. */
+export interface NativeTlsServer {
+  context: NativeTlsContext;
+  sni: (string | NativeTlsContext)[];
+}
+
+/** NativeServer's config: the connection limits, plus TLS for a listening wss:// server. */
+export interface NativeServerConfig extends NativeConnectionConfig {
+  tls?: NativeTlsServer;
 }
 
 export interface NativeClientConfig extends NativeConnectionConfig {
@@ -141,12 +173,15 @@ export interface NativeClientConfig extends NativeConnectionConfig {
   protocols: string[];
   origin: string;
   headers: string[];
+  /** wss://: the client context and the name to send (SNI) and verify; absent for ws://. */
+  tls?: NativeTlsContext;
+  servername?: string;
 }
 
 /** Functions native code calls; registered once per environment with setHandlers(). `target` is the object given to accept()/connect()/adoptDuplex(). */
 export interface NativeHandlers {
   /** `tag`: the adopt() tag, or the adoptDuplex() target; undefined for sockets the listener accepted. */
-  upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined): void;
+  upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined, secure: boolean): void;
   /** A handleUpgrade() socket (adopt/adoptDuplex) whose request the core answered itself: 400/426/431/505, or 408 after handshakeTimeout. `tag` is the adopt() tag or the adoptDuplex() target. */
   upgradeFailed(server: object, tag: object, status: number): void;
   /** Client: the server accepted; `protocol` is the selected subprotocol ('' for none), `extensions` its Sec-WebSocket-Extensions. */
@@ -176,7 +211,9 @@ export interface NativeBinding {
   kernels(): NativeKernels;
   versions(): NativeVersions;
   setHandlers(handlers: NativeHandlers): void;
-  NativeServer: new (config: NativeConnectionConfig, server: object) => NativeServer;
+  NativeServer: new (config: NativeServerConfig, server: object) => NativeServer;
+  /** Builds a TLS context; throws an Error with OpenSSL's code (ERR_OSSL_*) for unusable keys or certificates. */
+  createTlsContext(options: NativeTlsOptions): NativeTlsContext;
   NativeSocket: new () => NativeSocket;
   /** Starts a client connection to a numeric ip:port; throws (code) if it cannot start. Events go to `target`. */
   connect(config: NativeClientConfig, target: object): NativeSocket;

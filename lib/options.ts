@@ -12,7 +12,8 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 
 import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError } from './errors.js';
-import type { NativeCompressionConfig, NativeConnectionConfig } from './native.js';
+import type { NativeCompressionConfig, NativeConnectionConfig, NativeTlsServer } from './native.js';
+import { CLIENT_TLS_KEYS, serverTls, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
 
 /** Limits and timers of one connection (server or client). Times are milliseconds, sizes bytes. */
@@ -125,6 +126,13 @@ export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
   reusePort?: boolean;
   /** With an IPv6 `host`, do not also accept IPv4. Default false. */
   ipv6Only?: boolean;
+  /**
+   * Serve `wss://`: TLS terminated natively (the addon's OpenSSL), with Node's option names —
+   * `key`, `cert`, `ca`, `pfx`, `passphrase`, `ciphers`, `minVersion`, `requestCert`,
+   * `rejectUnauthorized`, `alpnProtocols` — plus `sni` for per-name certificates. Rotate with
+   * `server.setSecureContext()`.
+   */
+  tls?: TlsServerOptions;
   server?: never;
   noServer?: never;
 }
@@ -147,8 +155,8 @@ export interface NoServerOptions<Data> extends ServerCommonOptions<Data> {
 /** Exactly one of `port`, `server` or `noServer: true`. */
 export type ServerOptions<Data = unknown> = PortServerOptions<Data> | AttachedServerOptions<Data> | NoServerOptions<Data>;
 
-/** Options of `connect()`. */
-export interface ClientOptions extends ConnectionOptions {
+/** Options of `connect()`; the TLS ones apply to `wss://` URLs. */
+export interface ClientOptions extends ConnectionOptions, TlsClientOptions {
   /** Subprotocols to offer (Sec-WebSocket-Protocol), most preferred first. */
   protocols?: string | readonly string[];
   /** Extra request header fields. Handshake fields (Host, Upgrade, Sec-WebSocket-*, ...) are refused: use the options. */
@@ -187,8 +195,8 @@ const MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'maxBackpressure', 'closeOnBackpressureLimit', 'autoPing', 'autoPong',
   'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold'] as const;
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
-const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'server', 'noServer', 'path', 'handleProtocols', 'upgrade']);
-const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, 'protocols', 'headers', 'origin', 'signal']);
+const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path', 'handleProtocols', 'upgrade']);
+const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
   maxPayload: 'maxPayloadLength (largest message) and maxFrameSize (largest frame; defaults to maxPayloadLength)',
@@ -316,6 +324,8 @@ export interface ServerConfig {
   handleProtocols: HandleProtocols | undefined;
   upgrade: UpgradeHook<unknown> | undefined;
   connection: NativeConnectionConfig;
+  /** `port` mode with `tls`: the native TLS contexts. */
+  tls: NativeTlsServer | undefined;
 }
 
 /** Validates `new WebSocketServer(options)`. */
@@ -339,7 +349,7 @@ export function serverConfig(options: unknown): ServerConfig {
     server = o.server as HttpServer | HttpsServer;
   }
   if (mode !== 'port') {
-    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only']) {
+    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only', 'tls']) {
       if (o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'only applies together with "port"', o[key]);
     }
   }
@@ -357,6 +367,7 @@ export function serverConfig(options: unknown): ServerConfig {
     handleProtocols: functionOption<HandleProtocols>(o, 'handleProtocols', name),
     upgrade: functionOption<UpgradeHook<unknown>>(o, 'upgrade', name),
     connection: connectionConfig(o, name),
+    tls: mode === 'port' && o.tls !== undefined ? serverTls(o.tls, `${name}.tls`) : undefined,
   };
 }
 
@@ -367,6 +378,8 @@ export interface ClientConfig {
   origin: string;
   signal: AbortSignal | undefined;
   connection: NativeConnectionConfig;
+  /** The options object, for the TLS settings a wss:// URL needs (lib/tls.ts validates them). */
+  raw: Record<string, unknown>;
 }
 
 /** Validates `connect(url, options)`. */
@@ -391,6 +404,7 @@ export function clientConfig(options: unknown): ClientConfig {
     origin: stringOption(o, 'origin', '', name),
     signal,
     connection: connectionConfig(o, name),
+    raw: o,
   };
 }
 

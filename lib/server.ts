@@ -14,6 +14,7 @@ import { DuplexLink } from './duplex-link.js';
 import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, UpgradeError, type SystemError } from './errors.js';
 import { native, type NativeServer, type NativeSocket } from './native.js';
 import { flattenHeaders, serverConfig, type ServerConfig, type ServerOptions } from './options.js';
+import { serverTls, type TlsServerOptions } from './tls.js';
 import { checkTopic, messagePayload } from './payload.js';
 import { UpgradeRequest, type AcceptDecision } from './upgrade-request.js';
 import { internals, WebSocket, type SendData, type SendOptions, type UpgradeSink } from './websocket.js';
@@ -91,8 +92,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const config = serverConfig(options);
     this.#config = config;
     const sink: UpgradeSink = {
-      onUpgrade: (socket, method, url, headers, remoteAddress, remotePort, protocols, tag) =>
-        this.#onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag as PendingUpgrade | undefined),
+      onUpgrade: (socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure) =>
+        this.#onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag as PendingUpgrade | undefined, secure),
       onUpgradeFailed: (tag, status) => {
         const ctx = tag as PendingUpgrade;
         ctx.reject(new UpgradeError(status === 408 ? 'ERR_SOCKUDO_WS_HANDSHAKE_TIMEOUT' : 'ERR_SOCKUDO_WS_INVALID_UPGRADE',
@@ -100,7 +101,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
             : `not a valid WebSocket upgrade request (RFC 6455 §4.2.1); answered ${status} by the server core`, status));
       },
     };
-    this.#native = new native.NativeServer(config.connection, sink);
+    this.#native = new native.NativeServer(config.tls === undefined ? config.connection : { ...config.connection, tls: config.tls }, sink);
     this.#onClosed = (ws) => {
       this.#clients.delete(ws as WebSocket<Data>);
       // After the socket's own 'close' event (which is emitted right after this returns).
@@ -148,6 +149,19 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     } catch (error) {
       process.nextTick(() => this.emit('error', error as Error));
     }
+  }
+
+  /**
+   * A TLS server (`tls` option): connections accepted from now on use these certificates (the
+   * same options as `tls`, SNI contexts included); open connections keep theirs. Rotates
+   * certificates without a restart. Throws a {@link TlsContextError} for unusable ones (the
+   * current certificates then stay in use).
+   */
+  setSecureContext(options: TlsServerOptions): void {
+    if (this.#config.tls === undefined) throw new InvalidStateError('setSecureContext() needs a server created with the tls option');
+    const tls = serverTls(options, 'options');
+    this.#native.setSecureContext(tls);
+    this.#config.tls = tls;
   }
 
   /** The open connections (added before `connection` fires, removed when they close). */
@@ -293,11 +307,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   // --- the upgrade pipeline ----------------------------------------------------------------------
 
   #onUpgrade(socket: NativeSocket, method: string, url: string, rawHeaders: string[], remoteAddress: string | undefined, remotePort: number,
-    protocols: string[], tag: PendingUpgrade | undefined): void {
+    protocols: string[], tag: PendingUpgrade | undefined, secure: boolean): void {
     const ctx = tag;
     if (ctx !== undefined) ctx.upgraded = true;
     const request = new UpgradeRequest(method, url, rawHeaders, protocols, remoteAddress ?? ctx?.remoteAddress,
-      remoteAddress !== undefined ? remotePort : ctx?.remotePort, ctx?.secure ?? false, ctx?.incoming);
+      remoteAddress !== undefined ? remotePort : ctx?.remotePort, ctx?.secure ?? secure, ctx?.incoming);
     if (this.#closing !== null) return this.#refuse(socket, ctx, 503, 'the server is closing');
     const path = this.#config.path;
     if (path !== undefined && request.path !== path) return this.#refuse(socket, ctx, 400, `path ${request.path} is not served`);
