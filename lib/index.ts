@@ -34,5 +34,7 @@ export {
   WebSocketError, HandshakeError, UpgradeError,
 } from './errors.js';
 export type {
-  ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemError, SystemErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode,
+  ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemError, SystemErrorCode, TlsContextErrorCode, TlsErrorCode, UpgradeErrorCode, UsageErrorCode,
+  WebSocketErrorCode,
 } from './errors.js';
+export type { SecureContextOptions, TlsClientOptions, TlsServerOptions, TlsVersion, PemInput } from './tls.js';

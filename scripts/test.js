@@ -2,8 +2,10 @@
 'use strict';
 // `npm test`: every suite, then one plain line "N passed, N failed, N skipped" totalling them.
 //   native    C++ unit tests of the sans-IO core (ctest), built with ASan + UBSan in build-tests/
-//   js        vitest: test/js (API, loader, symbols, node-gyp build, types), test/conformance,
+//   js        vitest: test/js (API, loader, symbols, node-gyp build, types, TLS), test/conformance,
 //             test/interop (Python websockets/wsproto, Chromium, Node's client)
+//   tls       test/conformance again, every case over native TLS (SOCKUDO_WS_TEST_TLS=1: raw
+//             peers on Node's tls, our server with `tls`, our client on wss://)
 //   fuzz      libFuzzer smoke of every target (scripts/fuzz.js --ci; SOCKUDO_WS_FUZZ_SECONDS)
 //   sanitize  the addon under ASan+UBSan running the JS suites; native tests under valgrind
 // Without arguments: native and js, plus fuzz and sanitize when CI is set (they need clang and
@@ -65,15 +67,16 @@ function nativeSuite() {
   record('native (ctest, ASan+UBSan)', p, f, s);
 }
 
-function jsSuite() {
-  const out = path.join(resultsDir, 'vitest.json');
+function jsSuite(name = 'js (vitest)', files = [], env = {}) {
+  const out = path.join(resultsDir, `vitest-${suites.length}.json`);
   const vitest = path.join(path.dirname(require.resolve('vitest/package.json', { paths: [root] })), 'vitest.mjs');
-  run(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
-  if (!fs.existsSync(out)) return record('js (vitest did not report)', 0, 1, 0);
+  run(process.execPath, [vitest, 'run', ...files, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
+    { env: { ...process.env, ...env } });
+  if (!fs.existsSync(out)) return record(`${name} did not report`, 0, 1, 0);
   const r = JSON.parse(fs.readFileSync(out, 'utf8'));
   // A test file that failed to load has no test results but counts as failed.
   const brokenFiles = (r.testResults || []).filter((t) => t.status === 'failed' && (t.assertionResults || []).length === 0).length;
-  record('js (vitest)', r.numPassedTests, r.numFailedTests + brokenFiles, r.numPendingTests + (r.numTodoTests || 0));
+  record(name, r.numPassedTests, r.numFailedTests + brokenFiles, r.numPendingTests + (r.numTodoTests || 0));
 }
 
 // Runs a script, echoing its output, and returns the output for parsing.
@@ -110,9 +113,10 @@ function sanitizeSuite() {
   record('sanitizers (ASan+UBSan addon + JS suites; valgrind native tests)', passed, failed, 0);
 }
 
-const suitesToRun = only ? [only] : ['native', 'js', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
+const suitesToRun = only ? [only] : ['native', 'js', 'tls', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
 if (suitesToRun.includes('native')) nativeSuite();
 if (suitesToRun.includes('js')) jsSuite();
+if (suitesToRun.includes('tls')) jsSuite('conformance over native TLS (vitest)', ['test/conformance'], { SOCKUDO_WS_TEST_TLS: '1' });
 if (suitesToRun.includes('fuzz')) fuzzSuite();
 if (suitesToRun.includes('sanitize')) sanitizeSuite();
 

@@ -298,6 +298,12 @@ void Socket::on_eof(int error) {
       if (engine_) {
         engine_->on_eof(loop_.now_ms(), sink());
       }
+      // The peer only ended its direction (FIN, TLS close_notify): what we queued in answer — a
+      // close reply to a close frame that came with the EOF — still goes out before ours ends.
+      if (error == 0 && phase_ == SocketPhase::Open && buffered_amount() > 0) {
+        begin_draining();
+        return;
+      }
       destroy();
       return;
     case SocketPhase::ClientRejected:

@@ -159,12 +159,27 @@ void TlsLink::drive() {
   if (closed_) return;
   keep_rest();
   int error = 0;
-  flush_out(&error);  // alerts, KeyUpdate answers, session tickets
+  const bool flushed = flush_out(&error);  // alerts, KeyUpdate answers, session tickets
   if (error != 0 && events_ != nullptr) {
     events_->on_link_eof(error);
     return;
   }
   update_inner();
+  // The kernel may have taken the rest of what the session was waiting on: the inner link will
+  // not report writability for it any more, so report it here.
+  if (flushed) after_flush();
+}
+
+void TlsLink::after_flush() {
+  if (closed_) return;
+  if (shutdown_pending_) {
+    shutdown_pending_ = false;
+    inner_->shutdown_write();
+  }
+  if (upper_blocked_ && events_ != nullptr) {
+    upper_blocked_ = false;
+    events_->on_link_writable();
+  }
 }
 
 // Ciphertext of this read that was not processed (the session stopped input) waits in in_.
@@ -319,14 +334,7 @@ void TlsLink::on_link_writable() {
     return;
   }
   update_inner();
-  if (shutdown_pending_) {
-    shutdown_pending_ = false;
-    inner_->shutdown_write();
-  }
-  if (upper_blocked_ && events_ != nullptr) {
-    upper_blocked_ = false;
-    events_->on_link_writable();
-  }
+  after_flush();
 }
 
 void TlsLink::set_wants(bool read, bool) {

@@ -72,6 +72,8 @@ class TlsLink final : public Link, private LinkEvents {
   // Writes pending ciphertext to the inner link: true once none is left; *error on failure.
   bool flush_out(int* error);
   void keep_rest();
+  // Nothing waits for the inner link: a pending FIN goes, and a blocked session hears it can write.
+  void after_flush();
   void fail(const LinkFailure& failure);
   void update_inner();
 

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { Cleanup, waitUntil } from '../js/helpers';
 import { bytesOf, cleanClose, expectClose, expectCloseReply, expectFailure, expectMessage, expectPong, finishClose, MiB, openPair, ROLES } from './fixtures';
+import { OVER_TLS } from './transport';
 import { closeBody, type FrameSpec, OP } from './wire';
 
 const cleanup = new Cleanup();
@@ -93,10 +94,12 @@ describe.each(ROLES)('%s', (_who, role) => {
       expect(await side.closed).toEqual([1000, '']);
     });
 
-    it.each([
+    // Over TLS only the FIN form: Node's TLS sockets cannot reset (resetAndDestroy throws "This
+    // handle type cannot be sent"), and a reset under TLS would race Node's own encrypted write.
+    it.each(([
       ['half-closes (FIN)', 'end'],
       ['resets (RST)', 'reset'],
-    ])('7.1.x a message and a close, then the peer at once %s TCP → the message and the close (1000) are still reported', async (_how, how) => {
+    ] as const).filter(([, how]) => !OVER_TLS || how === 'end'))('7.1.x a message and a close, then the peer at once %s TCP → the message and the close (1000) are still reported', async (_how, how) => {
       const { peer, side } = await openPair(cleanup, role);
       await peer.sendAll([{ opcode: OP.TEXT, payload: 'last words' }, { opcode: OP.CLOSE, payload: closeBody(1000, 'bye') }]);
       if (how === 'end') peer.sock.end();

@@ -35,6 +35,7 @@ import {
 } from './fixtures';
 import { acceptFor, headerFields, RawClient } from './raw-client';
 import { ServerConn } from './raw-server';
+import { clientOptions, rawConnect, rawServer, SCHEME, serverOptions } from './transport';
 import { type FramePeer, type FrameSpec, OP, type WireFrame } from './wire';
 
 const cleanup = new Cleanup();
@@ -297,9 +298,8 @@ class PmdClient extends RawClient {
   codec: PeerCodec | null = null;
 
   static async connect(port: number, offer: string | string[] | null): Promise<PmdClient> {
-    const sock = cleanup.add(net.connect(port, '127.0.0.1'), (s) => s.destroy());
+    const sock = await rawConnect(port, (s) => cleanup.add(s, (x) => x.destroy()));
     const client = new PmdClient(sock);
-    await within(once(sock, 'connect'), 5000, 'tcp connect');
     const key = randomBytes(16).toString('base64');
     const offers = offer === null ? [] : Array.isArray(offer) ? offer : [offer];
     sock.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -322,7 +322,7 @@ class PmdClient extends RawClient {
 
 /** Our server (echoing unless `echo` is false) and a way to connect raw clients to it. */
 async function ourServer(options: Record<string, unknown> = {}, echo = true) {
-  const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', ...options }), (s) => s.close());
+  const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', ...serverOptions(), ...options }), (s) => s.close());
   await next(wss, 'listening');
   const port = (wss.address() as { port: number }).port;
   const sides: Observed[] = [];
@@ -355,14 +355,9 @@ class PmdConn extends ServerConn {
 /** A net server that answers every upgrade with 101 and the given Sec-WebSocket-Extensions lines (null: none). */
 async function scriptedServer(answer: string | string[] | null) {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer();
-  cleanup.add(server, (srv) => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    srv.close(() => resolve());
-  }));
   const pending: PmdConn[] = [];
   const waiters: ((c: PmdConn) => void)[] = [];
-  server.on('connection', (sock) => {
+  const server = rawServer((sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     const conn = new PmdConn(sock);
@@ -377,10 +372,14 @@ async function scriptedServer(answer: string | string[] | null) {
       else pending.push(conn);
     }, () => sock.destroy());
   });
+  cleanup.add(server, (srv) => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    srv.close(() => resolve());
+  }));
   server.listen(0, '127.0.0.1');
   await within(once(server, 'listening'), 5000, 'scripted server listening');
   return {
-    url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/conformance`,
+    url: `${SCHEME}://127.0.0.1:${(server.address() as net.AddressInfo).port}/conformance`,
     accept(ms = 5000): Promise<PmdConn> {
       const c = pending.shift();
       if (c) return Promise.resolve(c);
@@ -392,7 +391,7 @@ async function scriptedServer(answer: string | string[] | null) {
 /** Our client (echoing unless `echo` is false) connected to a scripted server that answers `answer`. */
 async function clientPair(answer: string | string[] | null, options: Record<string, unknown>, echo = true) {
   const server = await scriptedServer(answer);
-  const [conn, ws] = await within(Promise.all([server.accept(), lib.connect(server.url, options)]), 10_000, 'connect');
+  const [conn, ws] = await within(Promise.all([server.accept(), lib.connect(server.url, { ...clientOptions(), ...options })]), 10_000, 'connect');
   cleanup.add(ws, (w) => w.terminate());
   const side = observe(ws, echo);
   expect(ws.extensions, 'ws.extensions is the answered header value').toBe(Array.isArray(answer) ? answer.join(', ') : answer ?? '');
@@ -1061,7 +1060,7 @@ describe('our client ← scripted raw server (node:zlib codec)', () => {
     ] as [string, string | string[], string][])('compression %s, answer %j', async (mode, answer, why) => {
       const compression = (mode === 'windowBits 10' ? { windowBits: 10 } : mode === 'decompressorWindowBits 10' ? { decompressorWindowBits: 10 } : mode) as Compression;
       const server = await scriptedServer(answer);
-      const connecting = lib.connect(server.url, { compression });
+      const connecting = lib.connect(server.url, { ...clientOptions(), compression });
       const conn = await server.accept();
       const error = await within(connecting.then(() => null, (e: unknown) => e), 10_000, 'connect() to settle') as InstanceType<typeof lib.HandshakeError> | null;
       expect(error).toBeInstanceOf(lib.HandshakeError);

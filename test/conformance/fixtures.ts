@@ -17,6 +17,7 @@ import { expect } from 'vitest';
 import { type Cleanup, loadPackage, next, waitUntil, within } from '../js/helpers';
 import { headerFields, RawClient } from './raw-client';
 import { ScriptedServer, ServerConn } from './raw-server';
+import { clientOptions, serverOptions } from './transport';
 import { validity } from './utf8-cases';
 import { type FramePeer, OP, type WireFrame } from './wire';
 
@@ -64,7 +65,7 @@ function observe(ws: WS): Observed {
 // --- our server + raw client ---------------------------------------------------------------------
 
 export async function echoServer(cleanup: Cleanup, options: Record<string, unknown> = {}) {
-  const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', ...options }), (s) => s.close());
+  const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', ...serverOptions(), ...options }), (s) => s.close());
   await next(wss, 'listening');
   const port = (wss.address() as { port: number }).port;
   const connections: Observed[] = [];
@@ -86,7 +87,7 @@ export async function echoServer(cleanup: Cleanup, options: Record<string, unkno
 
 export async function clientPair(cleanup: Cleanup, options: Record<string, unknown> = {}, withResponse?: Buffer) {
   const server = await ScriptedServer.start(cleanup, withResponse);
-  const [conn, ws] = await within(Promise.all([server.accept(), lib.connect(server.url, options)]), 10_000, 'connect');
+  const [conn, ws] = await within(Promise.all([server.accept(), lib.connect(server.url, { ...clientOptions(), ...options })]), 10_000, 'connect');
   cleanup.add(ws, (w) => w.terminate());
   const side = observe(ws); // before the first turn of the loop: nothing can have been missed
   expect(server.requestProblems).toEqual([]);

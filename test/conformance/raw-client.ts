@@ -3,10 +3,8 @@
 // unless a case says otherwise) and written in any split, and the server's frames are read with
 // `FramePeer`'s strict decoder.
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import * as net from 'node:net';
-
-import { type Cleanup, within } from '../js/helpers';
+import { type Cleanup } from '../js/helpers';
+import { rawConnect } from './transport';
 import { FramePeer } from './wire';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -37,9 +35,8 @@ export class RawClient extends FramePeer {
    * answer is a valid 101 (status, Upgrade, Connection, Sec-WebSocket-Accept, no extension).
    */
   static async open(port: number, cleanup: Cleanup, path = '/'): Promise<RawClient> {
-    const sock = cleanup.add(net.connect(port, '127.0.0.1'), (s) => s.destroy());
+    const sock = await rawConnect(port, (s) => cleanup.add(s, (x) => x.destroy()));
     const client = new RawClient(sock);
-    await within(once(sock, 'connect'), 5000, 'tcp connect');
     const key = randomBytes(16).toString('base64');
     sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 
 import { type Cleanup, within } from '../js/helpers';
 import { acceptFor, headerFields } from './raw-client';
+import { rawServer, SCHEME } from './transport';
 import { FramePeer } from './wire';
 
 export class ServerConn extends FramePeer {
@@ -36,17 +37,16 @@ export class ScriptedServer {
 
   static async start(cleanup: Cleanup, withResponse: Buffer = Buffer.alloc(0)): Promise<ScriptedServer> {
     const sockets = new Set<net.Socket>();
-    const server = net.createServer();
+    const server = rawServer((sock) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+      void s.#handshake(sock);
+    });
     const s = new ScriptedServer(server, withResponse);
     cleanup.add(server, (srv) => new Promise<void>((resolve) => {
       for (const sock of sockets) sock.destroy();
       srv.close(() => resolve());
     }));
-    server.on('connection', (sock) => {
-      sockets.add(sock);
-      sock.on('close', () => sockets.delete(sock));
-      void s.#handshake(sock);
-    });
     server.listen(0, '127.0.0.1');
     await within(once(server, 'listening'), 5000, 'scripted server listening');
     return s;
@@ -57,7 +57,7 @@ export class ScriptedServer {
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${this.port}/conformance`;
+    return `${SCHEME}://127.0.0.1:${this.port}/conformance`;
   }
 
   async #handshake(sock: net.Socket): Promise<void> {

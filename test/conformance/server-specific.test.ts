@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, within } from '../js/helpers';
 import { acceptFor, headerFields } from './raw-client';
 import { cleanClose, echoServer, expectClose, expectMessage, expectPong } from './fixtures';
+import { rawConnect } from './transport';
 import { encodeFrame, FramePeer, OP } from './wire';
 
 const cleanup = new Cleanup();
@@ -17,9 +18,8 @@ afterEach(() => cleanup.run());
 
 /** A raw connection that sends the upgrade request and `first` in one write; returns the peer and the 101 head. */
 async function upgradeWith(port: number, first: Buffer): Promise<{ peer: FramePeer; head: string; key: string }> {
-  const sock = cleanup.add(net.connect(port, '127.0.0.1'), (s) => s.destroy());
+  const sock = await rawConnect(port, (s) => cleanup.add(s, (x) => x.destroy()));
   const peer = new FramePeer(sock);
-  await within(once(sock, 'connect'), 5000, 'tcp connect');
   const key = 'AQIDBAUGBwgJCgsMDQ4PEA==';
   const request = `GET /chat?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n` +
     `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;

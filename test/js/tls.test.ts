@@ -127,6 +127,29 @@ describe.skipIf(skip !== null)('wss:// between our server and our client', () =>
     await waitUntil(() => received === sent, 'every message received', 10_000);
   });
 
+  // Regression: input that arrived while our output waited for the kernel flushed the waiting
+  // ciphertext in passing, so the socket never heard it could write again: the echo stalled.
+  it('output blocked by a paused peer resumes after the peer sends pings and reads again', async () => {
+    const { wss, port } = await tlsServer({}, { maxBackpressure: 64 * 1024 * 1024 });
+    const sock = await tlsConnect(port);
+    sock.write(upgradeRequest('/'));
+    await readUntil(sock, /\r\n\r\n/);
+    let received = 0;
+    sock.on('data', (d: Buffer) => { received += d.length; });
+    sock.pause();
+    const n = 16 * 1024 * 1024;
+    const header = Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    header.writeUInt32BE(n, 6); // masked with a zero key
+    await new Promise((r) => sock.write(Buffer.concat([header, Buffer.alloc(n, 3)]), r));
+    const [ws] = [...wss.clients];
+    await waitUntil(() => ws!.bufferedAmount > 0, 'the echo to wait for the peer', 10_000);
+    for (let i = 0; i < 6; i++) sock.write(Buffer.from([0x89, 0x82, 0, 0, 0, 0, 0x70, 0x30 + i]));
+    await new Promise((r) => setTimeout(r, 50));
+    sock.resume();
+    await waitUntil(() => received >= n + 10 + 6 * 4, 'the whole echo and six pongs', 15_000);
+    expect(ws!.bufferedAmount).toBe(0);
+  });
+
   it('close handshake over TLS: codes and reasons both ways', async () => {
     const f = tlsFixtures();
     const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', tls: { key: f.server.key, cert: f.server.cert } }), (s) => s.close());

@@ -63,7 +63,11 @@ function anyCode(code: ErrorCode): string {
     case 'ERR_SOCKUDO_WS_INVALID_STATE':
     case 'ERR_SOCKUDO_WS_NATIVE_LOAD':
     case 'ERR_SOCKUDO_WS_KERNEL':
-    case 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED':
+    case 'ERR_OSSL_PEM_NO_START_LINE':
+    case 'ERR_TLS_MISSING_CERT':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
     case 'ABORT_ERR':
     case 'WS_ERR_INVALID_OPCODE':
     case 'WS_ERR_HANDSHAKE_MALFORMED':

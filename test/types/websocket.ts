@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { ReadableStream, WritableStream } from 'node:stream/web';
 
 import {
-  AbortError, HandshakeError, InvalidStateError, TlsUnsupportedError, UpgradeError, UpgradeRequest, WebSocket, WebSocketError, WebSocketServer,
+  AbortError, HandshakeError, InvalidStateError, TlsContextError, UpgradeError, UpgradeRequest, WebSocket, WebSocketError, WebSocketServer,
   connect, defaults,
 } from 'sockudo-ws';
 import type {
@@ -157,9 +157,11 @@ function errors(e: unknown): string {
     return `${code} ${e.status}`;
   }
   if (e instanceof WebSocketError) return `${e.code} ${e.closeCode}`;
-  if (e instanceof TlsUnsupportedError) {
-    const code: 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED' = e.code;
-    return code;
+  if (e instanceof TlsContextError) {
+    const code: import('sockudo-ws').TlsContextErrorCode = e.code;
+    // @ts-expect-error a TLS context error is never a handshake response code
+    const wrong: 'WS_ERR_HANDSHAKE_BAD_STATUS' = e.code;
+    return `${code}${wrong}`;
   }
   if (e instanceof AbortError) {
     const code: 'ABORT_ERR' = e.code;
