@@ -65,6 +65,11 @@ class Link {
   // Stops all I/O and releases the descriptor. `done(arg)` runs once nothing of the link's is in
   // flight (a libuv handle closed), possibly from inside this call.
   virtual void close(void (*done)(void*), void* arg) = 0;
+  // Whether an operation the link started may still read bytes of slices it reported as taken
+  // (an io_uring send in flight reads the session's buffers until its completion). The session
+  // then frees its output only once close()'s done() has run. TCP, TLS and Duplex links copy or
+  // finish with the bytes inside write(): false.
+  virtual bool reads_after_write() const { return false; }
   // Bytes the link accepted but has not passed on yet (TLS records waiting, a Duplex's buffer).
   virtual size_t buffered() const { return 0; }
   // Whether the link can carry session bytes yet (a TLS handshake may still be in progress).

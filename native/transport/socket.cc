@@ -776,8 +776,12 @@ void Socket::destroy() {
   if (subscriber_) loop_.topics().remove_all(*subscriber_);
   link_->close(&Socket::on_link_closed, this);  // a Duplex is ended; counted in handles_open_
   uv_timer_stop(&timer_);
-  preopen_output_.clear();
-  if (engine_) engine_->output().clear();
+  // Unsent output is dropped now (its borrowed JS buffers released), unless a link operation may
+  // still read it: then it goes with the socket, after the link's close completed.
+  if (!link_->reads_after_write()) {
+    preopen_output_.clear();
+    if (engine_) engine_->output().clear();
+  }
   loop_.unmark_dirty(this);
   loop_.unschedule_resume(this);
   backlog_.clear();

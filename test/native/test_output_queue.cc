@@ -267,3 +267,81 @@ TEST(copy_borrowed_since_makes_later_borrowed_slices_private) {
   CHECK_EQ(r.gather(s, 1), size_t{1});
   CHECK(s[0].data == early.data());
 }
+
+// Acknowledgement mode (QUIC: bytes are released when the peer acknowledges them, not when sent).
+TEST(ack_mode_keeps_sent_bytes_until_acknowledged_at_every_split) {
+  // Sent in two parts split at every offset, acknowledged in two parts split at every offset: the
+  // bytes gathered are the stream in order, owners are released exactly when their last byte is
+  // acknowledged (never when merely sent), and nothing stays allocated at the end.
+  Fixture probe;
+  {
+    OutputQueue q;
+    probe.fill(q);
+  }
+  const size_t total = probe.expected.size();
+  for (size_t sent = 0; sent <= total; sent += 37) {
+    for (size_t acked = 0; acked <= sent; acked += 53) {
+      Fixture fx;
+      OutputQueue q;
+      q.set_release_on_ack(true);
+      CHECK(q.release_on_ack());
+      fx.fill(q);
+      // Send `sent` bytes, reading them back through gather() as a transport would.
+      std::vector<uint8_t> out;
+      size_t left = sent;
+      while (left > 0) {
+        Slice s[4];
+        const size_t n = q.gather(s, 4);
+        CHECK(n > 0);
+        const size_t take = std::min(left, s[0].len);
+        out.insert(out.end(), s[0].data, s[0].data + take);
+        q.commit(take);
+        left -= take;
+      }
+      CHECK(std::equal(out.begin(), out.end(), fx.expected.begin()));
+      CHECK_EQ(q.unacknowledged(), sent);
+      CHECK_EQ(q.bytes(), total - sent);
+      CHECK_EQ(fx.alive, 2);  // sent is not acknowledged: every owner still held
+      CHECK_EQ(q.acknowledge(acked), acked);
+      for (const auto& [end, id] : fx.borrowed_ends) {
+        const bool gone = std::find(fx.released.begin(), fx.released.end(), id) != fx.released.end();
+        CHECK_EQ(gone, end <= acked);
+      }
+      // New bytes after a fully sent stream never merge into sent ones.
+      const uint8_t tail[3] = {9, 8, 7};
+      q.append_copy(tail, 3);
+      std::vector<uint8_t> rest = drain(q);  // sends the rest
+      std::vector<uint8_t> want(fx.expected.begin() + static_cast<std::ptrdiff_t>(sent), fx.expected.end());
+      want.insert(want.end(), tail, tail + 3);
+      CHECK(rest == want);
+      CHECK_EQ(q.unacknowledged(), total + 3 - acked);
+      CHECK_EQ(q.acknowledge(SIZE_MAX), total + 3 - acked);  // clamped to what was sent
+      CHECK_EQ(fx.alive, 0);
+      CHECK_EQ(q.unacknowledged(), size_t{0});
+      CHECK(q.chunk_bytes() <= OutputQueue::kRetainedChunk);
+    }
+  }
+}
+
+TEST(ack_mode_clear_releases_sent_and_unsent) {
+  OutputQueue q;
+  q.set_release_on_ack(true);
+  int alive = 0;
+  auto b = bytes(1000, 3);
+  q.append_borrowed(b.data(), b.size(), std::make_unique<Owner>(alive, 1, nullptr));
+  q.append_borrowed(b.data(), b.size(), std::make_unique<Owner>(alive, 2, nullptr));
+  q.commit(1500);
+  CHECK_EQ(alive, 2);
+  q.clear();
+  CHECK_EQ(alive, 0);
+  CHECK_EQ(q.unacknowledged(), size_t{0});
+  CHECK(q.empty());
+  // The mode can change only while nothing is queued or unacknowledged.
+  q.append_copy(b.data(), 10);
+  q.set_release_on_ack(false);
+  CHECK(q.release_on_ack());
+  drain(q);
+  q.acknowledge(10);
+  q.set_release_on_ack(false);
+  CHECK(!q.release_on_ack());
+}

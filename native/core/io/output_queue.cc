@@ -10,6 +10,10 @@ OutputQueue::~OutputQueue() = default;
 OutputQueue::OutputQueue(OutputQueue&& other) noexcept
     : segments_(std::move(other.segments_)),
       head_(std::exchange(other.head_, 0)),
+      sent_seg_(std::exchange(other.sent_seg_, 0)),
+      sent_off_(std::exchange(other.sent_off_, 0)),
+      unacked_(std::exchange(other.unacked_, 0)),
+      ack_mode_(std::exchange(other.ack_mode_, false)),
       chunks_(std::move(other.chunks_)),
       next_chunk_(std::exchange(other.next_chunk_, kMinChunk)),
       pending_(std::exchange(other.pending_, 0)),
@@ -26,6 +30,10 @@ OutputQueue& OutputQueue::operator=(OutputQueue&& other) noexcept {
     chunks_ = std::move(other.chunks_);
     other.chunks_.clear();
     head_ = std::exchange(other.head_, 0);
+    sent_seg_ = std::exchange(other.sent_seg_, 0);
+    sent_off_ = std::exchange(other.sent_off_, 0);
+    unacked_ = std::exchange(other.unacked_, 0);
+    ack_mode_ = std::exchange(other.ack_mode_, false);
     next_chunk_ = std::exchange(other.next_chunk_, kMinChunk);
     pending_ = std::exchange(other.pending_, 0);
     appended_ = std::exchange(other.appended_, 0);
@@ -51,6 +59,7 @@ uint8_t* OutputQueue::reserve_owned(size_t len) {
   c->used += len;
   pending_ += len;
   appended_ += len;
+  // (In acknowledgement mode a fully sent last segment must not grow: its bytes count as sent.)
   if (slice_count() > 0) {
     Segment& last = segments_.back();
     if (last.chunk == c && last.data + last.len == p) {
@@ -82,9 +91,21 @@ void OutputQueue::append_borrowed(const uint8_t* data, size_t len,
 }
 
 size_t OutputQueue::gather(Slice* out, size_t max) const {
+  const size_t first = ack_mode_ ? sent_seg_ : head_;
   const size_t n = std::min(max, slice_count());
-  for (size_t i = 0; i < n; i++) out[i] = {segments_[head_ + i].data, segments_[head_ + i].len};
+  for (size_t i = 0; i < n; i++) out[i] = {segments_[first + i].data, segments_[first + i].len};
+  if (ack_mode_ && n > 0) {
+    out[0].data += sent_off_;
+    out[0].len -= sent_off_;
+  }
   return n;
+}
+
+void OutputQueue::set_release_on_ack(bool on) {
+  if (pending_ != 0 || unacked_ != 0) return;  // only between streams of bytes
+  ack_mode_ = on;
+  sent_seg_ = head_;
+  sent_off_ = 0;
 }
 
 void OutputQueue::commit(size_t bytes_written) {
@@ -92,6 +113,20 @@ void OutputQueue::commit(size_t bytes_written) {
   size_t n = std::min(bytes_written, pending_);
   pending_ -= n;
   committed_ += n;
+  if (ack_mode_) {
+    unacked_ += n;
+    while (n > 0) {
+      const size_t rest = segments_[sent_seg_].len - sent_off_;
+      if (n < rest) {
+        sent_off_ += n;
+        return;
+      }
+      n -= rest;
+      sent_seg_++;
+      sent_off_ = 0;
+    }
+    return;
+  }
   while (n > 0) {
     Segment& s = segments_[head_];
     if (n < s.len) {
@@ -104,15 +139,36 @@ void OutputQueue::commit(size_t bytes_written) {
   }
 }
 
+size_t OutputQueue::acknowledge(size_t bytes) {
+  size_t n = std::min(bytes, unacked_);
+  const size_t released = n;
+  unacked_ -= n;
+  while (n > 0) {
+    Segment& s = segments_[head_];
+    if (n < s.len) {
+      s.data += n;
+      s.len -= n;
+      if (head_ == sent_seg_) sent_off_ -= n;
+      return released;
+    }
+    n -= s.len;
+    retire_front();
+  }
+  return released;
+}
+
 void OutputQueue::retire_front() {
   Chunk* c = segments_[head_].chunk;
-  segments_[head_].owner.reset();  // the borrowed bytes are written: let the owner go now
+  segments_[head_].owner.reset();  // the borrowed bytes are written (or acknowledged): let the owner go now
   head_++;
   if (head_ == segments_.size()) {
     segments_.clear();
     head_ = 0;
+    sent_seg_ = 0;
+    sent_off_ = 0;
   } else if (head_ >= 64 && head_ * 2 >= segments_.size()) {
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+    if (ack_mode_) sent_seg_ -= head_;
     head_ = 0;
   }
   if (c != nullptr && --c->refs == 0) release_chunks();
@@ -133,6 +189,9 @@ void OutputQueue::release_chunks() {
 void OutputQueue::clear() {
   segments_.clear();  // destroys every owner
   head_ = 0;
+  sent_seg_ = 0;
+  sent_off_ = 0;
+  unacked_ = 0;
   chunks_.clear();
   next_chunk_ = kMinChunk;
   committed_ += pending_;

@@ -6,6 +6,11 @@
 // (the binding's reference to a JS Buffer) and releases it exactly when the last byte of that
 // slice has been committed as written.
 //
+// Release: a stream transport (TCP, TLS) releases bytes when they are written (commit). A
+// transport that may have to send them again until the peer acknowledges them (QUIC stream data
+// under nghttp3) puts the queue in acknowledgement mode: commit() then only marks bytes as sent
+// (gather() continues after them) and acknowledge() releases them, in stream order.
+//
 // Memory: nothing is allocated until something is queued; when the queue drains, one chunk of at
 // most kRetainedChunk bytes is kept for reuse and everything else is freed, so an idle connection
 // costs little. The queue itself has no cap: callers enforce backpressure limits with bytes().
@@ -57,7 +62,16 @@ class OutputQueue {
   // valid until the next commit(), clear() or destruction.
   size_t gather(Slice* out, size_t max) const;
   // Marks `bytes_written` bytes (≤ bytes()) as written, which may end in the middle of a slice.
+  // In acknowledgement mode they are kept (unacknowledged()) until acknowledge().
   void commit(size_t bytes_written);
+  // Acknowledgement mode (set while the queue is empty; false by default).
+  void set_release_on_ack(bool on);
+  bool release_on_ack() const { return ack_mode_; }
+  // The peer acknowledged the next `bytes` sent bytes (≤ unacknowledged()): they are released,
+  // borrowed owners included. Returns the bytes released.
+  size_t acknowledge(size_t bytes);
+  // Sent but not yet acknowledged (0 outside acknowledgement mode).
+  size_t unacknowledged() const { return unacked_; }
   // Drops everything unsent (the transport closed), releasing every owner.
   void clear();
   // Replaces every borrowed slice appended at or after stream position `from` (an earlier
@@ -68,7 +82,7 @@ class OutputQueue {
 
   size_t bytes() const { return pending_; }
   bool empty() const { return pending_ == 0; }
-  size_t slice_count() const { return segments_.size() - head_; }
+  size_t slice_count() const { return segments_.size() - (ack_mode_ ? sent_seg_ : head_); }
   // Positions in the byte stream: everything ever appended / committed. A caller remembers
   // appended_total() after queuing something and knows it has left once committed_total()
   // reaches that position.
@@ -95,9 +109,14 @@ class OutputQueue {
   void retire_front();
   void release_chunks();
 
-  // Segments [head_, size) are pending; the vector is compacted as the head advances.
+  // Segments [head_, size) are pending; the vector is compacted as the head advances. In
+  // acknowledgement mode [head_, sent_seg_) (and sent_off_ bytes of sent_seg_) are sent, unacked.
   std::vector<Segment> segments_;
   size_t head_ = 0;
+  size_t sent_seg_ = 0;
+  size_t sent_off_ = 0;
+  size_t unacked_ = 0;
+  bool ack_mode_ = false;
   // Chunks in fill order; a chunk is only ever referenced by segments newer than those of every
   // chunk before it, so they are released from the front.
   std::vector<std::unique_ptr<Chunk>> chunks_;

@@ -90,9 +90,11 @@ async def stdin_lines():
             yield json.loads(line)
 
 
-def parse_args(argv):
-    """--role client|server --url ws://... --echo --protocols a,b --select p --offer-deflate --greet text"""
-    args = {"role": None, "url": None, "echo": False, "protocols": [], "select": None, "offer_deflate": False, "greet": None}
+def parse_args(argv, tls=False):
+    """--role client|server --url ws://... --echo --protocols a,b --select p --offer-deflate --greet text
+    --cafile f --certfile f --keyfile f (only when the peer passes tls=True: websockets_peer.py)"""
+    args = {"role": None, "url": None, "echo": False, "protocols": [], "select": None, "offer_deflate": False, "greet": None,
+            "cafile": None, "certfile": None, "keyfile": None}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -110,6 +112,9 @@ def parse_args(argv):
             i += 1
         elif a == "--select":
             args["select"] = argv[i + 1]
+            i += 1
+        elif tls and a in ("--cafile", "--certfile", "--keyfile"):
+            args[a[2:]] = argv[i + 1]
             i += 1
         elif a == "--echo":
             args["echo"] = True

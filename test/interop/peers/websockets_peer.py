@@ -2,6 +2,10 @@
 
 Usage: websockets_peer.py --role client --url ws://127.0.0.1:PORT/path [--protocols a,b] [--echo]
        websockets_peer.py --role server [--select proto] [--echo]
+TLS (optional): client with a wss:// URL: [--cafile ca.pem] (trust only it; else the system roots)
+[--certfile c.pem --keyfile k.pem] (a client certificate); server: --certfile c.pem --keyfile k.pem
+serves wss://, [--cafile ca.pem] then requires a client certificate signed by it. With TLS the
+"open" event carries "tls": {version, cipher, alpn, peer} (peer: the verified peer's CN or null).
 Commands and events: see peer_common.py. The server binds 127.0.0.1 on an ephemeral port and
 prints it; it serves connections one after another until stdin ends or {"op": "exit"}. The client
 exits 0 once its connection is closed. websockets >= 13 uses the asyncio API
@@ -9,6 +13,7 @@ exits 0 once its connection is closed. websockets >= 13 uses the asyncio API
 """
 import asyncio
 import logging
+import ssl
 import sys
 
 import websockets
@@ -53,6 +58,51 @@ else:
 
     ClientProto = reporting(WebSocketClientProtocol)
     ServerProto = reporting(WebSocketServerProtocol)
+
+
+def client_ssl(args):
+    """The client's SSLContext for a wss:// URL (None for ws://, which takes no TLS options)."""
+    if not args["url"].startswith("wss://"):
+        if args["cafile"] or args["certfile"]:
+            raise SystemExit("--cafile/--certfile need a wss:// URL")
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=args["cafile"])
+    if args["certfile"]:
+        ctx.load_cert_chain(args["certfile"], args["keyfile"])
+    return ctx
+
+
+def server_ssl(args):
+    """The server's SSLContext when --certfile is given (None: plain ws://)."""
+    if not args["certfile"]:
+        if args["cafile"]:
+            raise SystemExit("--cafile needs --certfile for the server role")
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args["certfile"], args["keyfile"])
+    if args["cafile"]:
+        ctx.load_verify_locations(cafile=args["cafile"])
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def tls_info(ws):
+    """What the TLS layer negotiated on this connection, or None without TLS."""
+    obj = ws.transport.get_extra_info("ssl_object")
+    if obj is None:
+        return None
+    cert = obj.getpeercert() or {}
+    cn = [v for rdn in cert.get("subject", ()) for (k, v) in rdn if k == "commonName"]
+    return {"version": obj.version(), "cipher": obj.cipher()[0], "alpn": obj.selected_alpn_protocol(),
+            "peer": cn[0] if cn else None}
+
+
+def open_event(ws, conn_id):
+    ev = {"ev": "open", "conn": conn_id, "subprotocol": ws.subprotocol, "extensions": extension_names(ws)}
+    info = tls_info(ws)
+    if info is not None:
+        ev["tls"] = info
+    return ev
 
 
 def extension_names(ws):
@@ -141,10 +191,13 @@ async def client(args):
         kwargs["subprotocols"] = args["protocols"]
     if not MODERN:
         kwargs["create_protocol"] = ClientProto
+    ctx = client_ssl(args)
+    if ctx is not None:
+        kwargs["ssl"] = ctx
     # compression="deflate" is the default: the offer must be declined by a server without it.
     ws = await ws_connect(args["url"], **kwargs)
     session = Session(ws, 0, args["echo"])
-    emit({"ev": "open", "conn": 0, "subprotocol": ws.subprotocol, "extensions": extension_names(ws)})
+    emit(open_event(ws, 0))
     done = asyncio.Event()
 
     async def get_session():
@@ -171,7 +224,7 @@ async def server(args):
         session = Session(ws, conn_id, args["echo"])
         state["current"] = session
         state["ready"].set()
-        emit({"ev": "open", "conn": conn_id, "subprotocol": ws.subprotocol, "extensions": extension_names(ws)})
+        emit(open_event(ws, conn_id))
         if args["greet"] is not None:
             await ws.send(args["greet"])
         await session.run()
@@ -181,9 +234,12 @@ async def server(args):
         kwargs["subprotocols"] = [args["select"]]
     if not MODERN:
         kwargs["create_protocol"] = ServerProto
+    ctx = server_ssl(args)
+    if ctx is not None:
+        kwargs["ssl"] = ctx
     srv = await ws_serve(handler, "127.0.0.1", 0, **kwargs)
     port = srv.sockets[0].getsockname()[1]
-    emit({"ev": "listening", "port": port})
+    emit({"ev": "listening", "port": port, **({"tls": True} if ctx is not None else {})})
 
     async def get_session():
         await state["ready"].wait()
@@ -195,12 +251,13 @@ async def server(args):
 
 
 def main():
-    args = parse_args(sys.argv[1:])
+    args = parse_args(sys.argv[1:], tls=True)
     emit({"ev": "hello", "library": "websockets", "version": websockets.__version__, "api": "asyncio" if MODERN else "legacy"})
     try:
         asyncio.run(client(args) if args["role"] == "client" else server(args))
     except Exception as exc:  # reported, and a non-zero exit status the test checks
-        emit({"ev": "error", "msg": repr(exc)})
+        cause = exc.__cause__ or exc.__context__
+        emit({"ev": "error", "msg": repr(exc), "cause": None if cause is None else repr(cause)})
         sys.exit(1)
 
 
