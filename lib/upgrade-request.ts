@@ -30,7 +30,12 @@ export interface RejectDecision {
 /** The upgrade hook's answer. */
 export type UpgradeDecision<Data> = AcceptDecision<Data> | RejectDecision;
 
-/** An upgrade request as the server hook and `connection` listeners see it. */
+/**
+ * An upgrade request as the server hook and `connection` listeners see it. It is the same for
+ * every transport: an HTTP/1.1 `GET` with `Upgrade: websocket` (RFC 6455 §4.1) today, an
+ * extended CONNECT on HTTP/2 or HTTP/3 (RFC 8441, RFC 9220) later: `httpVersion` says which, and
+ * `authority`, `path`, `headers`, `protocols` and `extensions` read the same either way.
+ */
 export class UpgradeRequest {
   /** Request method (always GET for HTTP/1.1 upgrades). */
   readonly method: string;
@@ -67,6 +72,22 @@ export class UpgradeRequest {
   /** Header fields by lower-cased name; repeated fields joined with ", " (Node's `IncomingMessage.headers` style). */
   get headers(): Readonly<Record<string, string>> {
     return (this.#headers ??= headerRecord(this.rawHeaders));
+  }
+
+  /** The HTTP version the request came over: `'1.1'` (an Upgrade request). */
+  get httpVersion(): '1.1' | '2' | '3' {
+    return '1.1';
+  }
+
+  /** The authority the client asked for: the Host header (HTTP/1.1) or `:authority` (HTTP/2, HTTP/3). */
+  get authority(): string | undefined {
+    return this.headers.host;
+  }
+
+  /** The permessage extensions the client offered (Sec-WebSocket-Extensions), one entry per offer with its parameters. */
+  get extensions(): readonly string[] {
+    const v = this.headers['sec-websocket-extensions'];
+    return v === undefined ? [] : v.split(',').map((e) => e.trim()).filter((e) => e !== '');
   }
 
   /** The path part of `url` (before `?`). */

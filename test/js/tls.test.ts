@@ -85,8 +85,13 @@ describe.skipIf(skip !== null)('wss:// between our server and our client', () =>
       expect(back.length).toBe(size);
       expect(back.equals(payload)).toBe(true);
     }
-    expect(requests[0]!.secure).toBe(true);
-    expect(requests[0]!.url).toBe('/x?y=1');
+    const req = requests[0]!;
+    expect(req.secure).toBe(true);
+    expect(req.url).toBe('/x?y=1');
+    expect(req.httpVersion).toBe('1.1');
+    expect(req.authority).toBe(`localhost:${port}`);
+    expect(req.method).toBe('GET');
+    expect(req.extensions).toEqual([]);
   });
 
   it('many small messages in one burst arrive complete and in order', async () => {
