@@ -7,6 +7,11 @@
 //     sockudo-loop   our native listener; broadcast = a hand-written ws.send() loop over server.clients
 //     ws             `ws` with bufferutil (the process fails if bufferutil does not load)
 //     ws-nobuf       `ws` with WS_NO_BUFFER_UTIL=1: its JavaScript masking
+//     sockudo-tls    our native listener serving wss:// (native TLS); the certificate and key are
+//                    the PEM files named by SOCKUDO_BENCH_TLS_CERT / SOCKUDO_BENCH_TLS_KEY (also below)
+//     sockudo-https  a Node https server whose 'upgrade' handler calls our handleUpgrade() (the
+//                    TLSSocket is a Duplex: Node's TLS, our engine)
+//     ws-https       `ws` (with bufferutil) on a Node https server
 //     uws            uWebSockets.js from UWS_PATH (a built uws_*.node, or a directory holding uws.js);
 //                    broadcast = app.publish() to a topic every connection joined
 // Every server: 127.0.0.1, port 0, no compression, no idle timeout or automatic pings, 64 MiB of
@@ -16,7 +21,7 @@
 //   {cmd: 'subscribe', topics, perConnection} → joins each connection to that many of `topics` topics, round robin
 //   {cmd: 'publish-cost', count, size}  → CPU µs per broadcast of `size` bytes to every connection, writes included
 import { createRequire } from 'node:module';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const impl = process.argv[2];
@@ -54,12 +59,29 @@ function onMessage(send, data, isBinary) {
   return send(data, isBinary);
 }
 
+/** The benchmark certificate (PEM files named by the driver: bench/js/tls.mjs makes them). */
+function tlsFiles() {
+  const cert = process.env.SOCKUDO_BENCH_TLS_CERT;
+  const key = process.env.SOCKUDO_BENCH_TLS_KEY;
+  if (!cert || !key) throw new Error('TLS servers need SOCKUDO_BENCH_TLS_CERT and SOCKUDO_BENCH_TLS_KEY');
+  return { cert: readFileSync(cert), key: readFileSync(key) };
+}
+
 function sockudo(mode) {
   const { WebSocketServer } = require('../../dist/cjs/index.js');
   const { native } = require('../../dist/cjs/native.js');
   const options = { autoPing: false, idleTimeout: 0, maxBackpressure: BACKPRESSURE, compression: 'disabled' };
   let wss;
-  if (mode === 'http') {
+  if (mode === 'https') {
+    const https = require('node:https');
+    wss = new WebSocketServer({ noServer: true, ...options });
+    const server = https.createServer(tlsFiles(), (_req, res) => { res.writeHead(426); res.end(); });
+    server.on('upgrade', (req, socket, head) => { wss.handleUpgrade(req, socket, head).catch(() => {}); });
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => ready(server.address().port));
+  } else if (mode === 'tls') {
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, tls: tlsFiles(), ...options });
+    wss.on('listening', () => ready(wss.address().port));
+  } else if (mode === 'http') {
     const http = require('node:http');
     wss = new WebSocketServer({ noServer: true, ...options });
     const server = http.createServer((_req, res) => { res.writeHead(426); res.end(); });
@@ -87,16 +109,23 @@ function sockudo(mode) {
   };
 }
 
-function ws(withBufferutil) {
+function ws(withBufferutil, overHttps = false) {
   if (withBufferutil) require('bufferutil');  // fail loudly rather than measure the fallback under this name
   else process.env.WS_NO_BUFFER_UTIL = '1';
   const { WebSocketServer } = require('ws');
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  let wss;
+  if (overHttps) {
+    const server = require('node:https').createServer(tlsFiles());
+    wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => ready(server.address().port));
+  } else {
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    wss.on('listening', () => ready(wss.address().port));
+  }
   wss.on('connection', (c) => {
     const send = (d, b) => c.send(d, { binary: b });
     c.on('message', (d, b) => onMessage(send, d, b));
   });
-  wss.on('listening', () => ready(wss.address().port));
   return {
     broadcast: (data) => { for (const c of wss.clients) c.send(data, TEXT); },
     connections: () => wss.clients.size,
@@ -149,6 +178,9 @@ const impls = {
   sockudo: () => sockudo('native'),
   'sockudo-http': () => sockudo('http'),
   'sockudo-loop': () => sockudo('loop'),
+  'sockudo-tls': () => sockudo('tls'),
+  'sockudo-https': () => sockudo('https'),
+  'ws-https': () => ws(true, true),
   ws: () => ws(true),
   'ws-nobuf': () => ws(false),
   uws,
