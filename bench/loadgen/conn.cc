@@ -19,8 +19,8 @@
 namespace sockudo::loadgen {
 
 Conn::Conn(Loop& loop, const Endpoint& endpoint, ConnHandler& handler, uint32_t id,
-           bool offer_deflate)
-    : loop_(loop), endpoint_(endpoint), handler_(handler), id_(id), offer_deflate_(offer_deflate) {
+           bool offer_deflate, TlsContext* tls)
+    : loop_(loop), endpoint_(endpoint), handler_(handler), id_(id), offer_deflate_(offer_deflate), tls_ctx_(tls) {
   // §5.3: the key must be unpredictable; an all-zero key would leave the payload unmasked.
   do {
     fill_random(mask_key_, sizeof mask_key_);
@@ -58,6 +58,8 @@ void Conn::connected() {
   const UpgradeRequest req = make_upgrade_request(endpoint_.host_header, endpoint_.path, offer_deflate_);
   key_ = req.key;
   std::memcpy(out_.append(req.bytes.size()), req.bytes.data(), req.bytes.size());
+  // With TLS the request waits in the queue until the TLS handshake completes.
+  if (tls_ctx_ && !tls_start()) return;
   want_flush();
 }
 
@@ -73,10 +75,11 @@ void Conn::on_io(uint32_t events) {
       return;
     }
     connected();
+    if (state_ == State::Closed) return;  // the TLS session could not start
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_all(events);
   if (state_ == State::Closed) return;
-  if ((events & EPOLLOUT) && !out_.empty()) flush();
+  if ((events & EPOLLOUT) && (!out_.empty() || tls_)) flush();
 }
 
 void Conn::read_all(uint32_t events) {
@@ -89,18 +92,17 @@ void Conn::read_all(uint32_t events) {
     const ssize_t n = read(fd_, buf, cap);
     if (n > 0) {
       bytes_in_ += static_cast<uint64_t>(n);
-      handle_input(buf, static_cast<size_t>(n));
+      if (tls_) {
+        tls_input(buf, static_cast<size_t>(n));
+      } else {
+        handle_input(buf, static_cast<size_t>(n));
+      }
       if (state_ == State::Closed) return;
       if (static_cast<size_t>(n) < cap && !hangup) break;
       continue;
     }
     if (n == 0) {
-      if (state_ == State::Handshaking) {
-        finish(false, "server closed the connection during the handshake");
-      } else {
-        finish(close_sent_ && close_received_,
-               close_received_ ? "closed by the server" : "server closed TCP without a close frame");
-      }
+      end_of_input();
       return;
     }
     if (errno == EINTR) continue;
@@ -109,6 +111,17 @@ void Conn::read_all(uint32_t events) {
     return;
   }
   handler_.on_read_done(*this);
+}
+
+// The server's EOF (or its TLS close_notify).
+void Conn::end_of_input() {
+  if (state_ == State::Handshaking) {
+    finish(false, tls_ && !tls_->established() ? "server closed the connection during the TLS handshake"
+                                               : "server closed the connection during the handshake");
+  } else {
+    finish(close_sent_ && close_received_,
+           close_received_ ? "closed by the server" : "server closed TCP without a close frame");
+  }
 }
 
 void Conn::handle_input(const uint8_t* data, size_t len) {
@@ -297,6 +310,10 @@ void Conn::want_flush() {
 void Conn::flush() {
   flush_queued_ = false;
   if (state_ == State::Closed || state_ == State::Idle || state_ == State::Connecting) return;
+  if (tls_) {
+    tls_flush();
+    return;
+  }
   if (out_.empty()) return;
   size_t written = 0;
   const OutQueue::WriteResult r = out_.write_to(fd_, written);
@@ -313,6 +330,7 @@ void Conn::finish(bool clean, const std::string& why) {
     ::close(fd_);
     fd_ = -1;
   }
+  tls_.reset();
   if (was_open) {
     ++loop_.stats.closed;
   } else {
@@ -320,6 +338,153 @@ void Conn::finish(bool clean, const std::string& why) {
   }
   out_ = OutQueue{};
   handler_.on_closed(*this, was_open, clean, why);
+}
+
+// --- TLS ----------------------------------------------------------------------------------------
+
+bool Conn::tls_start() {
+  tls_ = std::make_unique<TlsSession>(*tls_ctx_);
+  if (!tls_->ok()) {
+    finish(false, "TLS: cannot create the session: " + tls_->error());
+    return false;
+  }
+  return tls_handshake_step();
+}
+
+// Runs the handshake as far as the input allows; false when it failed (the connection is closed).
+bool Conn::tls_handshake_step() {
+  switch (tls_->handshake()) {
+    case TlsSession::Status::Ok:
+      tls_established();
+      return true;
+    case TlsSession::Status::WantInput:
+      if (tls_->out_len() > 0) want_flush();
+      return true;
+    default:
+      finish(false, "TLS handshake failed: " + tls_->error());
+      return false;
+  }
+}
+
+void Conn::tls_established() {
+  TlsContext& ctx = *tls_ctx_;
+  ++ctx.handshakes;
+  if (tls_->reused()) ++ctx.resumed;
+  ctx.handshake_ns.record(now_ns() - started_ns_);
+  if (ctx.protocol.empty()) {
+    ctx.protocol = tls_->protocol();
+    ctx.cipher = tls_->cipher();
+    ctx.group = tls_->group();
+  }
+  want_flush();  // the upgrade request (and the handshake's last flight)
+}
+
+// Ciphertext from the socket: handshake until established, then decrypt into the shared plaintext
+// buffer and hand that to handle_input, a buffer's worth at a time.
+void Conn::tls_input(const uint8_t* data, size_t len) {
+  tls_->feed(data, len);
+  if (!tls_->established()) {
+    if (!tls_handshake_step() || !tls_->established()) return;
+  }
+  uint8_t* plain = tls_ctx_->plain_buffer();
+  const size_t cap = tls_ctx_->plain_capacity();
+  size_t fill = 0;
+  for (;;) {
+    size_t n = 0;
+    const TlsSession::Status st = tls_->read(plain + fill, cap - fill, n);
+    if (st == TlsSession::Status::Ok) {
+      fill += n;
+      if (fill < cap) continue;
+    }
+    if (fill > 0) {
+      handle_input(plain, fill);
+      fill = 0;
+      if (state_ == State::Closed) return;
+    }
+    if (st == TlsSession::Status::Ok) continue;
+    if (st == TlsSession::Status::WantInput) break;
+    if (st == TlsSession::Status::Closed) {  // close_notify: the server is done sending
+      tls_->error();                         // (empties the error queue)
+      end_of_input();
+    } else {
+      finish(false, "TLS: " + tls_->error());
+    }
+    return;
+  }
+  if (tls_->out_len() > 0) want_flush();  // what reading produced (a KeyUpdate answer, an alert)
+}
+
+// Writes waiting ciphertext, then encrypts and writes the output queue until it is empty or the
+// socket is full; the rest (ciphertext and plaintext) waits for the next EPOLLOUT.
+void Conn::tls_flush() {
+  for (;;) {
+    if (!tls_write_out()) return;
+    if (!tls_->established() || out_.empty()) return;
+    if (!tls_encrypt()) return;
+  }
+}
+
+// true when all waiting ciphertext was written; false when the socket is full or failed.
+bool Conn::tls_write_out() {
+  while (tls_->out_len() > 0) {
+    const ssize_t w = ::write(fd_, tls_->out_data(), tls_->out_len());
+    if (w > 0) {
+      bytes_out_ += static_cast<uint64_t>(w);
+      tls_->out_consume(static_cast<size_t>(w));
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    finish(false, std::string("write: ") + strerror(w < 0 ? errno : EIO));
+    return false;
+  }
+  return true;
+}
+
+// Encrypts up to kEncryptBudget bytes from the front of the output queue. Runs of whole records
+// and a lone last slice go to SSL_write as they are; small slices are gathered into one record.
+bool Conn::tls_encrypt() {
+  constexpr size_t kRecord = TlsContext::kRecord;
+  constexpr size_t kEncryptBudget = 256 * 1024;
+  constexpr size_t kMaxIov = 256;
+  iovec iov[kMaxIov];
+  const size_t count = out_.peek(iov, kMaxIov);
+  uint8_t* stage = tls_ctx_->stage_buffer();
+  size_t staged = 0, taken = 0;
+  for (size_t i = 0; i < count && taken < kEncryptBudget; ++i) {
+    const uint8_t* p = static_cast<const uint8_t*>(iov[i].iov_base);
+    size_t len = std::min(iov[i].iov_len, kEncryptBudget - taken);
+    while (len > 0) {
+      size_t k;
+      if (staged == 0 && (len >= kRecord || i + 1 == count)) {
+        k = len >= kRecord ? len - len % kRecord : len;
+        if (!tls_->write(p, k)) {
+          finish(false, "TLS: " + tls_->error());
+          return false;
+        }
+      } else {
+        k = std::min(len, kRecord - staged);
+        std::memcpy(stage + staged, p, k);
+        staged += k;
+        if (staged == kRecord) {
+          if (!tls_->write(stage, staged)) {
+            finish(false, "TLS: " + tls_->error());
+            return false;
+          }
+          staged = 0;
+        }
+      }
+      p += k;
+      len -= k;
+      taken += k;
+    }
+  }
+  if (staged > 0 && !tls_->write(stage, staged)) {
+    finish(false, "TLS: " + tls_->error());
+    return false;
+  }
+  out_.consume(taken);
+  return true;
 }
 
 }  // namespace sockudo::loadgen

@@ -2,6 +2,8 @@
 // (RFC 6455 §4.1), then frames both ways — pings answered (§5.5.2), the closing handshake
 // (§5.5.1, §7.1), permessage-deflate when negotiated (RFC 7692). Scenario code sees messages
 // through a ConnHandler and sends either framed-on-demand or pre-built, pre-masked frames.
+// With a TlsContext (--tls) a TLS handshake follows the TCP connect and every byte after it goes
+// through the connection's TlsSession; without one, bytes go straight to the socket.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +18,7 @@
 #include "loop.h"
 #include "opcode.h"
 #include "out_queue.h"
+#include "tls.h"
 
 namespace sockudo::loadgen {
 
@@ -49,7 +52,9 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
  public:
   enum class State : uint8_t { Idle, Connecting, Handshaking, Open, Closing, Closed };
 
-  Conn(Loop& loop, const Endpoint& endpoint, ConnHandler& handler, uint32_t id, bool offer_deflate);
+  // `tls`: null for plain TCP; otherwise the run's TLS context (it outlives the connection).
+  Conn(Loop& loop, const Endpoint& endpoint, ConnHandler& handler, uint32_t id, bool offer_deflate,
+       TlsContext* tls = nullptr);
   ~Conn() override;
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -91,12 +96,23 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
 
   void connected();
   void read_all(uint32_t events);
+  void end_of_input();
   void handle_input(const uint8_t* data, size_t len);
   void handshake_input(const uint8_t* data, size_t len);
   void frame_input(const uint8_t* data, size_t len);
   void send_frame(Opcode opcode, bool rsv1, const uint8_t* payload, size_t len);
   void want_flush();
   void finish(bool clean, const std::string& why);
+
+  // TLS (tls_ctx_ set): the session starts once TCP is connected; ciphertext read from the socket
+  // goes to tls_input, and flush encrypts the output queue (tls_flush).
+  bool tls_start();
+  bool tls_handshake_step();
+  void tls_established();
+  void tls_input(const uint8_t* data, size_t len);
+  void tls_flush();
+  bool tls_encrypt();
+  bool tls_write_out();
 
   Loop& loop_;
   const Endpoint& endpoint_;
@@ -120,6 +136,8 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
   std::unique_ptr<DeflateCodec> codec_;
   std::vector<uint8_t> scratch_;        // inflated bytes of the incoming message, piece by piece
   std::vector<uint8_t> compress_buf_;   // the outgoing message being compressed
+  TlsContext* tls_ctx_;
+  std::unique_ptr<TlsSession> tls_;     // set from the TCP connect until the connection ends
 };
 
 }  // namespace sockudo::loadgen

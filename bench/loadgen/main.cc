@@ -1,13 +1,14 @@
 // sockudo-loadgen: a native WebSocket load generator for servers on this machine.
 //
-// Usage: sockudo-loadgen --scenario echo|pipelined|broadcast|connections|latency --port N [...]
+// Usage: sockudo-loadgen --scenario echo|pipelined|broadcast|connections|latency --port N [--tls] [...]
 // (bench/loadgen/README.md documents every scenario, the server contract and the JSON fields).
 //
 // Output: progress lines on stderr; exactly one JSON object on stdout at the end (the
 // connections scenario prints one {"phase":"idle"} line before it). Every result has
 //   scenario, ok (no errors and no fatal failure), errors, host, port, path,
 //   bytes_sent, bytes_received, deflate_offered, deflate_connections,
-//   compressed_messages_received
+//   compressed_messages_received, tls (with --tls also tls_resume_offered, tls_handshakes,
+//   tls_resumed, tls_protocol, tls_cipher, tls_group)
 // plus the scenario's own fields; a fatal failure has ok=false and "fatal": "<reason>".
 // Exit status: 0 ok, 1 the run finished with errors, 2 usage (including a refused host),
 // 3 fatal (stall, connections that would not open, ...).
@@ -24,6 +25,7 @@
 #include "options.h"
 #include "runner.h"
 #include "scenarios.h"
+#include "tls.h"
 
 using namespace sockudo::loadgen;
 
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
     o = parse_options(argc, argv);
     std::string error;
     if (!make_endpoint(o.host, o.port, o.path, endpoint, error)) throw UsageError(error);
+    if (o.tls && !tls_groups_valid(o.tls_groups, error)) throw UsageError("--tls-groups '" + o.tls_groups + "': " + error);
     if (o.cpu >= 0) pin_to_cpu(o.cpu);
   } catch (const UsageError& e) {
     if (*e.what()) std::fprintf(stderr, "sockudo-loadgen: %s\n", e.what());

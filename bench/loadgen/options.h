@@ -32,6 +32,9 @@ struct Options {
   int cpu = -1;               // pin to this core
   std::string json_out;       // also write the result JSON here
   bool deflate = false;       // offer permessage-deflate
+  bool tls = false;           // wss://: TLS client handshake after the TCP connect
+  bool tls_resume = false;    // offer the run's first TLS session on later connections
+  std::string tls_groups = "X25519:P-256";  // key exchange groups offered (the first gets a key share)
   double stall_timeout = 10;  // seconds without progress before giving up
   double handshake_timeout = 10;
 };

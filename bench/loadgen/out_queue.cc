@@ -50,14 +50,7 @@ OutQueue::WriteResult OutQueue::write_to(int fd, size_t& written) {
   written = 0;
   iovec iov[kMaxIov];
   while (pending_ > 0) {
-    size_t n = 0;
-    for (size_t i = head_; i < slices_.size() && n < kMaxIov; ++i, ++n) {
-      const Slice& s = slices_[i];
-      const uint8_t* base = s.borrowed ? s.borrowed : arena_.data() + s.offset;
-      const size_t skip = i == head_ ? head_done_ : 0;
-      iov[n].iov_base = const_cast<uint8_t*>(base + skip);
-      iov[n].iov_len = s.len - skip;
-    }
+    const size_t n = peek(iov, kMaxIov);
     const ssize_t w = writev(fd, iov, static_cast<int>(n));
     if (w < 0) {
       if (errno == EINTR) continue;
@@ -71,6 +64,18 @@ OutQueue::WriteResult OutQueue::write_to(int fd, size_t& written) {
     if (static_cast<size_t>(w) < offered) return WriteResult::Blocked;  // socket buffer full
   }
   return WriteResult::Done;
+}
+
+size_t OutQueue::peek(iovec* iov, size_t max) const {
+  size_t n = 0;
+  for (size_t i = head_; i < slices_.size() && n < max; ++i, ++n) {
+    const Slice& s = slices_[i];
+    const uint8_t* base = s.borrowed ? s.borrowed : arena_.data() + s.offset;
+    const size_t skip = i == head_ ? head_done_ : 0;
+    iov[n].iov_base = const_cast<uint8_t*>(base + skip);
+    iov[n].iov_len = s.len - skip;
+  }
+  return n;
 }
 
 void OutQueue::commit(size_t n) {

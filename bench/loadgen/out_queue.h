@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,11 @@ class OutQueue {
   enum class WriteResult { Done, Blocked, Error };
   // Writes as much as the socket takes. `written` receives the byte count; errno is kept on Error.
   WriteResult write_to(int fd, size_t& written);
+
+  // The unwritten slices, oldest first, at most `max` of them into `iov` (returns how many), and
+  // consume(n) drops the first n bytes of them: for writers other than writev (TLS).
+  size_t peek(iovec* iov, size_t max) const;
+  void consume(size_t n) { commit(n); }
 
  private:
   struct Slice {

@@ -16,10 +16,13 @@ constexpr uint64_t kLoggedErrors = 10;
 Run::Run(const Options& options, const Endpoint& ep) : opt(options), endpoint(ep) {}
 
 size_t Run::create(size_t n, ConnHandler& handler) {
+  // The SSL_CTX is made here rather than in the constructor so that its failure is fatal (exit 3).
+  if (opt.tls && !tls) tls = std::make_unique<TlsContext>(opt.tls_groups, opt.tls_resume, opt.scenario == "connections");
   const size_t first = conns.size();
   conns.reserve(first + n);
   for (size_t i = 0; i < n; ++i) {
-    conns.push_back(std::make_unique<Conn>(loop, endpoint, handler, static_cast<uint32_t>(first + i), opt.deflate));
+    conns.push_back(std::make_unique<Conn>(loop, endpoint, handler, static_cast<uint32_t>(first + i), opt.deflate,
+                                           tls.get()));
   }
   return first;
 }
@@ -38,7 +41,11 @@ double Run::open_all(bool require_all) {
   int64_t next_scan = t0 + 50 * kNsPerMs;
   for (;;) {
     const size_t done = loop.stats.opened - opened_before + loop.stats.failed_open - failed_before;
-    while (started < idle.size() && started - done < static_cast<size_t>(opt.concurrency)) {
+    // --tls-resume: one connection first, so that the others can offer the session it brings
+    // (TLS 1.3 tickets arrive after the handshake, before the 101); then the usual window.
+    const size_t window = tls && tls->resume() && !tls->has_session() && loop.stats.opened + loop.stats.failed_open == 0
+                              ? 1 : static_cast<size_t>(opt.concurrency);
+    while (started < idle.size() && started - done < window) {
       conns[idle[started++]]->start();
     }
     if (done >= idle.size()) break;
@@ -125,6 +132,14 @@ void Run::add_transport_fields(JsonObject& out) const {
   }
   out.add("bytes_sent", sent).add("bytes_received", in);
   out.add("deflate_offered", opt.deflate).add("deflate_connections", deflate).add("compressed_messages_received", compressed);
+  out.add("tls", opt.tls);
+  if (opt.tls) {
+    const uint64_t handshakes = tls ? tls->handshakes : 0;
+    out.add("tls_resume_offered", opt.tls_resume).add("tls_handshakes", handshakes);
+    out.add("tls_resumed", tls ? tls->resumed : uint64_t{0});
+    out.add("tls_protocol", tls ? tls->protocol : std::string()).add("tls_cipher", tls ? tls->cipher : std::string());
+    out.add("tls_group", tls ? tls->group : std::string());
+  }
 }
 
 void ScenarioHandler::on_closed(Conn& c, bool was_open, bool clean, const std::string& why) {

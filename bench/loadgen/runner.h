@@ -15,6 +15,7 @@
 #include "json.h"
 #include "loop.h"
 #include "options.h"
+#include "tls.h"
 
 namespace sockudo::loadgen {
 
@@ -44,12 +45,14 @@ class Run {
   uint64_t errors() const { return errors_; }
   void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
 
-  // Totals over every connection: wire bytes, compressed messages received, deflate sessions.
+  // Totals over every connection: wire bytes, compressed messages received, deflate sessions,
+  // and with --tls the TLS handshakes (how many, how many resumed, protocol, cipher, group).
   void add_transport_fields(JsonObject& out) const;
 
   const Options& opt;
   const Endpoint& endpoint;
   Loop loop;
+  std::unique_ptr<TlsContext> tls;  // with --tls, made by the first create()
   std::vector<std::unique_ptr<Conn>> conns;
 
  private:

@@ -45,6 +45,7 @@ void run_connections(Run& run, JsonObject& out) {
   out.add("phase", "done").add("connections", o.connections).add("opened", opened).add("failed", failed);
   out.add("connect_seconds", open_s).add("handshakes_per_sec", rate);
   add_latency_fields(out, "handshake", run.loop.stats.handshake_ns);
+  if (run.tls) add_latency_fields(out, "tls_handshake", run.tls->handshake_ns);
   out.add("hold_seconds", o.hold).add("open_after_hold", static_cast<uint64_t>(still_open));
   if (o.pid) {
     out.add("pid", o.pid).add("rss_baseline_bytes", rss_baseline).add("rss_idle_bytes", rss_idle);

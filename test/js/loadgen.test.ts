@@ -2,14 +2,18 @@
 // bench server contract (echo; "__flood__ N"; "B..." broadcast to every client): every scenario runs
 // briefly and reports numbers that match what the server saw; a corrupted echo, a wrong
 // Sec-WebSocket-Accept, a silent server and a non-loopback host each make it fail as documented.
+// With --tls the same servers run on Node's https (a test certificate from tlsFixtures()).
 import { spawn, spawnSync } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 
 import { Cleanup, root, within } from './helpers';
+import { opensslMissing, tlsFixtures } from './tls-fixtures';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -60,9 +64,23 @@ interface Misbehaviour {
   fragment?: boolean;   // echo as two fragments with a ping between them (RFC 6455 §5.4, §5.5.2)
 }
 
-/** A ws server implementing the contract of bench/loadgen/README.md. */
-async function contractServer(options: ServerOptions = {}, { corruptNth = 0, fragment = false }: Misbehaviour = {}): Promise<ContractServer> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, ...options });
+/** A ws server implementing the contract of bench/loadgen/README.md; with `tls`, ws on Node's https (wss://). */
+async function contractServer(options: ServerOptions = {}, { corruptNth = 0, fragment = false }: Misbehaviour = {},
+  { tls = false } = {}): Promise<ContractServer> {
+  let listening: Promise<unknown>;
+  let wss: WebSocketServer;
+  if (tls) {
+    const f = tlsFixtures();
+    const httpsServer = cleanup.add(https.createServer({ key: f.server.key, cert: f.server.cert }), (s) => new Promise((r) => {
+      s.closeAllConnections();
+      s.close(r);
+    }));
+    wss = new WebSocketServer({ server: httpsServer, perMessageDeflate: false, ...options });
+    listening = new Promise<void>((r) => httpsServer.listen(0, '127.0.0.1', r));
+  } else {
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, ...options });
+    listening = new Promise((r) => wss.once('listening', r));
+  }
   cleanup.add(wss, (s) => new Promise((r) => {
     for (const c of s.clients) c.terminate();
     s.close(r);
@@ -95,7 +113,7 @@ async function contractServer(options: ServerOptions = {}, { corruptNth = 0, fra
       }
     });
   });
-  await within(new Promise((r) => wss.once('listening', r)), 5000, 'listening');
+  await within(listening, 5000, 'listening');
   server.port = (wss.address() as net.AddressInfo).port;
   return server;
 }
@@ -249,6 +267,101 @@ describe('permessage-deflate', () => {
     expect(b.code).toBe(0);
     expect(b.result).toMatchObject({ ok: true, deflate_connections: 4 });
     expect(num(b.result, 'deliveries')).toBe(num(b.result, 'publishes') * 3);
+  });
+});
+
+const noOpenssl = opensslMissing();
+
+describe.skipIf(noOpenssl)('--tls (ws on Node https)', () => {
+  const tlsServer = (options: ServerOptions = {}) => contractServer(options, {}, { tls: true });
+
+  for (const size of [512, 16384]) {
+    it(`echo, 4 connections × pipeline 2 × ${size} B: every echo verified through TLS 1.3`, async () => {
+      const s = await tlsServer();
+      const { code, result: r } = await loadgen(['--scenario', 'echo', '--tls', '--port', String(s.port), '--connections', '4',
+        '--pipeline', '2', '--size', String(size), '--warmup', '0.2', '--seconds', '1']);
+      expect(code).toBe(0);
+      expect(r).toMatchObject({ scenario: 'echo', ok: true, errors: 0, connections: 4, size, tls: true, tls_resume_offered: false,
+        tls_handshakes: 4, tls_resumed: 0, tls_protocol: 'TLSv1.3', tls_group: 'x25519' });
+      expect(num(r, 'messages')).toBeGreaterThan(0);
+      expect(num(r, 'messages')).toBeLessThanOrEqual(s.received);
+      expect(s.payloadBytes % size).toBe(0);
+      expect(s.sockets.every((x) => (x.req.socket as TLSSocket).encrypted && (x.req.socket as TLSSocket).alpnProtocol === 'http/1.1')).toBe(true);
+      expect(s.sockets.map((x) => (x.req.socket as TLSSocket).servername)).toEqual(['localhost', 'localhost', 'localhost', 'localhost']);
+      // Ciphertext on the wire: more than the payloads that went through.
+      expect(num(r, 'bytes_sent')).toBeGreaterThan(num(r, 'messages') * size);
+    });
+  }
+
+  it('echo of 1 MB binary messages, 8 in flight per connection: backpressure both ways never stalls', async () => {
+    const s = await tlsServer();
+    const { code, result: r } = await loadgen(['--scenario', 'echo', '--tls', '--port', String(s.port), '--connections', '2',
+      '--pipeline', '8', '--size', String(1 << 20), '--binary', '--warmup', '0', '--seconds', '1', '--stall-timeout', '5']);
+    expect(code).toBe(0);
+    expect(r).toMatchObject({ ok: true, errors: 0, binary: true });
+    expect(num(r, 'messages')).toBeGreaterThan(0);
+  });
+
+  it('pipelined: send / echo / recv phases of 2000 messages, all accounted for', async () => {
+    const s = await tlsServer();
+    const { code, result: r } = await loadgen(['--scenario', 'pipelined', '--tls', '--port', String(s.port), '--count', '2000']);
+    expect(code).toBe(0);
+    expect(r).toMatchObject({ ok: true, errors: 0, count: 2000, tls: true, tls_handshakes: 1 });
+    expect(s.received).toBe(4002);
+  });
+
+  it('--deflate over TLS: negotiated and verified', async () => {
+    const s = await tlsServer({ perMessageDeflate: { threshold: 0 } });
+    const { code, result: r } = await loadgen(['--scenario', 'echo', '--tls', '--deflate', '--port', String(s.port), '--connections', '2',
+      '--size', '1024', '--warmup', '0', '--seconds', '0.5']);
+    expect(code).toBe(0);
+    expect(r).toMatchObject({ ok: true, errors: 0, tls: true, deflate_connections: 2 });
+    expect(num(r, 'compressed_messages_received')).toBeGreaterThanOrEqual(num(r, 'messages'));
+  });
+
+  it('connections: 200 full TLS handshakes, then 200 with --tls-resume (resumed ones reported), idle line and RSS', async () => {
+    const s = await tlsServer();
+    const args = ['--scenario', 'connections', '--tls', '--port', String(s.port), '--connections', '200', '--concurrency', '50',
+      '--hold', '0.3', '--pid', String(process.pid)];
+    let clientsAtIdle = -1;
+    const full = await loadgen(args, (line) => {
+      if (line.phase === 'idle') clientsAtIdle = s.wss.clients.size;
+    });
+    expect(full.code).toBe(0);
+    expect(full.lines[0]).toMatchObject({ phase: 'idle', connections: 200 });
+    expect(clientsAtIdle).toBe(200);
+    expect(full.result).toMatchObject({ phase: 'done', ok: true, errors: 0, opened: 200, failed: 0, open_after_hold: 200,
+      tls: true, tls_handshakes: 200, tls_resumed: 0 });
+    expect(num(full.result, 'handshakes_per_sec')).toBeGreaterThan(0);
+    expect(num(full.result, 'tls_handshake_p50_us')).toBeLessThanOrEqual(num(full.result, 'handshake_p50_us'));
+    expect(num(full.result, 'rss_idle_bytes')).toBeGreaterThan(0);
+
+    const resumed = await loadgen([...args, '--tls-resume']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.result).toMatchObject({ ok: true, opened: 200, failed: 0, tls_resume_offered: true, tls_handshakes: 200 });
+    // The first connection brings the session; every later one offers it, and Node's server accepts it.
+    expect(num(resumed.result, 'tls_resumed')).toBeGreaterThan(0);
+    expect(num(resumed.result, 'tls_resumed')).toBeLessThanOrEqual(199);
+  });
+
+  it('--tls against a plain ws:// server: each connection fails with the TLS reason (exit 3)', async () => {
+    const s = await contractServer();
+    const { code, result: r, stderr } = await loadgen(['--scenario', 'echo', '--tls', '--port', String(s.port), '--connections', '2',
+      '--warmup', '0', '--seconds', '0.5']);
+    expect(code).toBe(3);
+    expect(r).toMatchObject({ ok: false, tls: true, tls_handshakes: 0 });
+    expect(stderr).toContain('failed to open: TLS handshake failed: ');
+    expect(stderr).toContain('wrong version number');
+  });
+
+  it('--tls-resume or --tls-groups without --tls, and an unknown group, are usage errors (exit 2, no JSON)', async () => {
+    for (const [extra, message] of [[['--tls-resume'], '--tls-resume needs --tls'], [['--tls-groups', 'X25519'], '--tls-groups needs --tls'],
+      [['--tls', '--tls-groups', 'no-such-group'], "--tls-groups 'no-such-group'"]] as const) {
+      const { code, lines, stderr } = await loadgen(['--scenario', 'echo', '--port', '9', ...extra]);
+      expect(code).toBe(2);
+      expect(lines).toEqual([]);
+      expect(stderr).toContain(message);
+    }
   });
 });
 
