@@ -91,7 +91,7 @@ const out = [];
 out.push(`# wss:// benchmarks; ${cpus()[0].model.trim()}, ${cpus().length} cores, node ${process.version}`);
 out.push('');
 out.push(`Command: \`node bench/js/tls.mjs ${process.argv.slice(2).join(' ')}\`. ${taskset ? 'Servers on core 0, load generator on core 1 (taskset).' : 'Not pinned (taskset missing).'} ` +
-  `${rounds} round(s), servers interleaved; medians with min–max. ECDSA P-256 certificate, TLS 1.3 (the load generator's default).`);
+  `${rounds} round(s), servers interleaved; medians with min–max. ECDSA P-256 certificate; TLS 1.3 with the load generator's default key exchange groups (X25519, P-256: no post-quantum key share, so our OpenSSL 3.5 and Node's 3.0 do the same handshake work).`);
 out.push('');
 
 // --- echo --------------------------------------------------------------------------------------
