@@ -49,8 +49,13 @@ function pidsUsing(marker: string): number[] {
   return pids;
 }
 
+export interface BrowserOptions {
+  /** Extra Chromium flags after the usual ones (e.g. --ignore-certificate-errors for the wss:// suite). */
+  args?: string[];
+}
+
 /** Serves `html` at http://127.0.0.1:<port>/ and opens it in a fresh headless Chromium. */
-export async function openBrowserPage(html: string): Promise<BrowserPage> {
+export async function openBrowserPage(html: string, options: BrowserOptions = {}): Promise<BrowserPage> {
   const pageServer = http.createServer((req, res) => {
     const ok = req.url === '/' || req.url?.startsWith('/?');
     res.writeHead(ok ? 200 : 404, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -77,6 +82,7 @@ export async function openBrowserPage(html: string): Promise<BrowserPage> {
         '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
         '--disable-sync', '--no-first-run', '--disable-quic', '--no-default-browser-check', '--disable-extensions',
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+        ...(options.args ?? []),
       ],
     });
     const page = context.pages()[0] ?? await context.newPage();
