@@ -121,7 +121,7 @@ size_t TlsLink::take_input(uint8_t* buf, size_t cap) {
     std::memcpy(buf, in_.data() + in_pos_, n);
     in_pos_ += n;
     if (in_pos_ == in_.size()) {
-      in_.clear();
+      std::vector<uint8_t>().swap(in_);  // kept input can be a whole read: give it back
       in_pos_ = 0;
     }
     return n;
