@@ -8,7 +8,7 @@
 //  - idle memory: server RSS growth per idle connection, TLS and (for ours) plain `ws://`.
 // The certificate is an ECDSA P-256 one made here with the openssl CLI (a test certificate for
 // 127.0.0.1; the load generator does not verify it). Prints a Markdown report on stdout.
-//   node bench/js/tls.mjs [--rounds 3] [--seconds 3] [--idle 2000] [--quick]
+//   node bench/js/tls.mjs [--rounds 3] [--seconds 3] [--idle 2000] [--quick] [--only echo,connections]
 //                         [--impls sockudo-tls,sockudo-https,ws-https]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,15 +23,17 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '3' },
-    idle: { type: 'string', default: '2000' },
+    idle: { type: 'string' },
     quick: { type: 'boolean', default: false },
     impls: { type: 'string', default: 'sockudo-tls,sockudo-https,ws-https' },
+    only: { type: 'string', default: 'echo,connections' },
   },
 });
+const only = new Set(values.only.split(','));
 const quick = values.quick;
 const rounds = quick ? 1 : Number(values.rounds);
 const seconds = quick ? '1' : values.seconds;
-const idle = quick ? 200 : Number(values.idle);
+const idle = Number(values.idle ?? 2000) || 2000;
 const impls = values.impls.split(',');
 const progress = (m) => process.stderr.write(`${m}\n`);
 
@@ -95,6 +97,7 @@ out.push(`Command: \`node bench/js/tls.mjs ${process.argv.slice(2).join(' ')}\`.
 out.push('');
 
 // --- echo --------------------------------------------------------------------------------------
+if (only.has('echo')) {
 out.push('## Echo over TLS (messages/s)');
 out.push('');
 out.push(`| case | ${impls.join(' | ')} | sockudo-tls / ws-https |`);
@@ -106,8 +109,10 @@ for (const c of echoCases) {
   out.push(`| ${c.title} | ${impls.map((n) => `${k(rate(n))} (${spread(runs[n] ?? [], (x) => x.rate, k)})`).join(' | ')} | ${ratio(rate('sockudo-tls'), rate('ws-https'))} |`);
 }
 out.push('');
+}
 
 // --- handshakes and idle memory ---------------------------------------------------------------
+if (only.has('connections')) {
 out.push(`## Handshakes and idle memory (${idle.toLocaleString('en-US')} connections, ≤200 handshakes pending)`);
 out.push('');
 out.push('| server | handshakes/s full | handshakes/s resumed (reused) | RSS per idle connection |');
@@ -130,4 +135,5 @@ for (const n of withPlain) {
 const rss = (n) => med(full[n] ?? [], (x) => x.rss_per_connection_bytes);
 out.push('');
 out.push(`Idle TLS connection vs our plain one: ${ratio(rss('sockudo-tls'), rss('sockudo'))}; vs ws over https: ${ratio(rss('sockudo-tls'), rss('ws-https'))}.`);
+}
 console.log(out.join('\n'));
