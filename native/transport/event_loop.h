@@ -59,6 +59,8 @@ class Loop {
     if (!tls_read_) tls_read_ = std::make_unique<uint8_t[]>(kTlsBufferSize + kReceivePadding);
     return tls_read_.get();
   }
+  // TLS records of one write, on their way to the kernel (what it refuses is copied out).
+  std::vector<uint8_t>& tls_cipher_scratch() { return tls_cipher_; }
   uint8_t* tls_write_buffer() {
     if (!tls_write_) tls_write_ = std::make_unique<uint8_t[]>(kTlsWriteBufferSize);
     return tls_write_.get();
@@ -128,6 +130,7 @@ class Loop {
   std::unique_ptr<uint8_t[]> receive_;
   std::unique_ptr<uint8_t[]> tls_read_;
   std::unique_ptr<uint8_t[]> tls_write_;
+  std::vector<uint8_t> tls_cipher_;
   OsRandom random_;
   protocol::MaskKeyPool mask_keys_;
   protocol::DeflateContext deflate_;  // outlives every socket: the loop ends after all have closed

@@ -53,7 +53,7 @@ class TlsLink final : public Link, private LinkEvents {
 
   // For the BIO callbacks.
   size_t take_input(uint8_t* buf, size_t cap);
-  void append_output(const uint8_t* data, size_t len) { out_.insert(out_.end(), data, data + len); }
+  void append_output(const uint8_t* data, size_t len) { sink_->insert(sink_->end(), data, data + len); }
 
  private:
   TlsLink(Loop& loop, std::unique_ptr<Link> inner, std::shared_ptr<TlsContext> context, bool server);
@@ -97,6 +97,7 @@ class TlsLink final : public Link, private LinkEvents {
   size_t in_pos_ = 0;
   std::vector<uint8_t> out_;      // ciphertext the inner link has not taken yet
   size_t out_pos_ = 0;
+  std::vector<uint8_t>* sink_ = &out_;  // where OpenSSL's records go (the loop's scratch inside write())
   std::string alpn_;
 };
 
