@@ -20,7 +20,7 @@
 //   (ASan's 256 MiB default, even 64 MiB, makes the memory-bound tests fail on ASan's own memory;
 //   a use after free within the last 16 MiB freed is still caught), log_path: reports go to files in
 //   build-asan/reports/, each named after the process id, so nothing is lost in the test output.
-// - Left out: test/interop/chromium.test.ts (Chromium does not start with the ASan runtime
+// - Left out: test/interop/chromium.test.ts and chromium-tls.test.ts (Chromium does not start with the ASan runtime
 //   preloaded) and test/js/build-gyp.test.ts (it builds and loads a second, uninstrumented addon
 //   with node-gyp). Both run in `npm test`.
 // - Expected to fail: the loader tests of test/js/package.test.ts that check how a binary is
@@ -34,6 +34,7 @@ const root = path.join(__dirname, '..');
 const jobs = process.env.SOCKUDO_WS_SANITIZE_JOBS || String(os.availableParallelism ? os.availableParallelism() : os.cpus().length);
 const EXCLUDED = [
   ['test/interop/chromium.test.ts', 'Chromium does not start with the ASan runtime preloaded (launch times out)'],
+  ['test/interop/chromium-tls.test.ts', 'Chromium does not start with the ASan runtime preloaded (launch times out)'],
   ['test/js/build-gyp.test.ts', 'builds and loads a second, uninstrumented addon with node-gyp'],
 ];
 // [file, full-name pattern, why]: failures that the override itself causes.

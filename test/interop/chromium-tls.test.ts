@@ -1,0 +1,202 @@
+// wss:// interop with Debian's headless Chromium (BoringSSL): the page opens wss:// to our native
+// TLS server (the browser started with --ignore-certificate-errors; a control case without it
+// must fail) and echoes text and binary, hashed on both sides. A file of its own so the sanitizer
+// run can leave it out (Chromium does not start with the ASan runtime preloaded).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { Cleanup, loadPackage, next } from '../js/helpers';
+import { opensslMissing, tlsFixtures } from '../js/tls-fixtures';
+import { chromiumSkip, openBrowserPage, PAGE_HELPERS, type BrowserPage } from './browser';
+import { pattern, skipReason } from './peer-process';
+import { digest, expectSame } from './tls-common';
+
+const lib = loadPackage();
+type Ws = import('sockudo-ws').WebSocket;
+type Request = import('sockudo-ws').UpgradeRequest;
+
+const MiB = 1024 * 1024;
+
+const browserSkip = skipReason(opensslMissing()) ?? chromiumSkip;
+
+if (browserSkip) console.warn(`wss:// interop with Chromium skipped: ${browserSkip}`);
+
+const MAKE_TEXT = String.raw`function makeText(n) { const unit = 'ü€漢字 ascii 한국어 😀🇩🇪 — '; let s = ''; while (s.length < n) s += unit; s = s.slice(0, n); return /[\uD800-\uDBFF]$/.test(s) ? s.slice(0, -1) + 'x' : s; }`;
+const makeText = new Function(`${MAKE_TEXT}; return makeText;`)() as (n: number) => string;
+const pagePattern = new Function(`${PAGE_HELPERS}; return pattern;`)() as (n: number) => ArrayBuffer;
+const PAGE_CASES: [string, 'text' | 'binary', number][] = [
+  ['empty text', 'text', 0], ['text 125', 'text', 125], ['text 65536', 'text', 65536], ['text 1 MiB+', 'text', MiB + 5],
+  ['empty binary', 'binary', 0], ['binary 125', 'binary', 125], ['binary 65536', 'binary', 65536], ['binary 1 MiB+', 'binary', MiB + 7],
+];
+function pageCase(kind: 'text' | 'binary', n: number): string | Buffer {
+  return kind === 'text' ? makeText(n) : Buffer.from(pagePattern(n));
+}
+
+const PAGE = String.raw`<!doctype html>
+<meta charset="utf-8">
+<title>sockudo-ws wss interop</title>
+<script>
+'use strict';
+${PAGE_HELPERS}
+${MAKE_TEXT}
+async function hex(bytes) { return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join(''); }
+
+/** Opens url; messages queue up, next() takes one (bounded); reports open failure and the close event. */
+function open(url) {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const queue = [];
+  let wake = null;
+  const poke = () => { if (wake) { const w = wake; wake = null; w(); } };
+  ws.onmessage = (e) => { queue.push(e.data); poke(); };
+  let isClosed = false;
+  const closed = new Promise((resolve) => {
+    ws.onclose = (e) => { isClosed = true; poke(); resolve({ code: e.code, reason: e.reason, wasClean: e.wasClean }); };
+  });
+  const opened = new Promise((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error('WebSocket error before open'));
+    setTimeout(() => reject(new Error('open timed out')), 10000);
+  });
+  async function next(ms = 15000) {
+    const until = Date.now() + ms;
+    while (queue.length === 0) {
+      if (Date.now() > until) throw new Error('no message within ' + ms + ' ms');
+      if (isClosed) throw new Error('closed before the next message');
+      await new Promise((r) => { wake = r; setTimeout(r, 100); });
+    }
+    return queue.shift();
+  }
+  return { ws, opened, closed, next };
+}
+
+/** Sends every case, compares each echo exactly and hashes it; closes with 4000 and a reason. */
+async function echoExchange(url, cases) {
+  const c = open(url);
+  await c.opened;
+  const results = [];
+  for (const [name, kind, n] of cases) {
+    const data = kind === 'text' ? makeText(n) : pattern(n);
+    c.ws.send(data);
+    const echo = await c.next();
+    const bytes = typeof echo === 'string' ? new TextEncoder().encode(echo) : new Uint8Array(echo);
+    const same = typeof data === 'string' ? echo === data : bytesEqual(echo, data);
+    results.push({ name, type: typeof echo === 'string' ? 'text' : 'binary', len: bytes.length, sha256: await hex(bytes), same });
+  }
+  c.ws.close(4000, 'bye from chromium over TLS ✓');
+  return { results, close: await c.closed };
+}
+
+/** Waits for "count" server pushes (hashed), then for the server's close. */
+async function pushExchange(url, count) {
+  const c = open(url);
+  await c.opened;
+  c.ws.send('go');
+  const got = [];
+  for (let i = 0; i < count; i++) {
+    const d = await c.next();
+    const bytes = typeof d === 'string' ? new TextEncoder().encode(d) : new Uint8Array(d);
+    got.push({ type: typeof d === 'string' ? 'text' : 'binary', len: bytes.length, sha256: await hex(bytes) });
+  }
+  return { got, close: await c.closed };
+}
+
+/** Only whether the connection opens (the certificate check is Chromium's). */
+async function tryOpen(url) {
+  const c = open(url);
+  try { await c.opened; c.ws.close(1000); return 'open'; } catch (e) { return String(e.message); }
+}
+</script>
+<p>sockudo-ws wss interop page</p>
+`;
+
+describe.skipIf(browserSkip !== null)('headless Chromium over wss:// to our native TLS server', () => {
+  const cleanup = new Cleanup();
+  afterEach(() => cleanup.run());
+
+  /** Our wss:// server; `onConnection` runs synchronously in the connection event (before any message). */
+  async function ourTlsServer(onConnection: (ws: Ws) => void = () => {}) {
+    const f = tlsFixtures();
+    const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', tls: { key: f.server.key, cert: f.server.cert } }), (s) => s.close());
+    await next(wss, 'listening');
+    const connections: [Ws, Request][] = [];
+    wss.on('connection', (ws: Ws, req: Request) => {
+      connections.push([ws, req]);
+      onConnection(ws);
+    });
+    return { wss, port: (wss.address() as { port: number }).port, connections };
+  }
+
+  describe('with --ignore-certificate-errors', () => {
+    let browser: BrowserPage;
+    beforeAll(async () => {
+      browser = await openBrowserPage(PAGE, { args: ['--ignore-certificate-errors'] });
+      expect(await browser.page.title()).toBe('sockudo-ws wss interop');
+    }, 60_000);
+    afterAll(async () => browser?.close(), 30_000);
+
+    it('echoes text and binary of 0, 125, 65536 and 1 MiB+ (sha256 on both sides) and closes with 4000', async () => {
+      const received: (string | Buffer)[] = [];
+      let serverClose: Promise<[number, string]> | undefined;
+      const { port, connections } = await ourTlsServer((ws) => {
+        serverClose = next<[number, string]>(ws, 'close', 45_000);
+        ws.on('message', (data, isBinary) => {
+          received.push(data);
+          ws.send(data, { binary: isBinary });
+        });
+      });
+      const result = await browser.evaluate<{
+        results: { name: string; type: string; len: number; sha256: string; same: boolean }[];
+        close: { code: number; reason: string; wasClean: boolean };
+      }>(`echoExchange(${JSON.stringify(`wss://127.0.0.1:${port}/chromium`)}, ${JSON.stringify(PAGE_CASES)})`, 45_000);
+      const want = PAGE_CASES.map(([name, kind, n]) => ({ name, ...digest(pageCase(kind, n)), same: true }));
+      expect(result.results).toEqual(want);
+      expect(result.close).toEqual({ code: 4000, reason: '', wasClean: true });
+      expect(received.length).toBe(PAGE_CASES.length);
+      PAGE_CASES.forEach(([, kind, n], i) => expectSame(received[i], pageCase(kind, n)));
+      expect(await serverClose!).toEqual([4000, 'bye from chromium over TLS ✓']);
+      const [, request] = connections[0]!;
+      expect(request.secure).toBe(true);
+      expect(request.url).toBe('/chromium');
+      expect(browser.pageErrors).toEqual([]);
+    });
+
+    it('takes 1 MiB+ pushes from our server over TLS and our close 4001 with a reason', async () => {
+      const pushes = [pattern(MiB + 3), makeText(MiB + 1), Buffer.alloc(0), 'done ✓'];
+      const statuses: string[] = [];
+      const firstMessages: unknown[] = [];
+      let closed: Promise<[number, string]> | undefined;
+      const { port, connections } = await ourTlsServer((ws) => {
+        closed = next<[number, string]>(ws, 'close', 30_000);
+        ws.once('message', (go) => {
+          firstMessages.push(go);
+          for (const d of pushes) statuses.push(ws.send(d));
+          ws.close(4001, 'server bye 漢字');
+        });
+      });
+      const result = await browser.evaluate<{ got: { type: string; len: number; sha256: string }[]; close: { code: number; reason: string; wasClean: boolean } }>(
+        `pushExchange(${JSON.stringify(`wss://127.0.0.1:${port}/`)}, ${pushes.length})`, 30_000);
+      expect(connections.length).toBe(1);
+      expect(firstMessages).toEqual(['go']);
+      expect(statuses).not.toContain('dropped');
+      expect(result.got).toEqual(pushes.map((d) => { const { type, len, sha256: h } = digest(d); return { type, len, sha256: h }; }));
+      expect(result.close).toEqual({ code: 4001, reason: 'server bye 漢字', wasClean: true });
+      expect((await closed!)[0]).toBe(4001);
+      expect(browser.pageErrors).toEqual([]);
+    });
+  });
+
+  describe('without --ignore-certificate-errors (control)', () => {
+    let browser: BrowserPage;
+    beforeAll(async () => {
+      browser = await openBrowserPage(PAGE);
+    }, 60_000);
+    afterAll(async () => browser?.close(), 30_000);
+
+    it('Chromium refuses our test-CA certificate: no open, and our server sees no connection', async () => {
+      const { port, connections } = await ourTlsServer();
+      const outcome = await browser.evaluate<string>(`tryOpen(${JSON.stringify(`wss://127.0.0.1:${port}/`)})`, 15_000);
+      expect(outcome).toBe('WebSocket error before open');
+      expect(connections.length).toBe(0);
+    });
+  });
+});
