@@ -117,3 +117,19 @@ describe('bench/js/bomb.mjs (decompression bombs beside a good client)', () => {
     }
   }, 150_000);
 });
+
+describe('bench/js/tls.mjs (wss:// vs ws over https)', () => {
+  it('one quick round: echo rates for ours and ws over https, handshakes (resumed ones reused) and idle RSS', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bench', 'js', 'tls.mjs'), '--quick', '--idle', '100', '--impls', 'sockudo-tls,ws-https'],
+      { cwd: root, encoding: 'utf8', timeout: 150_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const echo = r.stdout.split('\n').find((l) => l.startsWith('| 100 conns × 512 B |'));
+    expect(echo).toBeDefined();
+    const cells = echo!.split('|').map((c) => c.trim());
+    expect(Number(cells[2]!.split(' ')[0]!.replace(/,/g, ''))).toBeGreaterThan(0);  // sockudo-tls msg/s
+    expect(cells[4]).toMatch(/^\d+\.\d\d×$/);  // the ratio to ws over https
+    const ours = r.stdout.split('\n').find((l) => l.startsWith('| sockudo-tls |'));
+    expect(ours).toMatch(/\b99 reused\b/);  // every connection after the first resumed
+    expect(r.stdout).toMatch(/\| sockudo \(plain ws:\/\/\) \| [\d,]+ /);
+  }, 180_000);
+});
