@@ -163,16 +163,21 @@ export function serverTls(value: unknown, name: string): NativeTlsServer {
 }
 
 let extraCa: string | null | undefined;
-/** NODE_EXTRA_CA_CERTS, read once per process like Node (a missing file is ignored, as Node only warns). */
+/**
+ * NODE_EXTRA_CA_CERTS, read once per process like Node. A file that cannot be read or holds no
+ * certificate is ignored with a process warning, as Node does.
+ */
 function extraCertificates(): string | null {
   if (extraCa === undefined) {
     const file = process.env.NODE_EXTRA_CA_CERTS;
     extraCa = null;
     if (file) {
       try {
-        extraCa = readFileSync(file, 'utf8');
-      } catch {
-        extraCa = null;
+        const text = readFileSync(file, 'utf8');
+        if (text.includes('-----BEGIN CERTIFICATE-----')) extraCa = text;
+        else process.emitWarning(`sockudo-ws: NODE_EXTRA_CA_CERTS (${file}) holds no PEM certificate; ignored`);
+      } catch (error) {
+        process.emitWarning(`sockudo-ws: NODE_EXTRA_CA_CERTS (${file}) cannot be read: ${(error as Error).message}; ignored`);
       }
     }
   }

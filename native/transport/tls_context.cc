@@ -85,7 +85,10 @@ bool add_trusted(SSL_CTX* ctx, const std::string& pem, bool server) {
     X509_free(cert);
     added++;
   }
-  ERR_clear_error();
+  // The end of the PEM reads as an error; with nothing read, that error (no start line) is the
+  // answer. (Node ignores a `ca` without certificates; a CA file that trusts nothing is refused
+  // here instead of failing every verification later.)
+  if (added > 0) ERR_clear_error();
   return added > 0;
 }
 

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Cleanup, loadPackage, next, within } from './helpers';
+import { Cleanup, closedPort, loadPackage, next, within } from './helpers';
 
 const lib = loadPackage();
 const { WebSocketServer, connect } = lib;
@@ -24,14 +24,6 @@ async function silentServer(): Promise<number> {
 }
 
 /** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 async function echo() {
   const wss = cleanup.add(new WebSocketServer({ port: 0, host: '127.0.0.1' }), (s) => s.close());
   await next(wss, 'listening');

@@ -29,6 +29,15 @@ export function loadPackage(): typeof import('sockudo-ws') {
   return requireFromRoot('sockudo-ws') as typeof import('sockudo-ws');
 }
 
+/** A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
 /** Rejects after `ms` so a hung socket fails its test instead of the whole run. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -2,7 +2,7 @@
 // code before anything reaches the native side, and fills documented defaults.
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Cleanup, loadPackage } from './helpers';
+import { Cleanup, closedPort, loadPackage } from './helpers';
 
 const ws = loadPackage();
 const { WebSocketServer, connect } = ws;
@@ -110,13 +110,16 @@ describe('connect() arguments', () => {
   it('validates the URL', async () => {
     await rejects(connect(42 as never), TypeError, 'ERR_INVALID_ARG_TYPE');
     await rejects(connect('not a url'), TypeError, 'ERR_INVALID_ARG_VALUE', /not a valid URL/);
-    await rejects(connect('ftp://127.0.0.1/'), TypeError, 'ERR_INVALID_ARG_VALUE', /ws: scheme/);
+    await rejects(connect('ftp://127.0.0.1/'), TypeError, 'ERR_INVALID_ARG_VALUE', /ws: or wss: scheme/);
     await rejects(connect('ws://127.0.0.1/#frag'), TypeError, 'ERR_INVALID_ARG_VALUE', /fragment/);
   });
 
-  it('wss:// (and https://) is a clear "not yet supported" error', async () => {
-    await rejects(connect('wss://127.0.0.1/'), ws.TlsUnsupportedError, 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED', /not yet supported/);
-    await rejects(connect(new URL('https://example.com/')), ws.TlsUnsupportedError, 'ERR_SOCKUDO_WS_TLS_UNSUPPORTED');
+  it('wss:// TLS options are validated as typed errors; https:// is an alias of wss://', async () => {
+    await rejects(connect('wss://127.0.0.1:1/', { ca: 5 as never }), TypeError, 'ERR_INVALID_ARG_TYPE', /options\.ca/);
+    await rejects(connect('wss://127.0.0.1:1/', { minVersion: 'SSLv3' as never }), TypeError, 'ERR_INVALID_ARG_VALUE', /minVersion/);
+    await rejects(connect('wss://127.0.0.1:1/', { rejectUnauthorized: 'no' as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
+    await rejects(connect('wss://127.0.0.1:1/', { ca: 'not a certificate' }), ws.TlsContextError, 'ERR_OSSL_PEM_NO_START_LINE');
+    await rejects(connect(new URL(`https://127.0.0.1:${await closedPort()}/`)), ws.HandshakeError, 'ECONNREFUSED');
   });
 
   it('validates options in TypeScript and request parts natively, both as typed errors', async () => {

@@ -20,6 +20,8 @@ it('the error code lists match the native sources (WS_ERR_*) and Node\'s system 
   const namesIn = (file: string, pattern: RegExp) => [...fs.readFileSync(path.join(root, file), 'utf8').matchAll(pattern)].map((m) => m[1]!);
   expect(codes.WEBSOCKET_ERROR_CODES).toEqual(namesIn('native/core/protocol/errors.cc', /\{\d+, "(WS_ERR_[A-Z0-9_]+)"/g));
   expect(codes.HANDSHAKE_RESPONSE_ERROR_CODES).toEqual(namesIn('native/core/handshake/handshake_errors.cc', /return "(WS_ERR_HANDSHAKE_[A-Z0-9_]+)"/g));
+  // Certificate verification failures, in the order the native switch names them (deduplicated).
+  expect(codes.TLS_VERIFY_ERROR_CODES).toEqual([...new Set(namesIn('native/transport/tls_context.cc', /return "([A-Z0-9_]+)";/g))]);
   const system = [...util.getSystemErrorMap().values()].map(([name]) => name);
   expect([...codes.SYSTEM_ERROR_CODES!].sort()).toEqual([...new Set([...system, 'ENOTFOUND'])].sort());
 });
