@@ -95,6 +95,24 @@ export class TlsContextError extends Error {
   }
 }
 
+/**
+ * A client's TLS handshake with a native `wss://` listener failed (the server's `tlsClientError`
+ * event): `code` is OpenSSL's reason as Node names it (`ERR_SSL_WRONG_VERSION_NUMBER` for plain
+ * HTTP on the TLS port, `ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE` under `requestCert`, ...).
+ */
+export class TlsClientError extends Error {
+  readonly code: `ERR_SSL_${string}` | 'ERR_SSL_FAILED';
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  constructor(code: string, message: string, remoteAddress: string | undefined, remotePort: number | undefined) {
+    super(message);
+    this.name = 'TlsClientError';
+    this.code = code as TlsClientError['code'];
+    this.remoteAddress = remoteAddress;
+    this.remotePort = remotePort;
+  }
+}
+
 /** An operation was aborted through an AbortSignal (Node's convention: name `AbortError`, code `ABORT_ERR`). */
 export class AbortError extends Error {
   readonly code = 'ABORT_ERR' as const;

@@ -30,7 +30,7 @@ export type {
 } from './options.js';
 
 export {
-  InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, IllegalConstructorError, NativeLoadError, TlsContextError, AbortError,
+  InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, IllegalConstructorError, NativeLoadError, TlsContextError, TlsClientError, AbortError,
   WebSocketError, HandshakeError, UpgradeError,
 } from './errors.js';
 export type {

@@ -184,6 +184,8 @@ export interface NativeHandlers {
   upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined, secure: boolean): void;
   /** A handleUpgrade() socket (adopt/adoptDuplex) whose request the core answered itself: 400/426/431/505, or 408 after handshakeTimeout. `tag` is the adopt() tag or the adoptDuplex() target. */
   upgradeFailed(server: object, tag: object, status: number): void;
+  /** A TLS connection of a native wss:// listener failed before its upgrade request (code: ERR_SSL_* or a system error name). */
+  tlsError(server: object, code: string, message: string, remoteAddress: string | undefined, remotePort: number): void;
   /** Client: the server accepted; `protocol` is the selected subprotocol ('' for none), `extensions` its Sec-WebSocket-Extensions. */
   open(target: object, protocol: string, extensions: string): void;
   /** `code`: a WS_ERR_HANDSHAKE_* code, or a system error name (ECONNREFUSED, ETIMEDOUT, ...). */

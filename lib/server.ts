@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 
 import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
 import { DuplexLink } from './duplex-link.js';
-import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, UpgradeError, type SystemError } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, TlsClientError, UpgradeError, type SystemError } from './errors.js';
 import { native, type NativeServer, type NativeSocket } from './native.js';
 import { flattenHeaders, serverConfig, type ServerConfig, type ServerOptions } from './options.js';
 import { serverTls, type TlsServerOptions } from './tls.js';
@@ -29,6 +29,12 @@ export interface WebSocketServerEvents<Data> {
   error: [error: WebSocketServerError];
   /** close() finished: nothing listens and every connection is closed. */
   close: [];
+  /**
+   * A native `wss://` listener's TLS handshake with a client failed (garbage instead of TLS, a
+   * missing or refused client certificate, an alert); that connection is closed. Node's https
+   * server has the same event. Not emitted for connections that simply time out.
+   */
+  tlsClientError: [error: TlsClientError];
   /** A connection subscribed to or left `topic` (also when it closed); counts are this thread's subscribers before and after. */
   subscription: [topic: string, newCount: number, oldCount: number, socket: WebSocket<Data>];
 }
@@ -94,6 +100,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const sink: UpgradeSink = {
       onUpgrade: (socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure) =>
         this.#onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag as PendingUpgrade | undefined, secure),
+      onTlsError: (code, message, remoteAddress, remotePort) => {
+        this.emit('tlsClientError', new TlsClientError(code, message, remoteAddress, remotePort));
+      },
       onUpgradeFailed: (tag, status) => {
         const ctx = tag as PendingUpgrade;
         ctx.reject(new UpgradeError(status === 408 ? 'ERR_SOCKUDO_WS_HANDSHAKE_TIMEOUT' : 'ERR_SOCKUDO_WS_INVALID_UPGRADE',

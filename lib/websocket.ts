@@ -100,6 +100,8 @@ export interface UpgradeSink {
     protocols: string[], tag: object | undefined, secure: boolean): void;
   /** An adopted socket's handshake was answered natively (invalid request, or 408). */
   onUpgradeFailed(tag: object, status: number): void;
+  /** A native wss:// connection failed in its TLS handshake. */
+  onTlsError(code: string, message: string, remoteAddress: string | undefined, remotePort: number): void;
 }
 
 /** @internal Package-private operations on sockets (not exported from the package). */
@@ -609,6 +611,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       upgrade: (server, socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure) =>
         (server as UpgradeSink).onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure),
       upgradeFailed: (server, tag, status) => (server as UpgradeSink).onUpgradeFailed(tag, status),
+      tlsError: (server, code, message, remoteAddress, remotePort) => (server as UpgradeSink).onTlsError(code, message, remoteAddress, remotePort),
       open: (t, protocol, extensions) => ws(t).#connect?.opened(protocol, extensions),
       openFailed: (t, code, message, status, rawHead, body) => ws(t).#connect?.failed(code, message, status, rawHead, body),
       message: (t, data, isBinary) => ws(t).#onMessage(data, isBinary),

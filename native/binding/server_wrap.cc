@@ -272,6 +272,18 @@ void ServerWrap::on_handshake_rejected(transport::Socket& socket, int status) {
 // kept ~2.5 KB of JS objects per handleUpgrade connection alive.
 void ServerWrap::on_handshake_decided(transport::Socket& socket) { tags_.erase(&socket); }
 
+// tlsError(server, code, message, remoteAddress, remotePort): the server emits 'tlsClientError'.
+void ServerWrap::on_tls_failure(transport::Socket& socket, const transport::LinkFailure& failure) {
+  if (js_server_.IsEmpty() || state_->handlers.tls_error.IsEmpty()) return;
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  const auto& r = socket.remote();
+  call_handler(*state_, env, state_->handlers.tls_error,
+               {js_server_.Value(), Napi::String::New(env, failure.code), Napi::String::New(env, failure.message),
+                r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port)});
+}
+
 void ServerWrap::on_socket_gone(transport::Socket& socket) {
   sockets_.erase(&socket);
   tags_.erase(&socket);

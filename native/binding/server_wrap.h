@@ -39,6 +39,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   void on_socket_created(transport::Socket& socket) override;
   void on_handshake_rejected(transport::Socket& socket, int status) override;
   void on_handshake_decided(transport::Socket& socket) override;
+  void on_tls_failure(transport::Socket& socket, const transport::LinkFailure& failure) override;
   // The JS object that identifies an adopted socket: its tag (fd) or its target (Duplex).
   Napi::Value tag_of(transport::Socket& socket);
   void on_socket_gone(transport::Socket& socket) override;

@@ -20,7 +20,7 @@ namespace sockudo::binding {
 
 namespace {
 
-// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end, flow })
+// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end, flow, tlsError })
 Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) return throw_type_error(env, "setHandlers(handlers)");
@@ -43,6 +43,7 @@ Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   take(state.handlers.write, "write");
   take(state.handlers.end, "end");
   take(state.handlers.flow, "flow");
+  take(state.handlers.tls_error, "tlsError");
   state.handlers_set = true;
   return env.Undefined();
 }

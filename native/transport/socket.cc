@@ -145,7 +145,11 @@ void Socket::on_link_failed(const LinkFailure& failure) {
     fail_client(failure.code, failure.message);
     return;
   }
-  destroy();  // a server-side TLS failure (garbage, an alert, a refused client certificate)
+  // A server-side TLS failure (garbage, an alert, a refused client certificate).
+  if (server_ != nullptr && (phase_ == SocketPhase::ServerHead || phase_ == SocketPhase::AwaitingDecision)) {
+    server_->on_tls_failure(*this, failure);
+  }
+  destroy();
 }
 
 void Socket::on_link_pending() {

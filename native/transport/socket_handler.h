@@ -8,6 +8,7 @@
 #include "core/handshake/server_upgrade.h"
 #include "core/io/output_queue.h"
 #include "core/protocol/events.h"
+#include "transport/link.h"
 
 namespace sockudo::transport {
 
@@ -64,6 +65,9 @@ class ServerHandler {
   // The application answered the upgrade request (accept or reject): nothing about this
   // handshake will be reported again, so state kept for it can go.
   virtual void on_handshake_decided(Socket& socket) {}
+  // A TLS connection of this server failed before its upgrade request (garbage instead of TLS, a
+  // refused client certificate, an alert, a handshake cut off): the socket closes right after.
+  virtual void on_tls_failure(Socket& socket, const LinkFailure& failure) {}
   // A socket of this server finished (after its handler's on_detached, if it had one).
   virtual void on_socket_gone(Socket& socket) = 0;
 };

@@ -163,7 +163,11 @@ LinkFailure openssl_failure(const char* what) {
   // Node's form: ERR_OSSL_<LIB>_<REASON> for context errors, ERR_SSL_<REASON> for the TLS layer.
   std::string code = ERR_GET_LIB(e) == ERR_LIB_SSL ? "ERR_SSL_" : std::string("ERR_OSSL_");
   if (ERR_GET_LIB(e) != ERR_LIB_SSL && lib != nullptr) {
-    for (const char* p = lib; *p; p++) code += *p == ' ' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+    // "PEM routines" → PEM, "digital envelope routines" → EVP-style names as Node prints them.
+    std::string name(lib);
+    if (name.size() > 9 && name.compare(name.size() - 9, 9, " routines") == 0) name.resize(name.size() - 9);
+    if (name == "digital envelope") name = "EVP";
+    for (char ch : name) code += ch == ' ' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     code += '_';
   }
   if (reason != nullptr) {

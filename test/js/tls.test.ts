@@ -299,12 +299,14 @@ describe.skipIf(skip !== null)('independent peers: ws over https both ways, Node
 
   it('mutual TLS: a client certificate signed by the CA is accepted; none is refused', async () => {
     const f = tlsFixtures();
-    const { port } = await tlsServer({ requestCert: true, ca: f.ca.cert });
+    const { wss, port } = await tlsServer({ requestCert: true, ca: f.ca.cert });
     const ws = cleanup.add(await lib.connect(`wss://localhost:${port}/`, { ca: f.ca.cert, cert: f.client.cert, key: f.client.key }), (w) => w.terminate());
     expect(await echo(ws, 'mtls')).toBe('mtls');
+    const reported = next<[import('sockudo-ws').TlsClientError]>(wss, 'tlsClientError');
     const err = await lib.connect(`wss://localhost:${port}/`, { ca: f.ca.cert }).catch((e: unknown) => e) as HandshakeErr;
     expect(err).toBeInstanceOf(lib.HandshakeError);
     expect(err.code).toMatch(/^(ERR_SSL_|ECONNRESET)/);
+    expect((await reported)[0].code).toMatch(/^ERR_SSL_/);  // the server saw no client certificate
     // Node's tls client with the certificate too (an independent TLS stack).
     const sock = await tlsConnect(port, { cert: f.client.cert, key: f.client.key });
     sock.write(upgradeRequest('/'));
@@ -410,7 +412,9 @@ describe.skipIf(skip !== null)('our client verifies the server by default', () =
 describe.skipIf(skip !== null)('hostile TLS peers affect only their own connection', () => {
   it('garbage instead of a ClientHello, a cut-off record and a reset mid-handshake: each closed, a healthy connection untouched, no native socket left', async () => {
     const f = tlsFixtures();
-    const { port } = await tlsServer({}, { handshakeTimeout: 500 });
+    const { wss, port } = await tlsServer({}, { handshakeTimeout: 500 });
+    const tlsErrors: import('sockudo-ws').TlsClientError[] = [];
+    wss.on('tlsClientError', (e) => tlsErrors.push(e));
     const base = nativeBinding().socketCount();
     const healthy = cleanup.add(await lib.connect(`wss://localhost:${port}/`, { ca: f.ca.cert }), (w) => w.terminate());
     const closed: Promise<unknown>[] = [];
@@ -441,6 +445,12 @@ describe.skipIf(skip !== null)('hostile TLS peers affect only their own connecti
     await Promise.all(closed);
     expect(await echo(healthy, 'unaffected')).toBe('unaffected');
     await waitUntil(() => nativeBinding().socketCount() === base + 1, 'only the healthy socket left', 5000);
+    // The plain HTTP request was reported as the TLS error it is (the others were cut or reset).
+    expect(tlsErrors.length).toBeGreaterThanOrEqual(1);
+    expect(tlsErrors[0]).toBeInstanceOf(lib.TlsClientError);
+    expect(tlsErrors[0]!.code).toMatch(/^ERR_SSL_/);
+    expect(tlsErrors[0]!.remoteAddress).toBe('127.0.0.1');
+    expect(tlsErrors[0]!.remotePort).toBeGreaterThan(0);
   });
 
   it('a ClientHello trickled one byte at a time is cut at handshakeTimeout', async () => {
