@@ -157,6 +157,8 @@ export interface NativeTlsOptions {
 export interface NativeTlsServer {
   context: NativeTlsContext;
   sni: (string | NativeTlsContext)[];
+  /** ms the TLS handshake may take (0: only handshakeTimeout bounds it). */
+  handshakeTimeout: number;
 }
 
 /** NativeServer's config: the connection limits, plus TLS for a listening wss:// server. */

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 
-import { InvalidArgumentTypeError, InvalidArgumentValueError, TlsContextError, type TlsContextErrorCode } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, TlsContextError, type TlsContextErrorCode } from './errors.js';
 import { native, type NativeTlsContext, type NativeTlsOptions, type NativeTlsServer } from './native.js';
 
 /** PEM text or its bytes. */
@@ -49,6 +49,12 @@ export interface TlsServerOptions extends SecureContextOptions {
   /** ALPN protocols offered, in preference order. Default `['http/1.1']`. (Node's name `ALPNProtocols` is accepted too.) */
   alpnProtocols?: readonly string[];
   ALPNProtocols?: readonly string[];
+  /**
+   * Time the TLS handshake may take, in ms (Node's name on `tls.Server`). It also counts against
+   * the server's `handshakeTimeout`, which bounds the whole opening (TLS, request, decision); set
+   * this to cut slow or stalled TLS handshakes sooner. Default 0: only `handshakeTimeout`.
+   */
+  handshakeTimeout?: number;
   /** Certificates per server name (SNI, RFC 6066 §3): exact names or `*.example.com`; others get the default. */
   sni?: Readonly<Record<string, SecureContextOptions>>;
 }
@@ -62,7 +68,7 @@ export interface TlsClientOptions extends SecureContextOptions {
 }
 
 const CONTEXT_KEYS = ['key', 'cert', 'ca', 'pfx', 'passphrase', 'ciphers', 'minVersion', 'maxVersion'] as const;
-const SERVER_KEYS = new Set<string>([...CONTEXT_KEYS, 'requestCert', 'rejectUnauthorized', 'alpnProtocols', 'ALPNProtocols', 'sni']);
+const SERVER_KEYS = new Set<string>([...CONTEXT_KEYS, 'requestCert', 'rejectUnauthorized', 'alpnProtocols', 'ALPNProtocols', 'sni', 'handshakeTimeout']);
 const VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 /** The client options `connect()` takes at the top level for wss:// (besides ConnectionOptions). */
 export const CLIENT_TLS_KEYS = [...CONTEXT_KEYS, 'rejectUnauthorized', 'servername'] as const;
@@ -159,7 +165,12 @@ export function serverTls(value: unknown, name: string): NativeTlsServer {
       sni.push(servername, create({ ...contextOptions(so, n, true), requestCert, rejectUnauthorized, alpn }));
     }
   }
-  return { context, sni };
+  const timeout = o.handshakeTimeout ?? 0;
+  if (typeof timeout !== 'number') throw new InvalidArgumentTypeError(`${name}.handshakeTimeout`, 'of type number', timeout);
+  if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) {
+    throw new OutOfRangeError(`${name}.handshakeTimeout`, `an integer from 0 to ${2 ** 31 - 1}`, timeout);
+  }
+  return { context, sni, handshakeTimeout: timeout };
 }
 
 let extraCa: string | null | undefined;

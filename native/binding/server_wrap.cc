@@ -89,6 +89,7 @@ ServerWrap::ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Server
     }
     config_->tls_server = std::make_shared<transport::TlsServer>();
     config_->tls_server->current = std::move(contexts);
+    config_->tls_handshake_timeout_ms = static_cast<uint64_t>(get_number(tls.As<Napi::Object>(), "handshakeTimeout", 0));
   }
   js_server_ = Napi::Persistent(info[1].As<Napi::Object>());
 }

@@ -71,8 +71,10 @@ Socket* Socket::create_server(Loop& loop, int fd, std::shared_ptr<const SocketCo
       link = std::move(t);
     }
   }
+  const bool tls_link = !external && tls && config->tls_server && config->tls_server->current;
   auto* s = new Socket(loop, std::move(link), std::move(config));
   s->external_link_ = external;
+  if (tls_link && s->config_->tls_handshake_timeout_ms > 0) s->tls_deadline_ = loop.now_ms() + s->config_->tls_handshake_timeout_ms;
   s->remote_ = std::move(remote);
   s->server_ = server;
   s->phase_ = SocketPhase::ServerHead;
@@ -163,6 +165,10 @@ void Socket::on_timer(uv_timer_t* handle) {
   const uint64_t now = s->loop_.now_ms();
   if (now >= s->drain_deadline_) {  // the peer never took our last bytes
     s->destroy();
+    return;
+  }
+  if (now >= s->tls_deadline_ && !s->link_->ready()) {
+    s->destroy();  // the TLS handshake did not finish within its own limit
     return;
   }
   if (now >= s->handshake_deadline_) {
@@ -712,6 +718,7 @@ void Socket::update_poll() {
 void Socket::arm_timer() {
   if (phase_ == SocketPhase::Closed) return;
   uint64_t deadline = handshake_deadline_;
+  if (!link_->ready() && tls_deadline_ < deadline) deadline = tls_deadline_;
   if (drain_deadline_ < deadline) deadline = drain_deadline_;
   if (engine_) deadline = std::min(deadline, engine_->next_deadline());
   if (deadline == protocol::kNoDeadline) {

@@ -57,8 +57,10 @@ struct SocketConfig {
   bool offer_deflate = false;
   protocol::DeflateOffer deflate_offer;
   protocol::DeflateSettings deflate;
-  // A listening server's TLS (wss://): accepted connections start a TLS handshake.
+  // A listening server's TLS (wss://): accepted connections start a TLS handshake, which must
+  // finish within tls_handshake_timeout_ms (0: only handshake_timeout_ms bounds it).
   std::shared_ptr<TlsServer> tls_server;
+  uint64_t tls_handshake_timeout_ms = 0;
 };
 
 class ExternalLink;
@@ -232,6 +234,7 @@ class Socket final : public LinkEvents {
   uint64_t armed_deadline_ = protocol::kNoDeadline;
   uint64_t handshake_deadline_ = protocol::kNoDeadline;
   uint64_t drain_deadline_ = protocol::kNoDeadline;
+  uint64_t tls_deadline_ = protocol::kNoDeadline;  // the TLS handshake's own limit (while !link_->ready())
 
   bool reading_ = true;        // the application wants reads (pause/resume)
   bool started_ = false;       // start() was called (open connections only)

@@ -468,6 +468,41 @@ describe.skipIf(skip !== null)('hostile TLS peers affect only their own connecti
   });
 });
 
+describe.skipIf(skip !== null)('the TLS handshake\'s own limits', () => {
+  it('tls.handshakeTimeout cuts a stalled TLS handshake sooner than handshakeTimeout', async () => {
+    const { port } = await tlsServer({ handshakeTimeout: 200 }, { handshakeTimeout: 5000 });
+    const sock = cleanup.add(net.connect(port, '127.0.0.1'), (s) => s.destroy());
+    sock.on('error', () => {});
+    await once(sock, 'connect');
+    const started = Date.now();
+    sock.resume();
+    sock.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40]));  // a record header, then nothing
+    await within(once(sock, 'close'), 3000, 'the stalled handshake closed');
+    expect(Date.now() - started).toBeLessThan(1500);
+    // A handshake that completes is not affected, however long the connection then lives.
+    const f = tlsFixtures();
+    const ws = cleanup.add(await lib.connect(`wss://localhost:${port}/`, { ca: f.ca.cert }), (w) => w.terminate());
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await echo(ws, 'after the TLS deadline')).toBe('after the TLS deadline');
+  });
+
+  it('a ClientHello announcing a giant message is refused at once (OpenSSL\'s message size cap), reported as tlsClientError', async () => {
+    const { wss, port } = await tlsServer({}, { handshakeTimeout: 5000 });
+    const reported = next<[import('sockudo-ws').TlsClientError]>(wss, 'tlsClientError');
+    const sock = cleanup.add(net.connect(port, '127.0.0.1'), (s) => s.destroy());
+    sock.on('error', () => {});
+    await once(sock, 'connect');
+    const started = Date.now();
+    const body = Buffer.alloc(16 * 1024);
+    body.set([0x01, 0xff, 0xff, 0xff]);  // handshake type ClientHello, length 16 MiB − 1
+    sock.resume();  // read the alert, so the FIN after it ends the socket
+    sock.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00]), body]));
+    await within(once(sock, 'close'), 3000, 'the oversized ClientHello closed');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await reported)[0].code).toMatch(/^ERR_SSL_/);
+  });
+});
+
 describe.skipIf(skip !== null)('TLS option validation', () => {
   it('unusable keys and certificates throw TlsContextError with OpenSSL codes', () => {
     const f = tlsFixtures();
@@ -496,6 +531,7 @@ describe.skipIf(skip !== null)('TLS option validation', () => {
     expect(() => new lib.WebSocketServer({ port: 0, tls: { key: f.server.key, cert: f.server.cert, nope: 1 } } as never)).toThrow(lib.InvalidArgumentValueError);
     expect(() => new lib.WebSocketServer({ port: 0, tls: { key: 5, cert: f.server.cert } } as never)).toThrow(lib.InvalidArgumentTypeError);
     expect(() => new lib.WebSocketServer({ port: 0, tls: { key: f.server.key, cert: f.server.cert, minVersion: 'SSLv3' } } as never)).toThrow(lib.InvalidArgumentValueError);
+    expect(() => new lib.WebSocketServer({ port: 0, tls: { key: f.server.key, cert: f.server.cert, handshakeTimeout: -1 } })).toThrow(lib.OutOfRangeError);
     expect(() => new lib.WebSocketServer({ noServer: true, tls: { key: f.server.key, cert: f.server.cert } } as never)).toThrow(lib.InvalidArgumentValueError);
     const plain = cleanup.add(new lib.WebSocketServer({ noServer: true }), (s) => s.close());
     expect(() => plain.setSecureContext({ key: f.server.key, cert: f.server.cert })).toThrow(lib.InvalidStateError);
