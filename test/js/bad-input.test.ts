@@ -420,7 +420,11 @@ describe('10,000 aborted connections', () => {
     const heapGrowth = after.heapUsed - before.heapUsed;
     const outsideHeap = (after.rss - after.heapTotal) - (before.rss - before.heapTotal);
     expect(heapGrowth, `JS heap in use grew by ${(heapGrowth / MiB).toFixed(2)} MiB`).toBeLessThan(2 * MiB);
-    expect(outsideHeap, `RSS outside the JS heap grew by ${(outsideHeap / MiB).toFixed(2)} MiB`).toBeLessThan(8 * MiB);
+    // Under ASan (scripts/sanitize.js) freed memory waits in ASan's quarantine before it is reused:
+    // up to quarantine_size_mb more stays resident (one run measured 8.9 MiB). 8,000 leaked
+    // connections (~37 MiB) are still well above either bound.
+    const quarantine = Number(/quarantine_size_mb=(\d+)/.exec(process.env.ASAN_OPTIONS ?? '')?.[1] ?? 0) * MiB;
+    expect(outsideHeap, `RSS outside the JS heap grew by ${(outsideHeap / MiB).toFixed(2)} MiB`).toBeLessThan(8 * MiB + quarantine);
     await s.stillHealthy();
     expect(s.serverErrors).toEqual([]);
   }, 90_000);
