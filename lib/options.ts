@@ -11,9 +11,10 @@ import { constants as bufferConstants } from 'node:buffer';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 
-import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError } from './errors.js';
 import type { NativeCompressionConfig, NativeConnectionConfig, NativeTlsServer } from './native.js';
 import { CLIENT_TLS_KEYS, serverTls, type TlsClientOptions, type TlsServerOptions } from './tls.js';
+import { boolOption, intOption } from './validate.js';
 import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
 
 /** Limits and timers of one connection (server or client). Times are milliseconds, sizes bytes. */
@@ -217,23 +218,6 @@ function rejectUnknown(o: Record<string, unknown>, known: Set<string>, name: str
     const hint = HINTS[key];
     throw new InvalidArgumentValueError(`${name}.${key}`, `is not a known option${hint ? ` (see ${hint})` : ''}`, o[key]);
   }
-}
-
-/** An integer option in [min, max], or `fallback` when absent. */
-export function intOption(o: Record<string, unknown>, key: string, min: number, max: number, fallback: number, name: string): number {
-  const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number') throw new InvalidArgumentTypeError(`${name}.${key}`, 'of type number', v);
-  if (!Number.isInteger(v) || v < min || v > max) throw new OutOfRangeError(`${name}.${key}`, `an integer from ${min} to ${max}`, v);
-  return v;
-}
-
-/** A boolean option, or `fallback` when absent. */
-export function boolOption(o: Record<string, unknown>, key: string, fallback: boolean, name: string): boolean {
-  const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new InvalidArgumentTypeError(`${name}.${key}`, 'of type boolean', v);
-  return v;
 }
 
 function stringOption(o: Record<string, unknown>, key: string, fallback: string, name: string): string {

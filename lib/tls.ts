@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 
-import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, TlsContextError, type TlsContextErrorCode } from './errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, TlsContextError, type TlsContextErrorCode } from './errors.js';
+import { boolOption, intOption } from './validate.js';
 import { native, type NativeTlsContext, type NativeTlsOptions, type NativeTlsServer } from './native.js';
 
 /** PEM text or its bytes. */
@@ -91,13 +92,6 @@ function str(o: Record<string, unknown>, key: string, name: string): string | un
   return v;
 }
 
-function bool(o: Record<string, unknown>, key: string, fallback: boolean, name: string): boolean {
-  const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new InvalidArgumentTypeError(`${name}.${key}`, 'of type boolean', v);
-  return v;
-}
-
 function object(v: unknown, name: string): Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentTypeError(name, 'of type object', v);
   return v as Record<string, unknown>;
@@ -151,8 +145,8 @@ export function serverTls(value: unknown, name: string): NativeTlsServer {
     }
     alpn = alpnValue as string[];
   }
-  const requestCert = bool(o, 'requestCert', false, name);
-  const rejectUnauthorized = bool(o, 'rejectUnauthorized', true, name);
+  const requestCert = boolOption(o, 'requestCert', false, name);
+  const rejectUnauthorized = boolOption(o, 'rejectUnauthorized', true, name);
   const context = create({ ...base, requestCert, rejectUnauthorized, alpn });
   const sni: (string | NativeTlsContext)[] = [];
   if (o.sni !== undefined) {
@@ -165,12 +159,7 @@ export function serverTls(value: unknown, name: string): NativeTlsServer {
       sni.push(servername, create({ ...contextOptions(so, n, true), requestCert, rejectUnauthorized, alpn }));
     }
   }
-  const timeout = o.handshakeTimeout ?? 0;
-  if (typeof timeout !== 'number') throw new InvalidArgumentTypeError(`${name}.handshakeTimeout`, 'of type number', timeout);
-  if (!Number.isInteger(timeout) || timeout < 0 || timeout > 2 ** 31 - 1) {
-    throw new OutOfRangeError(`${name}.handshakeTimeout`, `an integer from 0 to ${2 ** 31 - 1}`, timeout);
-  }
-  return { context, sni, handshakeTimeout: timeout };
+  return { context, sni, handshakeTimeout: intOption(o, 'handshakeTimeout', 0, 2 ** 31 - 1, 0, name) };
 }
 
 let extraCa: string | null | undefined;
@@ -204,7 +193,7 @@ const MAX_CACHED_CONTEXTS = 16;
  */
 export function clientTls(o: Record<string, unknown>, name: string): { context: NativeTlsContext; servername: string | undefined } {
   const base = contextOptions(o, name, false);
-  const rejectUnauthorized = bool(o, 'rejectUnauthorized', true, name);
+  const rejectUnauthorized = boolOption(o, 'rejectUnauthorized', true, name);
   const servername = str(o, 'servername', name);
   const options: NativeTlsOptions = { ...base, rejectUnauthorized, alpn: ['http/1.1'] };
   if (options.ca.length === 0) {
