@@ -33,6 +33,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/handshake/header_list.h"
+
 namespace sockudo::handshake {
 
 enum class HeadKind : uint8_t { Request, Response };
@@ -64,7 +66,7 @@ struct HeadFeedResult {
   size_t consumed;
 };
 
-class HttpHeadParser {
+class HttpHeadParser final : public HeaderList {
  public:
   explicit HttpHeadParser(HeadKind kind, HeadLimits limits = {});
 
@@ -95,9 +97,9 @@ class HttpHeadParser {
   int http_minor() const { return http_minor_; }
 
   // Field lines in arrival order, names as sent, values with surrounding OWS removed.
-  size_t header_count() const { return headers_.size(); }
-  std::string_view header_name(size_t i) const { return view(headers_[i].name); }
-  std::string_view header_value(size_t i) const { return view(headers_[i].value); }
+  size_t header_count() const override { return headers_.size(); }
+  std::string_view header_name(size_t i) const override { return view(headers_[i].name); }
+  std::string_view header_value(size_t i) const override { return view(headers_[i].value); }
   // Field names compare ASCII case-insensitively (RFC 9110 §5.1).
   std::optional<std::string_view> find(std::string_view name) const;
   size_t count(std::string_view name) const;

@@ -46,6 +46,9 @@ struct UpgradeVerdict {
   // server that has no HTTP handler. Valid: 101.
   int status = 400;
   const char* reason = "";  // fixed text, never peer bytes: safe as a log line or response body
+  // Extended CONNECT: the request named a WebSocket version other than 13; the answer says which
+  // we speak (RFC 6455 §4.4) without a 426's Upgrade field, which HTTP/2 and HTTP/3 forbid.
+  bool version_hint = false;
 };
 
 // Views into the head parser's buffer: valid while that parser lives and is not reset.
