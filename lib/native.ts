@@ -183,7 +183,7 @@ export interface NativeClientConfig extends NativeConnectionConfig {
 /** Functions native code calls; registered once per environment with setHandlers(). `target` is the object given to accept()/connect()/adoptDuplex(). */
 export interface NativeHandlers {
   /** `tag`: the adopt() tag, or the adoptDuplex() target; undefined for sockets the listener accepted. */
-  upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined, secure: boolean): void;
+  upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined, secure: boolean, httpVersion: number, authority: string): void;
   /** A handleUpgrade() socket (adopt/adoptDuplex) whose request the core answered itself: 400/426/431/505, or 408 after handshakeTimeout. `tag` is the adopt() tag or the adoptDuplex() target. */
   upgradeFailed(server: object, tag: object, status: number): void;
   /** A TLS connection of a native wss:// listener failed before its upgrade request (code: ERR_SSL_* or a system error name). */

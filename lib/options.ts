@@ -134,6 +134,22 @@ export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
    * `server.setSecureContext()`.
    */
   tls?: TlsServerOptions;
+  /**
+   * WebSocket over HTTP/2 (RFC 8441) on the same port: with `tls`, ALPN offers `h2` before
+   * `http/1.1` (unless `tls.alpnProtocols` says otherwise) and an `h2` connection carries many
+   * WebSockets as extended CONNECT streams. `request.httpVersion` is then `'2'`. Default false.
+   */
+  http2?: boolean;
+  /** Also accept cleartext HTTP/2 from clients that start with its preface (prior knowledge, h2c; for proxies and tests). Needs `http2`. Default false. */
+  http2Cleartext?: boolean;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: WebSockets one HTTP/2 connection may carry at once. Default 100. */
+  http2MaxStreams?: number;
+  /** Receive window of each stream (bytes a peer may send before the WebSocket reads them; a paused socket's stays closed). Default 1 MiB. */
+  http2WindowSize?: number;
+  /** Receive window of a whole HTTP/2 connection. Default 8 MiB. */
+  http2ConnectionWindowSize?: number;
+  /** An HTTP/2 connection without streams for this long is sent GOAWAY and closed. 0 disables. Default 120000. */
+  http2IdleTimeout?: number;
   server?: never;
   noServer?: never;
 }
@@ -196,7 +212,9 @@ const MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'maxBackpressure', 'closeOnBackpressureLimit', 'autoPing', 'autoPong',
   'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold'] as const;
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
-const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path', 'handleProtocols', 'upgrade']);
+const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
+const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
+  'handleProtocols', 'upgrade']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
@@ -310,6 +328,36 @@ export interface ServerConfig {
   connection: NativeConnectionConfig;
   /** `port` mode with `tls`: the native TLS contexts. */
   tls: NativeTlsServer | undefined;
+  /** `port` mode: WebSocket over HTTP/2 (handed to the native server with the connection settings). */
+  http2: NativeHttp2Config;
+}
+
+/** The HTTP/2 settings of a native listener. */
+export interface NativeHttp2Config {
+  http2: boolean;
+  http2Cleartext: boolean;
+  http2MaxStreams: number;
+  http2WindowSize: number;
+  http2ConnectionWindowSize: number;
+  http2IdleTimeout: number;
+}
+
+function http2Config(o: Record<string, unknown>, name: string): NativeHttp2Config {
+  const config: NativeHttp2Config = {
+    http2: boolOption(o, 'http2', false, name),
+    http2Cleartext: boolOption(o, 'http2Cleartext', false, name),
+    // RFC 9113 §6.5.2: windows up to 2^31-1; a stream window below 16 KiB would fragment every frame.
+    http2MaxStreams: intOption(o, 'http2MaxStreams', 1, 2 ** 31 - 1, 100, name),
+    http2WindowSize: intOption(o, 'http2WindowSize', 16 * 1024, 2 ** 31 - 1, 1024 * 1024, name),
+    http2ConnectionWindowSize: intOption(o, 'http2ConnectionWindowSize', 65_535, 2 ** 31 - 1, 8 * 1024 * 1024, name),
+    http2IdleTimeout: intOption(o, 'http2IdleTimeout', 0, MAX_TIMER, 120_000, name),
+  };
+  if (!config.http2) {
+    for (const key of HTTP2_KEYS.slice(1)) {
+      if (o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'only applies together with "http2: true"', o[key]);
+    }
+  }
+  return config;
 }
 
 /** Validates `new WebSocketServer(options)`. */
@@ -333,7 +381,7 @@ export function serverConfig(options: unknown): ServerConfig {
     server = o.server as HttpServer | HttpsServer;
   }
   if (mode !== 'port') {
-    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only', 'tls']) {
+    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only', 'tls', ...HTTP2_KEYS]) {
       if (o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'only applies together with "port"', o[key]);
     }
   }
@@ -351,7 +399,8 @@ export function serverConfig(options: unknown): ServerConfig {
     handleProtocols: functionOption<HandleProtocols>(o, 'handleProtocols', name),
     upgrade: functionOption<UpgradeHook<unknown>>(o, 'upgrade', name),
     connection: connectionConfig(o, name),
-    tls: mode === 'port' && o.tls !== undefined ? serverTls(o.tls, `${name}.tls`) : undefined,
+    tls: mode === 'port' && o.tls !== undefined ? serverTls(o.tls, `${name}.tls`, o.http2 === true) : undefined,
+    http2: http2Config(o, name),
   };
 }
 

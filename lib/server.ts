@@ -98,8 +98,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const config = serverConfig(options);
     this.#config = config;
     const sink: UpgradeSink = {
-      onUpgrade: (socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure) =>
-        this.#onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag as PendingUpgrade | undefined, secure),
+      onUpgrade: (socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure, httpVersion, authority) =>
+        this.#onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag as PendingUpgrade | undefined, secure, httpVersion, authority),
       onTlsError: (code, message, remoteAddress, remotePort) => {
         this.emit('tlsClientError', new TlsClientError(code, message, remoteAddress, remotePort));
       },
@@ -110,7 +110,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
             : `not a valid WebSocket upgrade request (RFC 6455 §4.2.1); answered ${status} by the server core`, status));
       },
     };
-    this.#native = new native.NativeServer(config.tls === undefined ? config.connection : { ...config.connection, tls: config.tls }, sink);
+    this.#native = new native.NativeServer({ ...config.connection, ...config.http2, ...(config.tls === undefined ? {} : { tls: config.tls }) }, sink);
     this.#onClosed = (ws) => {
       this.#clients.delete(ws as WebSocket<Data>);
       // After the socket's own 'close' event (which is emitted right after this returns).
@@ -168,7 +168,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    */
   setSecureContext(options: TlsServerOptions): void {
     if (this.#config.tls === undefined) throw new InvalidStateError('setSecureContext() needs a server created with the tls option');
-    const tls = serverTls(options, 'options');
+    const tls = serverTls(options, 'options', this.#config.http2.http2);
     this.#native.setSecureContext(tls);
     this.#config.tls = tls;
   }
@@ -316,11 +316,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   // --- the upgrade pipeline ----------------------------------------------------------------------
 
   #onUpgrade(socket: NativeSocket, method: string, url: string, rawHeaders: string[], remoteAddress: string | undefined, remotePort: number,
-    protocols: string[], tag: PendingUpgrade | undefined, secure: boolean): void {
+    protocols: string[], tag: PendingUpgrade | undefined, secure: boolean, httpVersion: number, authority: string): void {
     const ctx = tag;
     if (ctx !== undefined) ctx.upgraded = true;
     const request = new UpgradeRequest(method, url, rawHeaders, protocols, remoteAddress ?? ctx?.remoteAddress,
-      remoteAddress !== undefined ? remotePort : ctx?.remotePort, ctx?.secure ?? secure, ctx?.incoming);
+      remoteAddress !== undefined ? remotePort : ctx?.remotePort, ctx?.secure ?? secure, ctx?.incoming,
+      httpVersion === 2 ? '2' : httpVersion === 3 ? '3' : '1.1', authority);
     if (this.#closing !== null) return this.#refuse(socket, ctx, 503, 'the server is closing');
     const path = this.#config.path;
     if (path !== undefined && request.path !== path) return this.#refuse(socket, ctx, 400, `path ${request.path} is not served`);

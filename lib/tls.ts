@@ -130,7 +130,7 @@ function create(options: NativeTlsOptions): NativeTlsContext {
 }
 
 /** Validates a server's `tls` option (or a `setSecureContext()` argument) and builds its contexts. */
-export function serverTls(value: unknown, name: string): NativeTlsServer {
+export function serverTls(value: unknown, name: string, http2 = false): NativeTlsServer {
   const o = object(value, name);
   for (const key of Object.keys(o)) {
     if (!SERVER_KEYS.has(key) && o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'is not a known TLS option', o[key]);
@@ -138,7 +138,8 @@ export function serverTls(value: unknown, name: string): NativeTlsServer {
   const base = contextOptions(o, name, true);
   if (base.cert.length === 0 && base.pfx.length === 0) throw new InvalidArgumentValueError(name, 'needs cert and key (or pfx)', value);
   const alpnValue = o.alpnProtocols ?? o.ALPNProtocols;
-  let alpn = ['http/1.1'];
+  // RFC 9113 §3.2: "h2" by ALPN; RFC 7301 §3.2: the server picks by its own preference.
+  let alpn = http2 ? ['h2', 'http/1.1'] : ['http/1.1'];
   if (alpnValue !== undefined) {
     if (!Array.isArray(alpnValue) || alpnValue.some((p) => typeof p !== 'string' || p.length === 0 || Buffer.byteLength(p) > 255)) {
       throw new InvalidArgumentValueError(`${name}.alpnProtocols`, 'must be an array of protocol names (1 to 255 bytes)', alpnValue);

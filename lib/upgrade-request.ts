@@ -32,12 +32,13 @@ export type UpgradeDecision<Data> = AcceptDecision<Data> | RejectDecision;
 
 /**
  * An upgrade request as the server hook and `connection` listeners see it. It is the same for
- * every transport: an HTTP/1.1 `GET` with `Upgrade: websocket` (RFC 6455 §4.1) today, an
- * extended CONNECT on HTTP/2 or HTTP/3 (RFC 8441, RFC 9220) later: `httpVersion` says which, and
- * `authority`, `path`, `headers`, `protocols` and `extensions` read the same either way.
+ * every transport: an HTTP/1.1 `GET` with `Upgrade: websocket` (RFC 6455 §4.1) or an extended
+ * CONNECT on an HTTP/2 stream (RFC 8441; `method` is then `CONNECT`): `httpVersion` says which,
+ * and `authority`, `path`, `headers`, `protocols` and `extensions` read the same either way
+ * (`rawHeaders` never holds HTTP/2 pseudo-header fields).
  */
 export class UpgradeRequest {
-  /** Request method (always GET for HTTP/1.1 upgrades). */
+  /** Request method: GET for HTTP/1.1 upgrades, CONNECT on HTTP/2. */
   readonly method: string;
   /** The request target as sent: path and query, e.g. `/chat?room=1`. */
   readonly url: string;
@@ -53,12 +54,21 @@ export class UpgradeRequest {
   readonly secure: boolean;
   /** The Node request object when the upgrade came through `handleUpgrade()` / the `server` option. */
   readonly incoming: IncomingMessage | undefined;
+  /**
+   * The HTTP version the request came over: `'1.1'` (an Upgrade request), `'2'` (an extended
+   * CONNECT stream on an HTTP/2 connection, RFC 8441) or `'3'` (RFC 9220).
+   */
+  readonly httpVersion: '1.1' | '2' | '3';
+  #authority: string | undefined;
   #headers: Record<string, string> | undefined;
   #query: URLSearchParams | undefined;
 
   /** @internal Built by the server. */
   constructor(method: string, url: string, rawHeaders: readonly string[], protocols: readonly string[], remoteAddress: string | undefined,
-    remotePort: number | undefined, secure: boolean, incoming: IncomingMessage | undefined) {
+    remotePort: number | undefined, secure: boolean, incoming: IncomingMessage | undefined, httpVersion: '1.1' | '2' | '3' = '1.1',
+    authority?: string) {
+    this.httpVersion = httpVersion;
+    this.#authority = authority === '' ? undefined : authority;
     this.method = method;
     this.url = url;
     this.rawHeaders = rawHeaders;
@@ -74,14 +84,9 @@ export class UpgradeRequest {
     return (this.#headers ??= headerRecord(this.rawHeaders));
   }
 
-  /** The HTTP version the request came over: `'1.1'` (an Upgrade request). */
-  get httpVersion(): '1.1' | '2' | '3' {
-    return '1.1';
-  }
-
   /** The authority the client asked for: the Host header (HTTP/1.1) or `:authority` (HTTP/2, HTTP/3). */
   get authority(): string | undefined {
-    return this.headers.host;
+    return this.#authority ?? this.headers.host;
   }
 
   /** The permessage extensions the client offered (Sec-WebSocket-Extensions), one entry per offer with its parameters. */

@@ -97,7 +97,7 @@ export interface ConnectHooks {
 /** @internal The receiver of native `upgrade` calls (the object given to `new NativeServer()`). */
 export interface UpgradeSink {
   onUpgrade(socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number,
-    protocols: string[], tag: object | undefined, secure: boolean): void;
+    protocols: string[], tag: object | undefined, secure: boolean, httpVersion: number, authority: string): void;
   /** An adopted socket's handshake was answered natively (invalid request, or 408). */
   onUpgradeFailed(tag: object, status: number): void;
   /** A native wss:// connection failed in its TLS handshake. */
@@ -608,8 +608,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     const linkOf = (t: object): DuplexLink | null =>
       t instanceof WebSocket ? t.#link : (t as { link: DuplexLink | null }).link;
     native.setHandlers({
-      upgrade: (server, socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure) =>
-        (server as UpgradeSink).onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure),
+      upgrade: (server, socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure, httpVersion, authority) =>
+        (server as UpgradeSink).onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure, httpVersion, authority),
       upgradeFailed: (server, tag, status) => (server as UpgradeSink).onUpgradeFailed(tag, status),
       tlsError: (server, code, message, remoteAddress, remotePort) => (server as UpgradeSink).onTlsError(code, message, remoteAddress, remotePort),
       open: (t, protocol, extensions) => ws(t).#connect?.opened(protocol, extensions),

@@ -21,7 +21,7 @@ Napi::Array count_pair(Napi::Env env, bool changed, size_t count) {
 }
 
 // publish(topic, data, isBinary, compress[, exclude socket]) → [recipients, dropped]
-Napi::Value publish_from(const Napi::CallbackInfo& info, const transport::Socket* exclude) {
+Napi::Value publish_from(const Napi::CallbackInfo& info, const transport::Endpoint* exclude) {
   Napi::Env env = info.Env();
   const std::string topic = topic_arg(info, 0);
   ByteView view;

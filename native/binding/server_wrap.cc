@@ -7,6 +7,7 @@
 #include "binding/js_values.h"
 #include "binding/socket_wrap.h"
 #include "binding/tls_binding.h"
+#include "transport/h2_session.h"
 #include "transport/errno_name.h"
 
 namespace sockudo::binding {
@@ -27,6 +28,12 @@ std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& 
   c->head_limits.max_headers = static_cast<size_t>(get_number(o, "maxHeaders", 100));
   c->max_backpressure = static_cast<size_t>(get_number(o, "maxBackpressure", 1024.0 * 1024));
   c->close_on_backpressure_limit = get_bool(o, "closeOnBackpressureLimit", false);
+  c->http2.enabled = get_bool(o, "http2", false);
+  c->http2.cleartext = get_bool(o, "http2Cleartext", false);
+  c->http2.max_streams = static_cast<uint32_t>(get_number(o, "http2MaxStreams", 100));
+  c->http2.window_size = static_cast<uint32_t>(get_number(o, "http2WindowSize", 1024.0 * 1024));
+  c->http2.connection_window_size = static_cast<uint32_t>(get_number(o, "http2ConnectionWindowSize", 8.0 * 1024 * 1024));
+  c->http2.idle_timeout_ms = static_cast<uint64_t>(get_number(o, "http2IdleTimeout", 120000));
   // compression: { enabled, sharedCompressor, sharedDecompressor, windowBits, memLevel, level,
   // decompressorWindowBits, threshold }, validated by lib/options.ts. "Compressor" is always
   // ours, "decompressor" the peer's, whatever the role.
@@ -100,7 +107,8 @@ ServerWrap::~ServerWrap() {
   if (listener_ != nullptr) listener_->close();
   // Sockets outlive the server object only if JS dropped it while connections were pending; they
   // must not call back into freed memory.
-  for (transport::Socket* s : std::vector<transport::Socket*>(sockets_.begin(), sockets_.end())) s->destroy();
+  for (transport::Endpoint* s : std::vector<transport::Endpoint*>(sockets_.begin(), sockets_.end())) s->destroy();
+  for (transport::H2Session* s : std::vector<transport::H2Session*>(sessions_.begin(), sessions_.end())) s->destroy();
 }
 
 // listen(host, port, backlog, reusePort, ipv6Only) → undefined, or throws an Error with .code (EADDRINUSE, ...)
@@ -142,6 +150,8 @@ Napi::Value ServerWrap::close(const Napi::CallbackInfo& info) {
     listener_ = nullptr;
   }
   closed_ = true;
+  // HTTP/2 connections take no new streams (GOAWAY) and end with their last WebSocket.
+  for (transport::H2Session* s : std::vector<transport::H2Session*>(sessions_.begin(), sessions_.end())) s->close_gracefully();
   maybe_release();
   return info.Env().Undefined();
 }
@@ -149,7 +159,7 @@ Napi::Value ServerWrap::close(const Napi::CallbackInfo& info) {
 // The JS server is held strongly while it can still receive events (listening, or sockets of it
 // alive), then released so it can be collected.
 void ServerWrap::maybe_release() {
-  if (closed_ && sockets_.empty() && !js_server_.IsEmpty()) js_server_.Reset();
+  if (closed_ && sockets_.empty() && sessions_.empty() && !js_server_.IsEmpty()) js_server_.Reset();
 }
 
 // adopt(fd, initial: Buffer, tag: object): takes over a socket from Node (the caller passes an fd
@@ -169,7 +179,7 @@ Napi::Value ServerWrap::adopt(const Napi::CallbackInfo& info) {
   transport::set_nonblocking(fd);
   transport::set_nodelay(fd);
   std::vector<uint8_t> copy(initial.data, initial.data + initial.len);
-  transport::Socket* s = transport::Socket::create_server(*state_->loop, fd, config_, this, nullptr, 0);
+  transport::Endpoint* s = transport::Endpoint::create_server(*state_->loop, fd, config_, this, nullptr, 0);
   tags_.emplace(s, Napi::Persistent(info[2].As<Napi::Object>()));
   if (!copy.empty()) s->receive_external(copy.data(), copy.size());
   return env.Undefined();
@@ -182,7 +192,7 @@ Napi::Value ServerWrap::adopt_duplex(const Napi::CallbackInfo& info) {
   ByteView initial;
   if (!read_bytes(info[0], initial) || !info[1].IsObject()) return throw_type_error(env, "adoptDuplex(initial, target)");
   std::vector<uint8_t> copy(initial.data, initial.data + initial.len);
-  transport::Socket* s = transport::Socket::create_server(*state_->loop, -1, config_, this, nullptr, 0);
+  transport::Endpoint* s = transport::Endpoint::create_server(*state_->loop, -1, config_, this, nullptr, 0);
   Napi::Object wrap = SocketWrap::create(env, s);
   SocketWrap::Unwrap(wrap)->set_target(info[1].As<Napi::Object>());
   if (!copy.empty()) s->receive_external(copy.data(), copy.size());
@@ -200,7 +210,7 @@ Napi::Value ServerWrap::set_secure_context(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ServerWrap::destroy_pending(const Napi::CallbackInfo& info) {
-  for (transport::Socket* s : std::vector<transport::Socket*>(sockets_.begin(), sockets_.end())) {
+  for (transport::Endpoint* s : std::vector<transport::Endpoint*>(sockets_.begin(), sockets_.end())) {
     if (!s->is_open()) s->destroy();
   }
   return info.Env().Undefined();
@@ -208,13 +218,13 @@ Napi::Value ServerWrap::destroy_pending(const Napi::CallbackInfo& info) {
 
 Napi::Value ServerWrap::pending_count(const Napi::CallbackInfo& info) {
   size_t n = 0;
-  for (transport::Socket* s : sockets_) n += s->is_open() ? 0 : 1;
+  for (transport::Endpoint* s : sockets_) n += s->is_open() ? 0 : 1;
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
-void ServerWrap::on_socket_created(transport::Socket& socket) { sockets_.insert(&socket); }
+void ServerWrap::on_socket_created(transport::Endpoint& socket) { sockets_.insert(&socket); }
 
-void ServerWrap::on_upgrade_request(transport::Socket& socket, const handshake::HttpHeadParser& head,
+void ServerWrap::on_upgrade_request(transport::Endpoint& socket, const handshake::HeaderList& head,
                                     const handshake::UpgradeRequest& request) {
   Napi::Env env = Env();
   if (js_server_.IsEmpty()) {
@@ -246,10 +256,11 @@ void ServerWrap::on_upgrade_request(transport::Socket& socket, const handshake::
                {js_server_.Value(), wrap, Napi::String::New(env, request.method.data(), request.method.size()),
                 Napi::String::New(env, request.target.data(), request.target.size()), headers,
                 r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port), protocols, tag,
-                Napi::Boolean::New(env, socket.encrypted())});
+                Napi::Boolean::New(env, socket.encrypted()), Napi::Number::New(env, socket.http_version()),
+                Napi::String::New(env, request.host.data(), request.host.size())});
 }
 
-Napi::Value ServerWrap::tag_of(transport::Socket& socket) {
+Napi::Value ServerWrap::tag_of(transport::Endpoint& socket) {
   auto t = tags_.find(&socket);
   if (t != tags_.end()) return t->second.Value();
   if (socket.external() && socket.handler() != nullptr)
@@ -258,7 +269,7 @@ Napi::Value ServerWrap::tag_of(transport::Socket& socket) {
 }
 
 // Adopted sockets (handleUpgrade) have a caller waiting on them: tell JS the transport answered.
-void ServerWrap::on_handshake_rejected(transport::Socket& socket, int status) {
+void ServerWrap::on_handshake_rejected(transport::Endpoint& socket, int status) {
   if (js_server_.IsEmpty()) return;
   Napi::Env env = Env();
   state_->loop->ensure_js();
@@ -271,10 +282,10 @@ void ServerWrap::on_handshake_rejected(transport::Socket& socket, int status) {
 // An adopted socket's tag (the handleUpgrade() call's context, which holds the request and Node's
 // socket) is only needed until the application's decision: keeping it for the connection's life
 // kept ~2.5 KB of JS objects per handleUpgrade connection alive.
-void ServerWrap::on_handshake_decided(transport::Socket& socket) { tags_.erase(&socket); }
+void ServerWrap::on_handshake_decided(transport::Endpoint& socket) { tags_.erase(&socket); }
 
 // tlsError(server, code, message, remoteAddress, remotePort): the server emits 'tlsClientError'.
-void ServerWrap::on_tls_failure(transport::Socket& socket, const transport::LinkFailure& failure) {
+void ServerWrap::on_tls_failure(transport::Endpoint& socket, const transport::LinkFailure& failure) {
   if (js_server_.IsEmpty() || state_->handlers.tls_error.IsEmpty()) return;
   Napi::Env env = Env();
   state_->loop->ensure_js();
@@ -285,7 +296,12 @@ void ServerWrap::on_tls_failure(transport::Socket& socket, const transport::Link
                 r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port)});
 }
 
-void ServerWrap::on_socket_gone(transport::Socket& socket) {
+void ServerWrap::on_session_gone(transport::H2Session& session) {
+  sessions_.erase(&session);
+  maybe_release();
+}
+
+void ServerWrap::on_socket_gone(transport::Endpoint& socket) {
   sockets_.erase(&socket);
   tags_.erase(&socket);
   maybe_release();

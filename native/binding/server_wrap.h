@@ -11,7 +11,7 @@
 
 #include "binding/env_state.h"
 #include "transport/listener.h"
-#include "transport/socket.h"
+#include "transport/endpoint.h"
 
 namespace sockudo::binding {
 
@@ -34,15 +34,17 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   Napi::Value pending_count(const Napi::CallbackInfo& info);
   Napi::Value set_secure_context(const Napi::CallbackInfo& info);
 
-  void on_upgrade_request(transport::Socket& socket, const handshake::HttpHeadParser& head,
+  void on_upgrade_request(transport::Endpoint& socket, const handshake::HeaderList& head,
                           const handshake::UpgradeRequest& request) override;
-  void on_socket_created(transport::Socket& socket) override;
-  void on_handshake_rejected(transport::Socket& socket, int status) override;
-  void on_handshake_decided(transport::Socket& socket) override;
-  void on_tls_failure(transport::Socket& socket, const transport::LinkFailure& failure) override;
+  void on_session_created(transport::H2Session& session) override { sessions_.insert(&session); }
+  void on_session_gone(transport::H2Session& session) override;
+  void on_socket_created(transport::Endpoint& socket) override;
+  void on_handshake_rejected(transport::Endpoint& socket, int status) override;
+  void on_handshake_decided(transport::Endpoint& socket) override;
+  void on_tls_failure(transport::Endpoint& socket, const transport::LinkFailure& failure) override;
   // The JS object that identifies an adopted socket: its tag (fd) or its target (Duplex).
-  Napi::Value tag_of(transport::Socket& socket);
-  void on_socket_gone(transport::Socket& socket) override;
+  Napi::Value tag_of(transport::Endpoint& socket);
+  void on_socket_gone(transport::Endpoint& socket) override;
   void maybe_release();
 
   EnvState* state_;
@@ -50,8 +52,9 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   transport::Listener* listener_ = nullptr;
   bool closed_ = false;  // close() called: no new sockets; JS server released when the last goes
   Napi::ObjectReference js_server_;
-  std::unordered_set<transport::Socket*> sockets_;
-  std::unordered_map<transport::Socket*, Napi::ObjectReference> tags_;  // adopted fds → JS tag
+  std::unordered_set<transport::Endpoint*> sockets_;
+  std::unordered_set<transport::H2Session*> sessions_;  // HTTP/2 connections (their streams are in sockets_)
+  std::unordered_map<transport::Endpoint*, Napi::ObjectReference> tags_;  // adopted fds → JS tag
 };
 
 }  // namespace sockudo::binding

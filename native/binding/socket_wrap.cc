@@ -76,7 +76,7 @@ Napi::Function SocketWrap::define(Napi::Env env) {
                      });
 }
 
-Napi::Object SocketWrap::create(Napi::Env env, transport::Socket* socket) {
+Napi::Object SocketWrap::create(Napi::Env env, transport::Endpoint* socket) {
   Napi::Object obj = env_state(env).socket_ctor.New({});
   SocketWrap* wrap = SocketWrap::Unwrap(obj);
   wrap->attach(socket);
@@ -92,7 +92,7 @@ SocketWrap::~SocketWrap() {
   if (socket_ != nullptr) socket_->set_handler(nullptr);
 }
 
-void SocketWrap::attach(transport::Socket* socket) {
+void SocketWrap::attach(transport::Endpoint* socket) {
   socket_ = socket;
   socket->set_handler(this);
   Ref();
@@ -107,7 +107,7 @@ Napi::Value SocketWrap::target_value() { return target_.IsEmpty() ? Env().Undefi
 // accept(target, protocol: string, headers: string[] (name, value, ...)) → error code string or undefined
 Napi::Value SocketWrap::accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (socket_ == nullptr || socket_->phase() != transport::SocketPhase::AwaitingDecision)
+  if (socket_ == nullptr || socket_->phase() != transport::EndpointPhase::AwaitingDecision)
     return Napi::String::New(env, "WS_ERR_NOT_PENDING");
   if (!info[0].IsObject()) return throw_type_error(env, "accept(target, protocol, headers)");
   std::string protocol = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
@@ -126,7 +126,7 @@ Napi::Value SocketWrap::accept(const Napi::CallbackInfo& info) {
 // reject(status, headers, body: string | Buffer)
 Napi::Value SocketWrap::reject(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (socket_ == nullptr || socket_->phase() != transport::SocketPhase::AwaitingDecision) return env.Undefined();
+  if (socket_ == nullptr || socket_->phase() != transport::EndpointPhase::AwaitingDecision) return env.Undefined();
   const int status = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 400;
   HeaderList headers;
   if (!read_header_list(info[1], headers)) return throw_type_error(env, "headers must be an array of strings");

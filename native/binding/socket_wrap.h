@@ -1,15 +1,15 @@
 // NativeSocket: the JS handle of one connection (server or client, TCP or external Duplex).
 //
-// Lifetime: while the transport Socket lives, the wrap holds a strong reference to itself and to
+// Lifetime: while the transport Endpoint lives, the wrap holds a strong reference to itself and to
 // its `target` (the lib/ WebSocket object events are delivered to), so neither can be collected
-// under it. When the Socket goes (on_detached), both references are dropped and every method
+// under it. When the Endpoint goes (on_detached), both references are dropped and every method
 // becomes a no-op that reports "closed": using a closed socket never crashes the process.
 #pragma once
 
 #include <napi.h>
 
 #include "binding/env_state.h"
-#include "transport/socket.h"
+#include "transport/endpoint.h"
 
 namespace sockudo::binding {
 
@@ -17,14 +17,14 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
  public:
   static Napi::Function define(Napi::Env env);
   // A new wrap attached to `socket` (which reports to it from now on).
-  static Napi::Object create(Napi::Env env, transport::Socket* socket);
+  static Napi::Object create(Napi::Env env, transport::Endpoint* socket);
 
   explicit SocketWrap(const Napi::CallbackInfo& info);
   ~SocketWrap() override;
 
-  void attach(transport::Socket* socket);
+  void attach(transport::Endpoint* socket);
   void set_target(Napi::Object target);
-  transport::Socket* socket() const { return socket_; }
+  transport::Endpoint* socket() const { return socket_; }
   Napi::Value target_object() { return target_value(); }
 
  private:
@@ -74,7 +74,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   Napi::Value control_send(const Napi::CallbackInfo& info, bool is_ping);
 
   EnvState* state_ = nullptr;
-  transport::Socket* socket_ = nullptr;
+  transport::Endpoint* socket_ = nullptr;
   Napi::ObjectReference target_;
   // Whether JS listens for 'ping' / 'pong': without a listener the event never crosses into JS
   // (automatic pongs are native either way).

@@ -98,7 +98,7 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
   }
   int error = 0;
   transport::LinkFailure failure;
-  transport::Socket* s = transport::Socket::create_client(*state.loop, ip, port, config, std::move(request), std::move(hs),
+  transport::Endpoint* s = transport::Endpoint::create_client(*state.loop, ip, port, config, std::move(request), std::move(hs),
                                                           wrap, tls.context ? &tls : nullptr, &error, &failure);
   if (s == nullptr && !failure.code.empty()) {
     Napi::Error e = Napi::Error::New(env, failure.message);
@@ -118,7 +118,7 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value socket_count(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->socket_count()));
+  return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->member_count()));
 }
 
 // deflateMemory() → { bytes, deflaters, inflaters, pooledInflaters }: zlib-ng memory of this

@@ -1,4 +1,4 @@
-#include "transport/socket.h"
+#include "transport/endpoint.h"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -12,6 +12,7 @@
 #include "transport/event_loop.h"
 #include "transport/external_link.h"
 #include "transport/fd_link.h"
+#include "transport/h2_session.h"
 #include "transport/tls_link.h"
 
 namespace sockudo::transport {
@@ -41,18 +42,18 @@ class ReceiveGuard {
 };
 }  // namespace
 
-Socket::Socket(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config)
+Endpoint::Endpoint(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config)
     : loop_(loop), link_(std::move(link)), config_(std::move(config)) {
   uv_timer_init(loop_.uv(), &timer_);
   timer_.data = this;
   handles_open_ = 2;  // the timer and the link
   link_->set_events(this);
-  loop_.add_socket(this);
+  loop_.add_member(this);
 }
 
-Socket::~Socket() { loop_.remove_socket(this); }
+Endpoint::~Endpoint() { loop_.remove_member(this); }
 
-Socket* Socket::create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
+Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
                               const uint8_t* initial, size_t initial_len, bool tls) {
   std::unique_ptr<Link> link;
   ExternalLink* external = nullptr;
@@ -72,12 +73,12 @@ Socket* Socket::create_server(Loop& loop, int fd, std::shared_ptr<const SocketCo
     }
   }
   const bool tls_link = !external && tls && config->tls_server && config->tls_server->current;
-  auto* s = new Socket(loop, std::move(link), std::move(config));
+  auto* s = new Endpoint(loop, std::move(link), std::move(config));
   s->external_link_ = external;
   if (tls_link && s->config_->tls_handshake_timeout_ms > 0) s->tls_deadline_ = loop.now_ms() + s->config_->tls_handshake_timeout_ms;
   s->remote_ = std::move(remote);
   s->server_ = server;
-  s->phase_ = SocketPhase::ServerHead;
+  s->phase_ = EndpointPhase::ServerHead;
   server->on_socket_created(*s);
   s->head_ = std::make_unique<handshake::HttpHeadParser>(handshake::HeadKind::Request, s->config_->head_limits);
   if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
@@ -90,7 +91,7 @@ Socket* Socket::create_server(Loop& loop, int fd, std::shared_ptr<const SocketCo
   return s;
 }
 
-Socket* Socket::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
+Endpoint* Endpoint::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                               std::string request, std::unique_ptr<handshake::ClientHandshake> handshake,
                               SocketHandler* handler, const TlsClientParams* tls, int* error, LinkFailure* failure) {
   const int fd = tcp_connect(ip, port);
@@ -107,10 +108,10 @@ Socket* Socket::create_client(Loop& loop, const std::string& ip, uint16_t port, 
       return nullptr;
     }
   }
-  auto* s = new Socket(loop, std::move(link), std::move(config));
+  auto* s = new Endpoint(loop, std::move(link), std::move(config));
   s->handler_ = handler;
   s->client_ = std::move(handshake);
-  s->phase_ = SocketPhase::ClientConnecting;
+  s->phase_ = EndpointPhase::ClientConnecting;
   if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
   s->remote_ = {ip, port, ip.find(':') == std::string::npos ? 4 : 6};
   s->preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(request.data()), request.size());
@@ -119,47 +120,70 @@ Socket* Socket::create_client(Loop& loop, const std::string& ip, uint16_t port, 
   return s;
 }
 
-protocol::EventSink& Socket::sink() { return *handler_; }
+Endpoint* Endpoint::create_stream(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
+                                  ServerHandler* server, std::unique_ptr<handshake::ConnectRequest> request,
+                                  const handshake::UpgradeRequest& upgrade, const SocketAddress& remote) {
+  auto* s = new Endpoint(loop, std::move(link), std::move(config));
+  s->remote_ = remote;
+  s->server_ = server;
+  s->connect_ = std::move(request);
+  s->request_ = upgrade;
+  s->phase_ = EndpointPhase::AwaitingDecision;
+  if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
+  server->on_socket_created(*s);
+  s->update_poll();
+  s->arm_timer();
+  server->on_upgrade_request(*s, *s->connect_, s->request_);
+  return s;
+}
+
+protocol::EventSink& Endpoint::sink() { return *handler_; }
 
 // --- libuv callbacks ---------------------------------------------------------------------------
 
 // --- link events ---------------------------------------------------------------------------------
 
-void Socket::on_link_connected() {
-  if (phase_ != SocketPhase::ClientConnecting) return;
-  phase_ = SocketPhase::ClientHead;
+void Endpoint::on_link_connected() {
+  if (phase_ != EndpointPhase::ClientConnecting) return;
+  phase_ = EndpointPhase::ClientHead;
   write_now();  // the request
 }
 
-void Socket::on_link_data(uint8_t* data, size_t len) {
+void Endpoint::on_link_data(uint8_t* data, size_t len) {
   ReceiveGuard guard(loop_, receiving_);
   process(data, len);
 }
 
-void Socket::on_link_writable() {
-  if (phase_ != SocketPhase::Closed) write_now();  // clears waiting_writable_ (and reports drain) once empty
+void Endpoint::on_link_writable() {
+  if (phase_ != EndpointPhase::Closed) write_now();  // clears waiting_writable_ (and reports drain) once empty
 }
 
-void Socket::on_link_eof(int error) { on_eof(error); }
+void Endpoint::on_link_eof(int error) { on_eof(error); }
 
-void Socket::on_link_failed(const LinkFailure& failure) {
-  if (phase_ == SocketPhase::ClientConnecting || phase_ == SocketPhase::ClientHead) {
+void Endpoint::on_link_failed(const LinkFailure& failure) {
+  if (phase_ == EndpointPhase::ClientConnecting || phase_ == EndpointPhase::ClientHead) {
     fail_client(failure.code, failure.message);
     return;
   }
   // A server-side TLS failure (garbage, an alert, a refused client certificate).
-  if (server_ != nullptr && (phase_ == SocketPhase::ServerHead || phase_ == SocketPhase::AwaitingDecision)) {
+  if (server_ != nullptr && (phase_ == EndpointPhase::ServerHead || phase_ == EndpointPhase::AwaitingDecision)) {
     server_->on_tls_failure(*this, failure);
   }
   destroy();
 }
 
-void Socket::on_link_pending() {
-  if (phase_ != SocketPhase::Closed) loop_.schedule_resume(this);
+void Endpoint::on_link_acknowledged(size_t bytes) {
+  if (engine_) engine_->output().acknowledge(bytes);
+  // Our last bytes (a close reply) have left the stream: end our direction now.
+  if (phase_ == EndpointPhase::Draining && !lingering_ && buffered_amount() == 0) linger();
 }
 
-void Socket::on_timer(uv_timer_t* handle) {
-  auto* s = static_cast<Socket*>(handle->data);
+void Endpoint::on_link_pending() {
+  if (phase_ != EndpointPhase::Closed) loop_.schedule_resume(this);
+}
+
+void Endpoint::on_timer(uv_timer_t* handle) {
+  auto* s = static_cast<Endpoint*>(handle->data);
   Loop::CallbackScope scope(s->loop_);
   s->armed_deadline_ = protocol::kNoDeadline;
   const uint64_t now = s->loop_.now_ms();
@@ -172,13 +196,17 @@ void Socket::on_timer(uv_timer_t* handle) {
     return;
   }
   if (now >= s->handshake_deadline_) {
-    if (s->phase_ == SocketPhase::ClientRejected) {
+    if (s->phase_ == EndpointPhase::ClientRejected) {
       s->finish_rejection();  // what arrived of the body in time
-    } else if (s->phase_ == SocketPhase::ClientConnecting || s->phase_ == SocketPhase::ClientHead) {
+    } else if (s->phase_ == EndpointPhase::ClientConnecting || s->phase_ == EndpointPhase::ClientHead) {
       s->fail_client("ETIMEDOUT", "opening handshake timed out");
     } else if (!s->link_->ready()) {
       s->destroy();  // a TLS handshake that did not finish in time: nothing to answer in
-    } else if (s->phase_ == SocketPhase::ServerHead || s->phase_ == SocketPhase::AwaitingDecision) {
+    } else if (s->link_->frames_answer()) {
+      // The application did not decide in time (the stream's request itself arrived whole).
+      if (s->server_) s->server_->on_handshake_rejected(*s, 408);
+      s->answer_stream(408, "", {});
+    } else if (s->phase_ == EndpointPhase::ServerHead || s->phase_ == EndpointPhase::AwaitingDecision) {
       // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
       std::string out;
       handshake::build_error_response(408, "", {}, out);
@@ -197,25 +225,25 @@ void Socket::on_timer(uv_timer_t* handle) {
   s->arm_timer();
 }
 
-void Socket::on_handle_closed(uv_handle_t* handle) { on_link_closed(handle->data); }
+void Endpoint::on_handle_closed(uv_handle_t* handle) { on_link_closed(handle->data); }
 
-void Socket::on_link_closed(void* arg) {
-  auto* s = static_cast<Socket*>(arg);
+void Endpoint::on_link_closed(void* arg) {
+  auto* s = static_cast<Endpoint*>(arg);
   if (--s->handles_open_ == 0) delete s;
 }
 
 // --- reading -----------------------------------------------------------------------------------
 
-void Socket::process(uint8_t* data, size_t len) {
+void Endpoint::process(uint8_t* data, size_t len) {
   switch (phase_) {
-    case SocketPhase::ServerHead: return process_server_head(data, len);
-    case SocketPhase::ClientHead: return process_client_head(data, len);
-    case SocketPhase::ClientRejected: return take_rejection_body(data, len);
-    case SocketPhase::AwaitingDecision:
+    case EndpointPhase::ServerHead: return process_server_head(data, len);
+    case EndpointPhase::ClientHead: return process_client_head(data, len);
+    case EndpointPhase::ClientRejected: return take_rejection_body(data, len);
+    case EndpointPhase::AwaitingDecision:
       // Only a Duplex delivers bytes now (a fd socket is not read while the application
       // decides): keep them for the connection, in order (up to kMaxHeldInput, then it pauses).
       return hold(data, len);
-    case SocketPhase::Open:
+    case EndpointPhase::Open:
       if (!started_) return hold(data, len);
       return feed_engine(data, len);
     default:
@@ -223,12 +251,19 @@ void Socket::process(uint8_t* data, size_t len) {
   }
 }
 
-void Socket::hold(const uint8_t* data, size_t len) {
+void Endpoint::hold(const uint8_t* data, size_t len) {
   held_.insert(held_.end(), data, data + len);
   if (held_.size() >= kMaxHeldInput) update_poll();
 }
 
-void Socket::process_server_head(const uint8_t* data, size_t len) {
+void Endpoint::process_server_head(uint8_t* data, size_t len) {
+  // The connection's first bytes: ALPN chose HTTP/2 (RFC 9113 §3.2), or a cleartext client starts
+  // with the HTTP/2 preface (prior knowledge, §3.3). An HTTP/2 session takes the link over.
+  if (!head_started_ && config_->http2.enabled &&
+      (link_->alpn() == "h2" || (config_->http2.cleartext && !link_->encrypted() && H2Session::is_preface_start(data, len)))) {
+    return hand_over_to_http2(data, len);
+  }
+  head_started_ = true;
   const auto r = head_->feed(data, len);
   if (r.state == handshake::HeadState::NeedMore) return;
   handshake::UpgradeVerdict verdict = handshake::validate_upgrade(*head_, request_);
@@ -242,12 +277,21 @@ void Socket::process_server_head(const uint8_t* data, size_t len) {
   }
   // Bytes after the head (often the first frames) wait for the connection to open.
   held_.assign(data + r.consumed, data + len);
-  phase_ = SocketPhase::AwaitingDecision;
+  phase_ = EndpointPhase::AwaitingDecision;
   update_poll();
   server_->on_upgrade_request(*this, *head_, request_);
 }
 
-void Socket::process_client_head(const uint8_t* data, size_t len) {
+// This endpoint was only the first reader of the connection: the session becomes the link's
+// reader, and this endpoint goes away without closing the link (its server forgets it).
+void Endpoint::hand_over_to_http2(uint8_t* data, size_t len) {
+  std::unique_ptr<Link> link = std::move(link_);
+  handles_open_--;  // the link is the session's now
+  H2Session::create_server(loop_, std::move(link), config_, server_, remote_, data, len);
+  destroy();
+}
+
+void Endpoint::process_client_head(const uint8_t* data, size_t len) {
   const auto r = client_->feed(data, len);
   if (r.state == handshake::HeadState::NeedMore) return;
   if (r.state == handshake::HeadState::Failed) {
@@ -256,7 +300,7 @@ void Socket::process_client_head(const uint8_t* data, size_t len) {
       return;
     }
     // A refusal (401, 403, 429...): what the server says in its body is for the application.
-    phase_ = SocketPhase::ClientRejected;
+    phase_ = EndpointPhase::ClientRejected;
     rejection_body_len_ = UINT64_MAX;
     if (auto cl = client_->response().find("content-length")) {
       uint64_t n = 0;
@@ -285,52 +329,52 @@ void Socket::process_client_head(const uint8_t* data, size_t len) {
   handler_->on_client_open();
 }
 
-void Socket::take_rejection_body(const uint8_t* data, size_t len) {
+void Endpoint::take_rejection_body(const uint8_t* data, size_t len) {
   const uint64_t want = std::min<uint64_t>(rejection_body_len_, kMaxRejectionBody);
   const uint64_t room = want - std::min<uint64_t>(want, rejection_body_.size());
   rejection_body_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(std::min<uint64_t>(len, room)));
   if (rejection_body_.size() >= want) finish_rejection();
 }
 
-void Socket::finish_rejection() {
-  if (phase_ != SocketPhase::ClientRejected) return;
+void Endpoint::finish_rejection() {
+  if (phase_ != EndpointPhase::ClientRejected) return;
   fail_client(client_->error_code(), client_->error_reason(), client_->status());
 }
 
-void Socket::feed_engine(uint8_t* data, size_t len) {
+void Endpoint::feed_engine(uint8_t* data, size_t len) {
   engine_->receive(data, len, loop_.now_ms(), sink());
   after_engine();
 }
 
-void Socket::on_eof(int error) {
+void Endpoint::on_eof(int error) {
   switch (phase_) {
-    case SocketPhase::Open:
+    case EndpointPhase::Open:
       if (engine_) {
         engine_->on_eof(loop_.now_ms(), sink());
       }
       // The peer only ended its direction (FIN, TLS close_notify): what we queued in answer — a
       // close reply to a close frame that came with the EOF — still goes out before ours ends.
-      if (error == 0 && phase_ == SocketPhase::Open && buffered_amount() > 0) {
+      if (error == 0 && phase_ == EndpointPhase::Open && buffered_amount() > 0) {
         begin_draining();
         return;
       }
       destroy();
       return;
-    case SocketPhase::ClientRejected:
+    case EndpointPhase::ClientRejected:
       finish_rejection();  // the body ends with the connection
       return;
-    case SocketPhase::ClientConnecting:
-    case SocketPhase::ClientHead: {
+    case EndpointPhase::ClientConnecting:
+    case EndpointPhase::ClientHead: {
       const int e = error < 0 ? -error : ECONNRESET;
       std::string message;
       if (error == 0) {
-        message = phase_ == SocketPhase::ClientHead ? "the server closed the connection during the handshake"
+        message = phase_ == EndpointPhase::ClientHead ? "the server closed the connection during the handshake"
                                                     : "the server closed the connection during the TLS handshake";
       } else {
-        message = std::string(phase_ == SocketPhase::ClientConnecting ? "connect failed: " : "connection failed: ") +
+        message = std::string(phase_ == EndpointPhase::ClientConnecting ? "connect failed: " : "connection failed: ") +
                   std::strerror(e);
       }
-      fail_client(errno_name(e, phase_ == SocketPhase::ClientConnecting ? "ECONNREFUSED" : "ECONNRESET"), message);
+      fail_client(errno_name(e, phase_ == EndpointPhase::ClientConnecting ? "ECONNREFUSED" : "ECONNRESET"), message);
       return;
     }
     default:
@@ -341,7 +385,7 @@ void Socket::on_eof(int error) {
 
 // --- handshake decision -----------------------------------------------------------------------
 
-void Socket::open_engine(protocol::Role role, const protocol::DeflateAgreement* deflate) {
+void Endpoint::open_engine(protocol::Role role, const protocol::DeflateAgreement* deflate) {
   protocol::ConnectionConfig cc = config_->connection;
   cc.role = role;
   cc.mask_keys = &loop_.mask_keys();
@@ -354,15 +398,17 @@ void Socket::open_engine(protocol::Role role, const protocol::DeflateAgreement* 
     cc.compressor = deflate_.get();
   }
   engine_ = std::make_unique<protocol::Connection>(cc, loop_.now_ms());
+  // A stream's session frames our bytes later, in place: they stay ours until it acknowledges.
+  if (link_->releases_on_ack()) engine_->output().set_release_on_ack(true);
   client_.reset();
   // A client's request has left by now: free the handshake queue's chunk instead of keeping it
   // for a reuse that never comes. (A server's 101 goes through the engine's own queue.)
   if (preopen_output_.empty()) preopen_output_.clear();
-  phase_ = SocketPhase::Open;
+  phase_ = EndpointPhase::Open;
 }
 
-handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::AcceptOptions& options) {
-  if (phase_ != SocketPhase::AwaitingDecision) return handshake::BuildError::None;
+handshake::BuildError Endpoint::accept(SocketHandler* handler, const handshake::AcceptOptions& options) {
+  if (phase_ != EndpointPhase::AwaitingDecision) return handshake::BuildError::None;
   // RFC 7692 §5: answer the first acceptable permessage-deflate offer; decline the rest.
   handshake::AcceptOptions answer = options;
   protocol::DeflateNegotiation deflate;
@@ -371,16 +417,23 @@ handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::Ac
     if (deflate.accepted) answer.extensions = deflate.response;
   }
   std::string out;
-  const auto err = handshake::build_accept_response(request_, answer, out);
+  std::vector<handshake::OwnedField> fields;
+  const auto err = link_->frames_answer() ? handshake::build_accept_fields(request_, answer, fields)
+                                          : handshake::build_accept_response(request_, answer, out);
   if (err != handshake::BuildError::None) return err;
   set_handler(handler);
   handshake_deadline_ = protocol::kNoDeadline;
   protocol_ = std::string(answer.subprotocol);
   extensions_ = std::string(answer.extensions);
   open_engine(protocol::Role::Server, deflate.accepted ? &deflate.agreed : nullptr);
-  engine_->output().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
-  response_end_ = engine_->output().appended_total();
-  head_.reset();  // request_ views die with it: clear them too
+  if (link_->frames_answer()) {
+    link_->answer(fields, "", false);  // RFC 8441 §5: a 2xx opens the WebSocket on this stream
+  } else {
+    engine_->output().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+    response_end_ = engine_->output().appended_total();
+  }
+  head_.reset();  // request_ views die with them: clear them too
+  connect_.reset();
   request_ = {};
   mark_dirty();
   arm_timer();
@@ -388,8 +441,12 @@ handshake::BuildError Socket::accept(SocketHandler* handler, const handshake::Ac
   return handshake::BuildError::None;
 }
 
-handshake::BuildError Socket::reject(int status, std::string_view body, std::span<const handshake::HeaderField> headers) {
-  if (phase_ != SocketPhase::AwaitingDecision) return handshake::BuildError::None;
+handshake::BuildError Endpoint::reject(int status, std::string_view body, std::span<const handshake::HeaderField> headers) {
+  if (phase_ != EndpointPhase::AwaitingDecision) return handshake::BuildError::None;
+  if (link_->frames_answer()) {
+    if (server_) server_->on_handshake_decided(*this);
+    return answer_stream(status, body, headers);
+  }
   std::string out;
   auto err = handshake::build_error_response(status, body, headers, out);
   if (err != handshake::BuildError::None) {
@@ -402,8 +459,24 @@ handshake::BuildError Socket::reject(int status, std::string_view body, std::spa
   return err;
 }
 
-void Socket::start() {
-  if (phase_ != SocketPhase::Open || started_) return;
+// A stream's refusal: the session frames it (HEADERS, the body in DATA, END_STREAM) and finishes
+// the stream after it; this endpoint is done at once.
+handshake::BuildError Endpoint::answer_stream(int status, std::string_view body,
+                                             std::span<const handshake::HeaderField> headers) {
+  std::vector<handshake::OwnedField> fields;
+  auto err = handshake::build_error_fields(status, body, headers, false, fields);
+  if (err != handshake::BuildError::None) {
+    fields.clear();
+    handshake::build_error_fields(500, "", {}, false, fields);
+    body = {};
+  }
+  link_->answer(fields, body, true);
+  destroy();
+  return err;
+}
+
+void Endpoint::start() {
+  if (phase_ != EndpointPhase::Open || started_) return;
   started_ = true;
   if (!held_.empty()) {
     std::vector<uint8_t> held = std::move(held_);
@@ -418,8 +491,8 @@ void Socket::start() {
 
 // One data message of `bytes` through the backpressure policy; `enqueue` hands it to the engine.
 template <typename Enqueue>
-SendResult Socket::queue_message(size_t bytes, Enqueue&& enqueue) {
-  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+SendResult Endpoint::queue_message(size_t bytes, Enqueue&& enqueue) {
+  if (phase_ != EndpointPhase::Open || !engine_) return SendResult::NotOpen;
   // maxBackpressure bounds the backpressure buffer: bytes the kernel refused. Bytes merely
   // corked for this loop turn (a 101 not yet flushed, earlier sends of this callback) were never
   // offered to the kernel and do not count, so a healthy connection never drops a message.
@@ -438,7 +511,7 @@ SendResult Socket::queue_message(size_t bytes, Enqueue&& enqueue) {
   return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
 }
 
-SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
+SendResult Endpoint::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
                         bool compress, bool owner_can_move) {
   const uint64_t mark = engine_ ? engine_->output().appended_total() : 0;
   const SendResult r = queue_message(payload.size(), [&] {
@@ -446,22 +519,22 @@ SendResult Socket::send(protocol::Opcode opcode, std::span<const uint8_t> payloa
   });
   // Usually a large payload has left by now (written at once); one that waits (backpressure, or
   // corked for this turn) must not depend on memory JS can take away.
-  if (owner_can_move && engine_ && phase_ == SocketPhase::Open) engine_->output().copy_borrowed_since(mark);
+  if (owner_can_move && engine_ && phase_ == EndpointPhase::Open) engine_->output().copy_borrowed_since(mark);
   return r;
 }
 
-SendResult Socket::send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner) {
+SendResult Endpoint::send_framed(std::span<const uint8_t> frames, std::unique_ptr<io::BufferOwner> owner) {
   return queue_message(frames.size(), [&] { return engine_->send_framed(frames, std::move(owner), loop_.now_ms()); });
 }
 
 // --- pub/sub -----------------------------------------------------------------------------------
 
-size_t Socket::subscribe(std::string_view topic, bool* changed) {
+size_t Endpoint::subscribe(std::string_view topic, bool* changed) {
   if (!subscriber_) subscriber_ = std::make_unique<pubsub::Subscriber>(this);
   return loop_.topics().subscribe(*subscriber_, topic, changed);
 }
 
-size_t Socket::unsubscribe(std::string_view topic, bool* changed) {
+size_t Endpoint::unsubscribe(std::string_view topic, bool* changed) {
   if (!subscriber_) {
     *changed = false;
     return loop_.topics().subscriber_count(topic);
@@ -469,20 +542,20 @@ size_t Socket::unsubscribe(std::string_view topic, bool* changed) {
   return loop_.topics().unsubscribe(*subscriber_, topic, changed);
 }
 
-bool Socket::is_subscribed(std::string_view topic) const {
+bool Endpoint::is_subscribed(std::string_view topic) const {
   return subscriber_ && loop_.topics().is_subscribed(*subscriber_, topic);
 }
 
-std::vector<std::string_view> Socket::topics() const {
+std::vector<std::string_view> Endpoint::topics() const {
   return subscriber_ ? loop_.topics().topics_of(*subscriber_) : std::vector<std::string_view>();
 }
 
-void Socket::unsubscribe_all(const std::function<void(std::string_view, size_t)>& on_left) {
+void Endpoint::unsubscribe_all(const std::function<void(std::string_view, size_t)>& on_left) {
   if (subscriber_) loop_.topics().remove_all(*subscriber_, on_left);
 }
 
-SendResult Socket::ping(std::span<const uint8_t> payload) {
-  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+SendResult Endpoint::ping(std::span<const uint8_t> payload) {
+  if (phase_ != EndpointPhase::Open || !engine_) return SendResult::NotOpen;
   const auto st = engine_->send_ping(payload, loop_.now_ms());
   if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
   if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
@@ -490,8 +563,8 @@ SendResult Socket::ping(std::span<const uint8_t> payload) {
   return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
 }
 
-SendResult Socket::pong(std::span<const uint8_t> payload) {
-  if (phase_ != SocketPhase::Open || !engine_) return SendResult::NotOpen;
+SendResult Endpoint::pong(std::span<const uint8_t> payload) {
+  if (phase_ != EndpointPhase::Open || !engine_) return SendResult::NotOpen;
   const auto st = engine_->send_pong(payload, loop_.now_ms());
   if (st == protocol::SendStatus::NotOpen) return SendResult::NotOpen;
   if (st != protocol::SendStatus::Ok) return SendResult::Invalid;
@@ -499,8 +572,8 @@ SendResult Socket::pong(std::span<const uint8_t> payload) {
   return waiting_writable_ ? SendResult::Backpressure : SendResult::Success;
 }
 
-protocol::SendStatus Socket::close(uint16_t code, std::span<const uint8_t> reason) {
-  if (phase_ != SocketPhase::Open || !engine_) return protocol::SendStatus::NotOpen;
+protocol::SendStatus Endpoint::close(uint16_t code, std::span<const uint8_t> reason) {
+  if (phase_ != EndpointPhase::Open || !engine_) return protocol::SendStatus::NotOpen;
   const auto st = engine_->close(code, reason, loop_.now_ms());
   if (st == protocol::SendStatus::Ok) {
     // A close before start(): nothing of the peer's will be processed, but its close frame must
@@ -515,8 +588,8 @@ protocol::SendStatus Socket::close(uint16_t code, std::span<const uint8_t> reaso
   return st;
 }
 
-void Socket::terminate() {
-  if (phase_ != SocketPhase::Open || !engine_) {
+void Endpoint::terminate() {
+  if (phase_ != EndpointPhase::Open || !engine_) {
     destroy();
     return;
   }
@@ -529,7 +602,7 @@ void Socket::terminate() {
 }
 
 // One best-effort write of what remains of the 101 (it is small: the kernel takes it at once).
-void Socket::write_response_now() {
+void Endpoint::write_response_now() {
   io::OutputQueue& q = engine_->output();
   io::Slice slices[kMaxIov];
   const size_t n = q.gather(slices, kMaxIov);
@@ -544,26 +617,26 @@ void Socket::write_response_now() {
   (void)link_->write(std::span<const io::Slice>(part, count));
 }
 
-void Socket::pause_reading() {
+void Endpoint::pause_reading() {
   reading_ = false;
   if (engine_) engine_->set_paused(true, loop_.now_ms());
   update_poll();
   arm_timer();
 }
 
-void Socket::resume_reading() {
+void Endpoint::resume_reading() {
   reading_ = true;
   if (engine_) engine_->set_paused(false, loop_.now_ms());
   update_poll();
   arm_timer();
 }
 
-size_t Socket::buffered_amount() const {
-  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0) + link_->buffered();
+size_t Endpoint::buffered_amount() const {
+  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0) + (link_ ? link_->buffered() : 0);
 }
 
-void Socket::after_engine() {
-  if (phase_ == SocketPhase::Closed) return;
+void Endpoint::after_engine() {
+  if (phase_ == EndpointPhase::Closed) return;
   if (engine_ && engine_->state() == protocol::ConnectionState::Closed && engine_->output().empty() &&
       engine_->should_close_transport()) {
     destroy();
@@ -581,15 +654,15 @@ void Socket::after_engine() {
   arm_timer();
 }
 
-void Socket::resume_from_loop() {
-  if (phase_ == SocketPhase::Closed) return;
+void Endpoint::resume_from_loop() {
+  if (phase_ == EndpointPhase::Closed) return;
   if (engine_ && engine_->suspended()) {
     {
       ReceiveGuard guard(loop_, receiving_);
       engine_->resume(loop_.now_ms(), sink());
     }
     after_engine();  // lists the socket again if it is still suspended
-    if (phase_ == SocketPhase::Closed || (engine_ && engine_->suspended())) return;
+    if (phase_ == EndpointPhase::Closed || (engine_ && engine_->suspended())) return;
   }
   if (!backlog_.empty()) {
     std::vector<uint8_t> bytes;
@@ -598,25 +671,25 @@ void Socket::resume_from_loop() {
     process(bytes.data(), bytes.size());
   }
   update_poll();
-  if (phase_ != SocketPhase::Closed && wants_input()) link_->pump();  // TLS records kept while input was off
+  if (phase_ != EndpointPhase::Closed && wants_input()) link_->pump();  // TLS records kept while input was off
 }
 
-void Socket::mark_dirty() {
-  if (!dirty_slot.listed && phase_ != SocketPhase::Closed) loop_.mark_dirty(this);
+void Endpoint::mark_dirty() {
+  if (!dirty_slot.listed && phase_ != EndpointPhase::Closed) loop_.mark_dirty(this);
 }
 
-void Socket::flush() {
-  if (phase_ != SocketPhase::Closed && !waiting_writable_) write_now();
+void Endpoint::flush() {
+  if (phase_ != EndpointPhase::Closed && !waiting_writable_) write_now();
 }
 
-void Socket::flush_from_loop() {
-  if (phase_ == SocketPhase::Closed || waiting_writable_) return;
-  if (phase_ == SocketPhase::ClientConnecting) return;  // the request leaves once connected
+void Endpoint::flush_from_loop() {
+  if (phase_ == EndpointPhase::Closed || waiting_writable_) return;
+  if (phase_ == EndpointPhase::ClientConnecting) return;  // the request leaves once connected
   write_now();
 }
 
 // Writes as much of the queued output as the kernel takes, in one writev per call.
-void Socket::write_now() {
+void Endpoint::write_now() {
   for (;;) {
     io::OutputQueue& q = !preopen_output_.empty() || !engine_ ? preopen_output_ : engine_->output();
     if (q.empty()) break;
@@ -639,18 +712,18 @@ void Socket::write_now() {
   const bool was_waiting = waiting_writable_;
   waiting_writable_ = false;
   update_poll();
-  if (phase_ == SocketPhase::Draining && buffered_amount() == 0) {
+  if (phase_ == EndpointPhase::Draining && buffered_amount() == 0) {
     linger();
     return;
   }
   // The engine may have queued a deferred pong on commit.
   if (engine_ && !engine_->output().empty()) mark_dirty();
-  if (was_waiting && phase_ == SocketPhase::Open && handler_) handler_->on_drain();
+  if (was_waiting && phase_ == EndpointPhase::Open && handler_) handler_->on_drain();
 }
 
-void Socket::begin_draining() {
-  if (phase_ == SocketPhase::Draining || phase_ == SocketPhase::Closed) return;
-  phase_ = SocketPhase::Draining;
+void Endpoint::begin_draining() {
+  if (phase_ == EndpointPhase::Draining || phase_ == EndpointPhase::Closed) return;
+  phase_ = EndpointPhase::Draining;
   held_.clear();
   // Bound the wait for a peer that never reads what we still have to say.
   const uint64_t wait = config_->connection.close_timeout_ms > 0 ? config_->connection.close_timeout_ms : 1000;
@@ -669,7 +742,7 @@ void Socket::begin_draining() {
 // reads the reset first never sees what we said (RFC 6455 §7.1.1 wants the TCP close to follow
 // the close frame, not overtake it). So half-close (FIN after our data) and discard input until
 // the peer's EOF, within the drain deadline already armed by begin_draining().
-void Socket::linger() {
+void Endpoint::linger() {
   if (lingering_ || !link_->shutdown_write()) {
     destroy();  // a Duplex (it is ended instead), or the peer is already gone
     return;
@@ -679,7 +752,7 @@ void Socket::linger() {
   arm_timer();
 }
 
-void Socket::fail_client(std::string code, std::string message, int status) {
+void Endpoint::fail_client(std::string code, std::string message, int status) {
   ClientFailure f{std::move(code), std::move(message), status, {}, std::move(rejection_body_)};
   if (client_ && status != 0) {
     const auto& head = client_->response();
@@ -696,27 +769,27 @@ void Socket::fail_client(std::string code, std::string message, int status) {
 // Whether input is wanted now. A fd socket is not read while the application decides or before
 // start() (the kernel keeps the bytes); a Duplex cannot be stopped at once, so it may deliver up
 // to kMaxHeldInput then.
-bool Socket::wants_input() const {
+bool Endpoint::wants_input() const {
   switch (phase_) {
-    case SocketPhase::ServerHead:
-    case SocketPhase::ClientHead:
-    case SocketPhase::ClientRejected:
-    case SocketPhase::Draining: return true;  // Draining: notice the peer's EOF / reset
-    case SocketPhase::AwaitingDecision: return link_->external() && held_.size() < kMaxHeldInput;
-    case SocketPhase::Open:
+    case EndpointPhase::ServerHead:
+    case EndpointPhase::ClientHead:
+    case EndpointPhase::ClientRejected:
+    case EndpointPhase::Draining: return true;  // Draining: notice the peer's EOF / reset
+    case EndpointPhase::AwaitingDecision: return link_->external() && held_.size() < kMaxHeldInput;
+    case EndpointPhase::Open:
       if (!started_) return link_->external() && held_.size() < kMaxHeldInput;
       return reading_ && !(engine_ && engine_->suspended()) && backlog_.size() < kMaxHeldInput;
     default: return false;
   }
 }
 
-void Socket::update_poll() {
-  if (phase_ == SocketPhase::Closed) return;
+void Endpoint::update_poll() {
+  if (phase_ == EndpointPhase::Closed) return;
   link_->set_wants(wants_input(), waiting_writable_);
 }
 
-void Socket::arm_timer() {
-  if (phase_ == SocketPhase::Closed) return;
+void Endpoint::arm_timer() {
+  if (phase_ == EndpointPhase::Closed) return;
   uint64_t deadline = handshake_deadline_;
   if (!link_->ready() && tls_deadline_ < deadline) deadline = tls_deadline_;
   if (drain_deadline_ < deadline) deadline = drain_deadline_;
@@ -731,7 +804,7 @@ void Socket::arm_timer() {
   if (armed_deadline_ != protocol::kNoDeadline && armed_deadline_ <= deadline) return;
   const uint64_t now = loop_.now_ms();
   armed_deadline_ = deadline;
-  uv_timer_start(&timer_, &Socket::on_timer, deadline > now ? deadline - now : 0, 0);
+  uv_timer_start(&timer_, &Endpoint::on_timer, deadline > now ? deadline - now : 0, 0);
 }
 
 // --- external I/O ------------------------------------------------------------------------------
@@ -739,15 +812,15 @@ void Socket::arm_timer() {
 // Called from JS (a Duplex's data), so no callback scope is opened here. From inside a receive
 // (a message handler feeding a tunnelled connection, or this one) the loop's receive buffer is
 // in use and the engine must not be re-entered: the bytes wait for the turn's resume pass.
-void Socket::receive_external(const uint8_t* data, size_t len) {
-  if (phase_ == SocketPhase::Closed || len == 0) return;
+void Endpoint::receive_external(const uint8_t* data, size_t len) {
+  if (phase_ == EndpointPhase::Closed || len == 0) return;
   if (receiving_ || loop_.receive_depth > 0 || !backlog_.empty()) {
     backlog_.insert(backlog_.end(), data, data + len);
     loop_.schedule_resume(this);
     update_poll();
     return;
   }
-  while (len > 0 && phase_ != SocketPhase::Closed) {
+  while (len > 0 && phase_ != EndpointPhase::Closed) {
     const size_t n = std::min(len, Loop::kReceiveBufferSize);
     uint8_t* buf = loop_.receive_buffer();
     std::memcpy(buf, data, n);
@@ -760,36 +833,37 @@ void Socket::receive_external(const uint8_t* data, size_t len) {
   }
 }
 
-void Socket::external_eof() {
+void Endpoint::external_eof() {
   on_eof(0);
 }
 
-void Socket::external_drained() {
-  if (phase_ != SocketPhase::Closed && external_link_ != nullptr) external_link_->drained();  // → on_link_writable
+void Endpoint::external_drained() {
+  if (phase_ != EndpointPhase::Closed && external_link_ != nullptr) external_link_->drained();  // → on_link_writable
 }
 
-void Socket::set_handler(SocketHandler* handler) {
+void Endpoint::set_handler(SocketHandler* handler) {
   handler_ = handler;
   if (external_link_ != nullptr) external_link_->set_handler(handler);
 }
 
 // --- teardown ----------------------------------------------------------------------------------
 
-void Socket::destroy() {
-  if (phase_ == SocketPhase::Closed) return;
+void Endpoint::destroy() {
+  if (phase_ == EndpointPhase::Closed) return;
   // Memory is released only in the last uv_close callback, so an engine call in progress (this
   // may run from inside one of its callbacks) finishes on intact objects.
-  const bool was_open = phase_ == SocketPhase::Open || (phase_ == SocketPhase::Draining && engine_);
-  phase_ = SocketPhase::Closed;
+  const bool was_open = phase_ == EndpointPhase::Open || (phase_ == EndpointPhase::Draining && engine_);
+  phase_ = EndpointPhase::Closed;
   if (was_open && engine_ && handler_) engine_->terminate(*handler_);  // on_close exactly once (no-op if reported)
   // After on_close, whose handler may still list (and leave) the topics; no publish reaches a
   // closed socket either way.
   if (subscriber_) loop_.topics().remove_all(*subscriber_);
-  link_->close(&Socket::on_link_closed, this);  // a Duplex is ended; counted in handles_open_
+  const bool link_reads_later = link_ && link_->reads_after_write();
+  if (link_) link_->close(&Endpoint::on_link_closed, this);  // a Duplex is ended; counted in handles_open_
   uv_timer_stop(&timer_);
   // Unsent output is dropped now (its borrowed JS buffers released), unless a link operation may
   // still read it: then it goes with the socket, after the link's close completed.
-  if (!link_->reads_after_write()) {
+  if (!link_reads_later) {
     preopen_output_.clear();
     if (engine_) engine_->output().clear();
   }
@@ -800,7 +874,7 @@ void Socket::destroy() {
   set_handler(nullptr);
   if (h) h->on_detached();
   if (server_) server_->on_socket_gone(*this);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Socket::on_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Endpoint::on_handle_closed);
 }
 
 }  // namespace sockudo::transport

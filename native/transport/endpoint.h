@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/handshake/client_upgrade.h"
+#include "core/handshake/extended_connect.h"
 #include "core/handshake/http_head_parser.h"
 #include "core/handshake/server_upgrade.h"
 #include "core/io/slot_list.h"
@@ -36,6 +37,7 @@
 #include "core/protocol/permessage_deflate.h"
 #include "core/pubsub/topic_tree.h"
 #include "transport/link.h"
+#include "transport/loop_member.h"
 #include "transport/socket_handler.h"
 #include "transport/tcp.h"
 #include "transport/tls_context.h"
@@ -61,11 +63,21 @@ struct SocketConfig {
   // finish within tls_handshake_timeout_ms (0: only handshake_timeout_ms bounds it).
   std::shared_ptr<TlsServer> tls_server;
   uint64_t tls_handshake_timeout_ms = 0;
+  // WebSocket over HTTP/2 (RFC 8441): offered through ALPN "h2" on TLS, and with `cleartext` to
+  // clients that start with the HTTP/2 preface (prior knowledge, RFC 9113 §3.3).
+  struct Http2 {
+    bool enabled = false;
+    bool cleartext = false;
+    uint32_t max_streams = 100;                      // SETTINGS_MAX_CONCURRENT_STREAMS
+    uint32_t window_size = 1024 * 1024;              // SETTINGS_INITIAL_WINDOW_SIZE (per stream, receive)
+    uint32_t connection_window_size = 8 * 1024 * 1024;  // the connection's receive window
+    uint64_t idle_timeout_ms = 120000;               // a connection without streams is closed after this
+  } http2;
 };
 
 class ExternalLink;
 
-enum class SocketPhase : uint8_t {
+enum class EndpointPhase : uint8_t {
   ServerHead,        // reading the upgrade request
   AwaitingDecision,  // request complete; the application decides (accept / reject)
   ClientConnecting,  // TCP connect (and TLS handshake) in progress
@@ -78,7 +90,7 @@ enum class SocketPhase : uint8_t {
 
 enum class SendResult : uint8_t { Success = 0, Backpressure = 1, Dropped = 2, NotOpen = 3, Invalid = 4 };
 
-class Socket final : public LinkEvents {
+class Endpoint final : public LinkEvents, public LoopMember {
  public:
   // Inflated bytes one connection may produce per loop turn (ConnectionConfig::inflate_budget);
   // a bigger message continues on the next turns, its socket not read meanwhile. Most of the
@@ -99,20 +111,32 @@ class Socket final : public LinkEvents {
   // read before the socket existed (a Node http server's buffered head). `tls`: wrap the fd in
   // the server's TLS (config.tls_server) — a listener's accepted sockets, not adopted ones.
   // Null only when TLS state cannot be allocated (the fd is closed).
-  static Socket* create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
+  static Endpoint* create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
                                const uint8_t* initial, size_t initial_len, bool tls = false);
   // A client socket: starts connecting to ip:port (then the TLS handshake when `tls` is given)
   // and sends `request` once connected; failures after this point reach
   // handler->on_client_failed. Returns null with *error = errno when the connect cannot even
   // start (EPROTO with *failure set when the TLS state cannot be created).
-  static Socket* create_client(Loop& loop, const std::string& ip, uint16_t port,
+  static Endpoint* create_client(Loop& loop, const std::string& ip, uint16_t port,
                                std::shared_ptr<const SocketConfig> config, std::string request,
                                std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler,
                                const TlsClientParams* tls, int* error, LinkFailure* failure);
 
+  // A server-side endpoint for one stream of a multiplexing session (an HTTP/2 extended CONNECT,
+  // validated by the session): it starts awaiting the application's decision on `upgrade`, whose
+  // views point into `request`. Reports on_socket_created and on_upgrade_request at once.
+  static Endpoint* create_stream(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
+                                 ServerHandler* server, std::unique_ptr<handshake::ConnectRequest> request,
+                                 const handshake::UpgradeRequest& upgrade, const SocketAddress& remote);
+
   // --- server handshake decision -------------------------------------------------------------
   const handshake::UpgradeRequest& upgrade_request() const { return request_; }
-  const handshake::HttpHeadParser* request_head() const { return head_.get(); }
+  // The request's header fields (an HTTP/1.1 head or an HTTP/2 header block) until decided.
+  const handshake::HeaderList* request_head() const {
+    return head_ ? static_cast<const handshake::HeaderList*>(head_.get()) : connect_.get();
+  }
+  // 1: an HTTP/1.1 upgrade; 2: an HTTP/2 extended CONNECT stream.
+  int http_version() const { return link_ ? link_->http_version() : 1; }
   // Sends the 101 response and opens the connection (not yet reading: call start()). Returns the
   // build error (local misuse: nothing is sent and the socket stays awaiting a decision).
   handshake::BuildError accept(SocketHandler* handler, const handshake::AcceptOptions& options);
@@ -120,10 +144,10 @@ class Socket final : public LinkEvents {
   handshake::BuildError reject(int status, std::string_view body, std::span<const handshake::HeaderField> headers);
   void set_handler(SocketHandler* handler);
   SocketHandler* handler() const { return handler_; }
-  bool external() const { return link_->external(); }
+  bool external() const { return link_ && link_->external(); }
   // Whether the connection is TLS (wss://) and the protocol ALPN agreed ("" when none).
-  bool encrypted() const { return link_->encrypted(); }
-  std::string_view alpn() const { return link_->alpn(); }
+  bool encrypted() const { return link_ && link_->encrypted(); }
+  std::string_view alpn() const { return link_ ? link_->alpn() : std::string_view(); }
 
   // --- open connection -----------------------------------------------------------------------
   // Delivers bytes held since the handshake, then starts reading. Call once listeners exist.
@@ -164,27 +188,25 @@ class Socket final : public LinkEvents {
   // The Duplex emitted 'drain' after a write it asked us to wait on.
   void external_drained();
 
-  SocketPhase phase() const { return phase_; }
-  bool is_open() const { return phase_ == SocketPhase::Open; }
+  EndpointPhase phase() const { return phase_; }
+  bool is_open() const { return phase_ == EndpointPhase::Open; }
   const SocketAddress& remote() const { return remote_; }
   // The negotiated subprotocol and extensions once open ("" when none).
   const std::string& protocol() const { return protocol_; }
   const std::string& extensions() const { return extensions_; }
   ServerHandler* server() const { return server_; }
   // Ends the socket at once whatever its phase (server shutdown, environment teardown).
-  void destroy();
+  void destroy() override;
 
   // Called by the loop.
-  void flush_from_loop();
-  void resume_from_loop();  // continue input the engine suspended, or held during a receive
-  io::ListSlot dirty_slot;   // in the loop's list of sockets to flush this turn
-  io::ListSlot resume_slot;  // in the loop's list of sockets to resume this turn
+  void flush_from_loop() override;
+  void resume_from_loop() override;  // continue input the engine suspended, or held during a receive
 
  private:
-  Socket(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config);
-  ~Socket() override;
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
+  Endpoint(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config);
+  ~Endpoint() override;
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
 
   static void on_timer(uv_timer_t* handle);
   static void on_handle_closed(uv_handle_t* handle);
@@ -197,10 +219,13 @@ class Socket final : public LinkEvents {
   void on_link_eof(int error) override;
   void on_link_failed(const LinkFailure& failure) override;
   void on_link_pending() override;
+  void on_link_acknowledged(size_t bytes) override;
 
   void process(uint8_t* data, size_t len);
-  void process_server_head(const uint8_t* data, size_t len);
+  void process_server_head(uint8_t* data, size_t len);
   void process_client_head(const uint8_t* data, size_t len);
+  void hand_over_to_http2(uint8_t* data, size_t len);
+  handshake::BuildError answer_stream(int status, std::string_view body, std::span<const handshake::HeaderField> headers);
   void feed_engine(uint8_t* data, size_t len);
   void after_engine();
   void on_eof(int error);
@@ -225,7 +250,7 @@ class Socket final : public LinkEvents {
   std::unique_ptr<Link> link_;
   ExternalLink* external_link_ = nullptr;  // link_ when it is a Duplex's
   std::shared_ptr<const SocketConfig> config_;
-  SocketPhase phase_ = SocketPhase::ServerHead;
+  EndpointPhase phase_ = EndpointPhase::ServerHead;
   ServerHandler* server_ = nullptr;
   SocketHandler* handler_ = nullptr;
 
@@ -239,12 +264,14 @@ class Socket final : public LinkEvents {
   bool reading_ = true;        // the application wants reads (pause/resume)
   bool started_ = false;       // start() was called (open connections only)
   bool waiting_writable_ = false;
-  bool lingering_ = false;     // Draining: our output is done (SHUT_WR); discarding until EOF
+  bool lingering_ = false;
+  bool head_started_ = false;  // server: the request's first bytes arrived (an HTTP/2 preface is looked for before)     // Draining: our output is done (SHUT_WR); discarding until EOF
   uint64_t response_end_ = 0;  // server: the 101's end in the engine's output (appended_total)
   bool receiving_ = false;     // inside process(): a nested receive_external() is held, not parsed
   std::vector<uint8_t> backlog_;  // Duplex bytes fed during a receive (ours or another socket's)
 
-  std::unique_ptr<handshake::HttpHeadParser> head_;
+  std::unique_ptr<handshake::HttpHeadParser> head_;       // an HTTP/1.1 request, until decided
+  std::unique_ptr<handshake::ConnectRequest> connect_;    // or a stream's request block
   handshake::UpgradeRequest request_;
   std::unique_ptr<handshake::ClientHandshake> client_;
   std::string rejection_body_;

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "transport/listener.h"
-#include "transport/socket.h"
 
 namespace sockudo::transport {
 
@@ -25,17 +24,17 @@ Loop::Loop(uv_loop_t* uv, const simd::MaskKernel* kernel, JsScopeHooks* hooks)
 
 Loop::~Loop() = default;
 
-void Loop::mark_dirty(Socket* s) {
+void Loop::mark_dirty(LoopMember* s) {
   if (dirty_.add(s, s->dirty_slot)) update_handles();
 }
 
-void Loop::unmark_dirty(Socket* s) { dirty_.remove(s, s->dirty_slot); }
+void Loop::unmark_dirty(LoopMember* s) { dirty_.remove(s, s->dirty_slot); }
 
 void Loop::flush_dirty() {
   CallbackScope scope(*this);  // a flush can report drain or close to JS
   // Sockets marked while flushing (a drain handler that sends) are flushed in the same pass.
   for (size_t i = 0; i < dirty_.size(); i++) {
-    Socket* s = dirty_.at(i);
+    LoopMember* s = dirty_.at(i);
     if (s == nullptr) continue;
     dirty_.release(i, s->dirty_slot);
     s->flush_from_loop();
@@ -44,19 +43,19 @@ void Loop::flush_dirty() {
   update_handles();
 }
 
-void Loop::schedule_resume(Socket* s) {
+void Loop::schedule_resume(LoopMember* s) {
   if (resume_.add(s, s->resume_slot)) update_handles();
 }
 
-void Loop::unschedule_resume(Socket* s) { resume_.remove(s, s->resume_slot); }
+void Loop::unschedule_resume(LoopMember* s) { resume_.remove(s, s->resume_slot); }
 
 // One budget's worth of work for each suspended socket (fair: everyone else's I/O ran in the
 // poll phase just before). A socket that suspends again is listed again for the next turn.
 void Loop::run_resumes() {
   if (resume_.empty()) return;
   CallbackScope scope(*this);
-  std::vector<Socket*> now = resume_.take();
-  for (Socket* s : now) {
+  std::vector<LoopMember*> now = resume_.take();
+  for (LoopMember* s : now) {
     if (s == nullptr) continue;
     s->resume_slot.listed = false;
     s->resume_from_loop();
@@ -94,8 +93,8 @@ void Loop::on_check(uv_check_t* h) {
 }
 void Loop::on_idle(uv_idle_t*) {}
 
-void Loop::remove_socket(Socket* s) {
-  sockets_.erase(s);
+void Loop::remove_member(LoopMember* s) {
+  members_.erase(s);
   maybe_done();
 }
 
@@ -105,7 +104,7 @@ void Loop::remove_listener(Listener* l) {
 }
 
 void Loop::maybe_done() {
-  if (done_ != nullptr && closing_ == 0 && sockets_.empty() && listeners_.empty()) {
+  if (done_ != nullptr && closing_ == 0 && members_.empty() && listeners_.empty()) {
     auto done = done_;
     done_ = nullptr;
     done(done_arg_);
@@ -119,8 +118,8 @@ void Loop::on_closed(uv_handle_t* h) {
 }
 
 void Loop::shutdown(void (*done)(void*), void* arg) {
-  std::vector<Socket*> all(sockets_.begin(), sockets_.end());
-  for (Socket* s : all) s->destroy();
+  std::vector<LoopMember*> all(members_.begin(), members_.end());
+  for (LoopMember* s : all) s->destroy();
   std::vector<Listener*> listening(listeners_.begin(), listeners_.end());
   for (Listener* l : listening) l->close();
   dirty_.clear();

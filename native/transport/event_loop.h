@@ -20,11 +20,11 @@
 #include "core/protocol/mask_key_pool.h"
 #include "core/pubsub/topic_tree.h"
 #include "core/simd/mask.h"
+#include "transport/loop_member.h"
 #include "transport/os_random.h"
 
 namespace sockudo::transport {
 
-class Socket;
 class Listener;
 
 // How the binding enters JavaScript from a libuv callback (a handle scope plus a callback scope,
@@ -66,7 +66,7 @@ class Loop {
     return tls_write_.get();
   }
   // Receives in progress on this loop (their bytes may live in receive_buffer()): bytes fed to a
-  // socket meanwhile are held until the turn's resume pass (Socket::receive_external).
+  // socket meanwhile are held until the turn's resume pass (Endpoint::receive_external).
   int receive_depth = 0;
   protocol::MaskKeyPool& mask_keys() { return mask_keys_; }
   // permessage-deflate streams shared by this loop's connections (shared deflaters, inflater pool).
@@ -76,21 +76,21 @@ class Loop {
   RandomSource& random() { return random_; }
   const simd::MaskKernel* mask_kernel() const { return kernel_; }
 
-  // O(1) each: a socket remembers its slot (closing 10,000 dirty sockets in one turn stays linear).
-  void mark_dirty(Socket* s);
-  void unmark_dirty(Socket* s);
+  // O(1) each: a member remembers its slot (closing 10,000 dirty sockets in one turn stays linear).
+  void mark_dirty(LoopMember* s);
+  void unmark_dirty(LoopMember* s);
   void flush_dirty();
   // Calls s->resume_from_loop() on the next turn (once; s stays listed until it is not suspended).
-  void schedule_resume(Socket* s);
-  void unschedule_resume(Socket* s);
+  void schedule_resume(LoopMember* s);
+  void unschedule_resume(LoopMember* s);
 
-  void add_socket(Socket* s) { sockets_.insert(s); }
-  void remove_socket(Socket* s);
+  void add_member(LoopMember* s) { members_.insert(s); }
+  void remove_member(LoopMember* s);
   void add_listener(Listener* l) { listeners_.insert(l); }
   void remove_listener(Listener* l);
   bool shutting_down() const { return done_ != nullptr; }
-  size_t socket_count() const { return sockets_.size(); }
-  // Ends every socket (environment teardown). `done` runs once every handle has closed.
+  size_t member_count() const { return members_.size(); }
+  // Ends every member (environment teardown). `done` runs once every handle has closed.
   void shutdown(void (*done)(void*), void* arg);
 
   // Marks a libuv callback: JS is entered lazily (ensure_js) and left when the scope ends.
@@ -135,9 +135,9 @@ class Loop {
   protocol::MaskKeyPool mask_keys_;
   protocol::DeflateContext deflate_;  // outlives every socket: the loop ends after all have closed
   pubsub::TopicTree topics_;          // likewise; sockets leave it in destroy()
-  io::SlotList<Socket> dirty_;
-  io::SlotList<Socket> resume_;
-  std::unordered_set<Socket*> sockets_;
+  io::SlotList<LoopMember> dirty_;
+  io::SlotList<LoopMember> resume_;
+  std::unordered_set<LoopMember*> members_;
   std::unordered_set<Listener*> listeners_;
   uv_prepare_t prepare_;
   uv_check_t check_;

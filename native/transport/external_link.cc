@@ -29,7 +29,7 @@ LinkWrite ExternalLink::write(std::span<const io::Slice> slices) {
 }
 
 // A Duplex cannot be stopped at once: the handler pauses it, and the session holds what still
-// arrives (bounded by Socket::kMaxHeldInput).
+// arrives (bounded by Endpoint::kMaxHeldInput).
 void ExternalLink::set_wants(bool read, bool) {
   want_read_ = read;
   if (closed_ || handler_ == nullptr || read == reading_) return;

@@ -1,5 +1,5 @@
 // A link whose bytes cross into JavaScript: a Duplex (a TLSSocket from Node's https server, a
-// socket a proxy hands over, a test's stream). JS feeds input with Socket::receive_external;
+// socket a proxy hands over, a test's stream). JS feeds input with Endpoint::receive_external;
 // output goes to the socket handler (on_external_write), which writes it to the Duplex in one
 // call per flush. The Duplex buffers whatever it is given; when it asks writers to wait for
 // 'drain' the link reports `blocked`, and the session holds further output natively (the same

@@ -1,7 +1,9 @@
-// A byte link: what carries one connection's bytes below the HTTP/1.1 session and the WebSocket
-// endpoint (DESIGN.md §2). Plain TCP on uv_poll (fd_link.h), a JS Duplex (external_link.h), TLS
-// over another link (tls_link.h); io_uring later. The session above sees only this interface:
-// plaintext in (on_link_data), plaintext out (write), readiness, half-close and close.
+// A byte link: what carries one WebSocket's bytes below its endpoint (DESIGN.md §2). Plain TCP on
+// uv_poll (fd_link.h), a JS Duplex (external_link.h), TLS over another link (tls_link.h), one
+// stream of an HTTP/2 connection (h2_stream_link.h); io_uring later. The endpoint sees only this
+// interface: plaintext in (on_link_data), plaintext out (write), readiness, half-close and close,
+// and — for a stream of a multiplexing session — the answer to the handshake, which that session
+// frames itself.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/handshake/extended_connect.h"
 #include "core/io/output_queue.h"
 
 namespace sockudo::transport {
@@ -41,6 +44,9 @@ class LinkEvents {
   // Input the link holds (decrypted records, bytes kept while reading was off) can be delivered
   // again: the session should call Link::pump() from its next resume pass, not from this call.
   virtual void on_link_pending() = 0;
+  // A link that releases on acknowledgement (Link::releases_on_ack) finished with the next `bytes`
+  // the endpoint committed to it (an HTTP/2 stream's DATA reached the connection's link).
+  virtual void on_link_acknowledged(size_t bytes) { (void)bytes; }
 };
 
 struct LinkWrite {
@@ -81,6 +87,24 @@ class Link {
   virtual bool encrypted() const { return false; }
   // Bytes a write should gather before leaving, for links whose writes cost a crossing (JS).
   virtual size_t flush_threshold() const { return 4 * 1024; }
+
+  // --- streams of a multiplexing session (HTTP/2; HTTP/3 later) ---------------------------------
+  // The HTTP version of the request this link carries (1: an HTTP/1.1 upgrade on the link's own
+  // bytes; 2: an HTTP/2 extended CONNECT stream).
+  virtual int http_version() const { return 1; }
+  // Whether the session frames the handshake's answer (HEADERS with :status, RFC 8441 §5) instead
+  // of the endpoint writing an HTTP/1.1 response into the byte stream.
+  virtual bool frames_answer() const { return false; }
+  // Sends the answer: `fields` (":status" first), then `body`; `end` finishes the stream after
+  // the body (a refusal). False when the stream is gone.
+  virtual bool answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) {
+    (void)fields, (void)body, (void)end;
+    return false;
+  }
+  // Whether bytes taken by write() stay the endpoint's until on_link_acknowledged() (the session
+  // frames them later, borrowing them in place): the endpoint's output queue then runs in
+  // acknowledgement mode.
+  virtual bool releases_on_ack() const { return false; }
 };
 
 }  // namespace sockudo::transport

@@ -49,7 +49,7 @@ void Listener::on_poll(uv_poll_t* handle, int status, int events) {
       return;
     }
     if (fd < 0) return;
-    Socket::create_server(self->loop_, fd, self->config_, self->server_, nullptr, 0, true);
+    Endpoint::create_server(self->loop_, fd, self->config_, self->server_, nullptr, 0, true);
   }
 }
 

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "transport/socket.h"
+#include "transport/endpoint.h"
 #include "transport/tcp.h"
 
 namespace sockudo::transport {

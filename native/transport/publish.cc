@@ -7,7 +7,7 @@
 
 #include "core/protocol/frame_writer.h"
 #include "transport/event_loop.h"
-#include "transport/socket.h"
+#include "transport/endpoint.h"
 
 namespace sockudo::transport {
 
@@ -29,19 +29,19 @@ struct WireForm {
 }  // namespace
 
 PublishResult publish(Loop& loop, std::string_view topic, protocol::Opcode opcode, std::span<const uint8_t> payload,
-                      bool compress, const Socket* exclude) {
+                      bool compress, const Endpoint* exclude) {
   PublishResult result;
   const pubsub::Topic* t = loop.topics().find(topic);
   if (t == nullptr) return result;
   // A send may close its socket (closeOnBackpressureLimit), which leaves the topic: walk a copy.
-  std::vector<Socket*> targets;
+  std::vector<Endpoint*> targets;
   targets.reserve(t->subs.size());
   for (const auto& link : t->subs) {
-    auto* s = static_cast<Socket*>(link.subscriber->user());
+    auto* s = static_cast<Endpoint*>(link.subscriber->user());
     if (s != exclude) targets.push_back(s);
   }
   std::vector<WireForm> forms;
-  for (Socket* s : targets) {
+  for (Endpoint* s : targets) {
     if (!s->is_open()) continue;
     const protocol::PerMessageDeflate* pmd = s->deflate();
     const bool wants_deflate = compress && pmd != nullptr && payload.size() >= pmd->threshold();

@@ -21,7 +21,7 @@
 namespace sockudo::transport {
 
 class Loop;
-class Socket;
+class Endpoint;
 
 struct PublishResult {
   size_t recipients = 0;  // subscribers the message was queued for
@@ -29,6 +29,6 @@ struct PublishResult {
 };
 
 PublishResult publish(Loop& loop, std::string_view topic, protocol::Opcode opcode, std::span<const uint8_t> payload,
-                      bool compress, const Socket* exclude);
+                      bool compress, const Endpoint* exclude);
 
 }  // namespace sockudo::transport

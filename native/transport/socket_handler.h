@@ -12,7 +12,8 @@
 
 namespace sockudo::transport {
 
-class Socket;
+class Endpoint;
+class H2Session;
 
 // Why a client handshake failed (before the connection opened).
 struct ClientFailure {
@@ -21,7 +22,7 @@ struct ClientFailure {
   int status = 0;       // HTTP status of an unexpected response, else 0
   std::string raw_head; // the response head, for "unexpected response" reporting (may be empty)
   // The response body of a refused upgrade (status != 0): Content-Length bytes, or what arrived
-  // until the server closed; at most Socket::kMaxRejectionBody bytes, read within the handshake
+  // until the server closed; at most Endpoint::kMaxRejectionBody bytes, read within the handshake
   // timeout. A chunked body is passed on as received (not decoded).
   std::string body;
 };
@@ -45,7 +46,7 @@ class SocketHandler : public protocol::EventSink {
   virtual void on_external_flow(bool reading) = 0;
   // External I/O: the transport should end the Duplex.
   virtual void on_external_end() = 0;
-  // The Socket is being destroyed: forget the pointer to it. Always the last call.
+  // The Endpoint is being destroyed: forget the pointer to it. Always the last call.
   virtual void on_detached() = 0;
 };
 
@@ -54,22 +55,27 @@ class ServerHandler {
  public:
   virtual ~ServerHandler() = default;
   // A socket of this server exists (accepted or adopted), before any of its bytes are read.
-  virtual void on_socket_created(Socket& socket) = 0;
+  virtual void on_socket_created(Endpoint& socket) = 0;
   // A complete, valid upgrade request (RFC 6455 §4.2.1). The application answers with
   // socket.accept() or socket.reject(), now or later (the handshake timeout still runs).
-  virtual void on_upgrade_request(Socket& socket, const handshake::HttpHeadParser& head,
+  // `headers`: the request's fields (an HTTP/1.1 head, or an HTTP/2 stream's regular fields);
+  // socket.http_version() says which.
+  virtual void on_upgrade_request(Endpoint& socket, const handshake::HeaderList& headers,
                                   const handshake::UpgradeRequest& request) = 0;
   // The transport answered a handshake itself (an invalid request, or 408 after the handshake
   // timeout), so the application will not be asked about it.
-  virtual void on_handshake_rejected(Socket& socket, int status) = 0;
+  virtual void on_handshake_rejected(Endpoint& socket, int status) = 0;
   // The application answered the upgrade request (accept or reject): nothing about this
   // handshake will be reported again, so state kept for it can go.
-  virtual void on_handshake_decided(Socket& socket) {}
+  virtual void on_handshake_decided(Endpoint& socket) {}
   // A TLS connection of this server failed before its upgrade request (garbage instead of TLS, a
   // refused client certificate, an alert, a handshake cut off): the socket closes right after.
-  virtual void on_tls_failure(Socket& socket, const LinkFailure& failure) {}
+  virtual void on_tls_failure(Endpoint& socket, const LinkFailure& failure) {}
   // A socket of this server finished (after its handler's on_detached, if it had one).
-  virtual void on_socket_gone(Socket& socket) = 0;
+  virtual void on_socket_gone(Endpoint& socket) = 0;
+  // An HTTP/2 connection of this server began / ended (its streams are sockets of their own).
+  virtual void on_session_created(H2Session& session) = 0;
+  virtual void on_session_gone(H2Session& session) = 0;
 };
 
 }  // namespace sockudo::transport

@@ -1,0 +1,528 @@
+#include "transport/h2_session.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "transport/event_loop.h"
+
+namespace sockudo::transport {
+
+namespace {
+
+constexpr char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr size_t kPrefaceLen = sizeof(kPreface) - 1;
+constexpr size_t kMaxIov = 256;
+
+H2Session* self(void* user_data) { return static_cast<H2Session*>(user_data); }
+
+std::string_view view(nghttp2_rcbuf* buf) {
+  const nghttp2_vec v = nghttp2_rcbuf_get_buf(buf);
+  return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
+int begin_headers_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  return self(user_data)->on_begin_headers(frame->hd.stream_id);
+}
+
+int header_cb(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value, uint8_t,
+              void* user_data) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  return self(user_data)->on_header(frame->hd.stream_id, view(name), view(value));
+}
+
+int frame_recv_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  const int cat = frame->hd.type == NGHTTP2_HEADERS ? frame->headers.cat : -1;
+  return self(user_data)->on_frame_recv(frame->hd.type, frame->hd.stream_id, frame->hd.flags, cat);
+}
+
+int data_chunk_cb(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data, size_t len, void* user_data) {
+  return self(user_data)->on_data_chunk(stream_id, data, len);
+}
+
+int frame_send_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  return self(user_data)->on_frame_send(frame->hd.type, frame->hd.stream_id, frame->hd.flags);
+}
+
+int stream_close_cb(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* user_data) {
+  return self(user_data)->on_stream_close(stream_id, error_code);
+}
+
+nghttp2_ssize send_cb(nghttp2_session*, const uint8_t* data, size_t len, int, void* user_data) {
+  return self(user_data)->on_send(data, len);
+}
+
+int send_data_cb(nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd, size_t length,
+                 nghttp2_data_source* source, void* user_data) {
+  return self(user_data)->on_send_data(static_cast<H2Stream*>(source->ptr), framehd, length, frame->data.padlen);
+}
+
+}  // namespace
+
+bool H2Session::is_preface_start(const uint8_t* data, size_t len) {
+  const size_t n = std::min(len, kPrefaceLen);
+  return n > 0 && std::memcmp(data, kPreface, n) == 0;
+}
+
+H2Session::H2Session(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
+                     ServerHandler* server, const SocketAddress& remote)
+    : loop_(loop), link_(std::move(link)), config_(std::move(config)), server_(server), remote_(remote) {
+  uv_timer_init(loop_.uv(), &timer_);
+  timer_.data = this;
+  handles_open_ = 2;  // the timer and the link
+  link_->set_events(this);
+  loop_.add_member(this);
+  idle_since_ = loop_.now_ms();
+}
+
+H2Session::~H2Session() {
+  if (ng_ != nullptr) nghttp2_session_del(ng_);
+  loop_.remove_member(this);
+}
+
+H2Session* H2Session::create_server(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
+                                    ServerHandler* server, const SocketAddress& remote, uint8_t* data, size_t len) {
+  auto* s = new H2Session(loop, std::move(link), std::move(config), server, remote);
+  server->on_session_created(*s);
+  if (!s->start()) {
+    s->destroy();
+    return nullptr;
+  }
+  s->update_wants();
+  s->arm_timer();
+  s->on_link_data(data, len);
+  return s;
+}
+
+bool H2Session::start() {
+  nghttp2_session_callbacks* cb = nullptr;
+  if (nghttp2_session_callbacks_new(&cb) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, begin_headers_cb);
+  nghttp2_session_callbacks_set_on_header_callback2(cb, header_cb);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, frame_recv_cb);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, data_chunk_cb);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, stream_close_cb);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, frame_send_cb);
+  nghttp2_session_callbacks_set_send_callback2(cb, send_cb);
+  nghttp2_session_callbacks_set_send_data_callback(cb, send_data_cb);
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cb);
+    return false;
+  }
+  // Windows open as the endpoints consume (h2_stream_link.h), not as bytes arrive.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_send_header_block_length(opt, 64 * 1024);
+  const int rv = nghttp2_session_server_new2(&ng_, cb, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cb);
+  if (rv != 0) return false;
+  const auto& h2 = config_->http2;
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h2.max_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.window_size},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(config_->head_limits.max_head_size)},
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // RFC 8441 §3
+  };
+  if (nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, sizeof(settings) / sizeof(settings[0])) != 0) return false;
+  if (h2.connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE &&
+      nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(h2.connection_window_size)) != 0)
+    return false;
+  mark_dirty();
+  return true;
+}
+
+// --- input ---------------------------------------------------------------------------------------
+
+void H2Session::on_link_data(uint8_t* data, size_t len) {
+  if (closed_) return;
+  receive(data, len);
+  sweep();
+  maybe_finish();
+}
+
+void H2Session::receive(uint8_t* data, size_t len) {
+  receiving_ = true;
+  loop_.receive_depth++;
+  const nghttp2_ssize rv = nghttp2_session_mem_recv2(ng_, data, len);
+  loop_.receive_depth--;
+  receiving_ = false;
+  if (closed_) return;
+  if (rv < 0) {  // a fatal protocol error: nghttp2 queued GOAWAY where it could
+    going_away_ = true;
+    mark_dirty();
+    return;
+  }
+  mark_dirty();  // SETTINGS/PING acks, WINDOW_UPDATEs
+}
+
+int H2Session::on_begin_headers(int32_t stream_id) {
+  if (going_away_) return 0;
+  auto* st = new H2Stream();
+  st->session = this;
+  st->id = stream_id;
+  st->request = std::make_unique<handshake::ConnectRequest>(config_->head_limits);
+  streams_.insert(st);
+  nghttp2_session_set_stream_user_data(ng_, stream_id, st);
+  return 0;
+}
+
+int H2Session::on_header(int32_t stream_id, std::string_view name, std::string_view value) {
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
+  if (st != nullptr && st->request) st->request->add(name, value);
+  return 0;
+}
+
+int H2Session::on_frame_recv(int type, int32_t stream_id, uint8_t flags, int category) {
+  auto* st = stream_id == 0 ? nullptr : static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
+  switch (type) {
+    case NGHTTP2_HEADERS:
+      if (st != nullptr && category == NGHTTP2_HCAT_REQUEST && st->request) {
+        if ((flags & NGHTTP2_FLAG_END_STREAM) != 0) st->remote_ended = true;
+        on_request(st);
+      }
+      break;
+    case NGHTTP2_DATA:
+      if (st != nullptr && (flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+        st->remote_ended = true;
+        if (st->held.empty() && st->events != nullptr) deliver_eof(st, 0);
+      }
+      break;
+    case NGHTTP2_WINDOW_UPDATE:
+      notify_writable(stream_id == 0 ? nullptr : st);
+      break;
+    case NGHTTP2_SETTINGS:
+      if ((flags & NGHTTP2_FLAG_ACK) == 0) notify_writable(nullptr);  // SETTINGS_INITIAL_WINDOW_SIZE may have grown
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+// A complete request block: a WebSocket for the application, or an answer from here.
+void H2Session::on_request(H2Stream* st) {
+  std::unique_ptr<handshake::ConnectRequest> request = std::move(st->request);
+  handshake::UpgradeRequest upgrade;
+  const handshake::UpgradeVerdict verdict = handshake::validate_extended_connect(*request, upgrade);
+  if (verdict.kind != handshake::UpgradeKind::Valid || closed_ || going_away_) {
+    refuse(st, verdict.kind == handshake::UpgradeKind::Valid ? handshake::UpgradeVerdict{handshake::UpgradeKind::Invalid, 503, ""} : verdict);
+    return;
+  }
+  st->has_endpoint = true;
+  idle_since_ = 0;
+  Endpoint::create_stream(loop_, std::make_unique<H2StreamLink>(st), config_, server_, std::move(request), upgrade, remote_);
+}
+
+void H2Session::refuse(H2Stream* st, const handshake::UpgradeVerdict& verdict) {
+  std::vector<handshake::OwnedField> fields;
+  const std::string_view body = verdict.reason;
+  handshake::build_error_fields(verdict.status, body, {}, verdict.version_hint, fields);
+  H2StreamLink link(st);
+  link.answer(fields, body, true);
+}
+
+int H2Session::on_data_chunk(int32_t stream_id, const uint8_t* data, size_t len) {
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
+  if (st == nullptr || st->detached || st->refusal || !st->has_endpoint) {
+    // Nobody will read it (a refused request's body, a stream whose WebSocket is gone): give the
+    // window back at once.
+    nghttp2_session_consume(ng_, stream_id, len);
+    return 0;
+  }
+  if (st->wants_read && st->held.empty() && st->events != nullptr) {
+    // The bytes sit in the loop's receive (or TLS) buffer, which is ours: the engine unmasks in place.
+    st->events->on_link_data(const_cast<uint8_t*>(data), len);
+    if (!closed_) nghttp2_session_consume(ng_, stream_id, len);
+    return 0;
+  }
+  st->held.insert(st->held.end(), data, data + len);  // bounded by the window we advertised
+  return 0;
+}
+
+// RFC 9113 §8.1: after a complete response to a request whose body the server does not want,
+// RST_STREAM with NO_ERROR asks the client to stop sending it.
+int H2Session::on_frame_send(int type, int32_t stream_id, uint8_t flags) {
+  if ((type != NGHTTP2_DATA && type != NGHTTP2_HEADERS) || (flags & NGHTTP2_FLAG_END_STREAM) == 0) return 0;
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
+  if (st != nullptr && st->refusal && !st->remote_ended && !st->closed)
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
+int H2Session::on_stream_close(int32_t stream_id, uint32_t error_code) {
+  auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
+  if (st == nullptr) return 0;
+  st->closed = true;
+  st->pending.clear();
+  st->pending_bytes = 0;
+  if (st->events != nullptr && !st->eof_delivered) {
+    // A clean close after both END_STREAMs was reported already; anything else is a reset.
+    deliver_eof(st, error_code == NGHTTP2_NO_ERROR && st->remote_ended ? 0 : -ECONNRESET);
+  }
+  if (st->in_flight == 0 && st->close_done != nullptr) {
+    auto done = st->close_done;
+    st->close_done = nullptr;
+    done(st->close_arg);
+  }
+  return 0;
+}
+
+void H2Session::deliver_eof(H2Stream* st, int error) {
+  if (st->eof_delivered || st->events == nullptr) return;
+  st->eof_delivered = true;
+  st->events->on_link_eof(error);
+}
+
+void H2Session::notify_writable(H2Stream* only) {
+  std::vector<H2Stream*> blocked;
+  if (only != nullptr) {
+    if (only->write_blocked) blocked.push_back(only);
+  } else {
+    for (H2Stream* st : streams_)
+      if (st->write_blocked) blocked.push_back(st);
+  }
+  for (H2Stream* st : blocked) {
+    st->write_blocked = false;
+    if (st->events != nullptr && !st->closed) st->events->on_link_writable();
+  }
+}
+
+// --- output --------------------------------------------------------------------------------------
+
+long H2Session::on_send(const uint8_t* data, size_t len) {
+  if (out_.bytes() >= kMaxOutput) return NGHTTP2_ERR_WOULDBLOCK;
+  out_.append_copy(data, len);
+  return static_cast<long>(len);
+}
+
+int H2Session::on_send_data(H2Stream* st, const uint8_t* framehd, size_t length, size_t padlen) {
+  if (out_.bytes() >= kMaxOutput) return NGHTTP2_ERR_WOULDBLOCK;
+  out_.append_copy(framehd, 9);
+  if (padlen > 0) {  // we never ask for padding; written as RFC 9113 §6.1 says all the same
+    const uint8_t pad_length = static_cast<uint8_t>(padlen - 1);
+    out_.append_copy(&pad_length, 1);
+  }
+  size_t left = length;
+  while (left > 0 && !st->pending.empty()) {
+    io::Slice& front = st->pending.front();
+    const size_t n = std::min(left, front.len);
+    out_.append_borrowed(front.data, n, nullptr);  // the endpoint keeps them until acknowledged
+    front.data += n;
+    front.len -= n;
+    left -= n;
+    if (front.len == 0) st->pending.pop_front();
+  }
+  st->pending_bytes -= length - left;
+  if (padlen > 1) {
+    const std::vector<uint8_t> zeros(padlen - 1, 0);
+    out_.append_copy(zeros.data(), zeros.size());
+  }
+  st->in_flight += length - left;
+  acks_.push_back({out_.appended_total(), st, length - left});
+  return 0;
+}
+
+void H2Session::mark_dirty() {
+  if (!closed_ && !dirty_slot.listed) loop_.mark_dirty(this);
+}
+
+void H2Session::flush_from_loop() {
+  if (closed_) return;
+  for (int round = 0; round < 4 && !closed_; round++) {
+    if (!waiting_writable_) {
+      const int rv = nghttp2_session_send(ng_);
+      if (rv != 0) {
+        destroy();
+        return;
+      }
+    }
+    write_out();
+    if (waiting_writable_ || !nghttp2_session_want_write(ng_)) break;
+  }
+  sweep();
+  maybe_finish();
+}
+
+void H2Session::write_out() {
+  while (!closed_ && !out_.empty()) {
+    io::Slice slices[kMaxIov];
+    const size_t n = out_.gather(slices, kMaxIov);
+    const LinkWrite w = link_->write(std::span<const io::Slice>(slices, n));
+    if (w.error != 0) {
+      on_link_eof(w.error);
+      return;
+    }
+    out_.commit(w.taken);
+    settle_acks();
+    if (w.blocked || w.taken == 0) {
+      waiting_writable_ = true;
+      update_wants();
+      return;
+    }
+  }
+  if (waiting_writable_) {
+    waiting_writable_ = false;
+    update_wants();
+  }
+}
+
+// DATA the link has taken is the streams' no longer: their endpoints may release it.
+void H2Session::settle_acks() {
+  const uint64_t written = out_.committed_total();
+  while (!acks_.empty() && acks_.front().end <= written) {
+    const Ack a = acks_.front();
+    acks_.pop_front();
+    H2Stream* st = a.stream;
+    st->in_flight -= a.bytes;
+    if (st->events != nullptr) st->events->on_link_acknowledged(a.bytes);
+    if (st->in_flight == 0 && st->close_done != nullptr) {
+      auto done = st->close_done;
+      st->close_done = nullptr;
+      done(st->close_arg);
+    }
+  }
+}
+
+void H2Session::on_link_writable() {
+  if (closed_) return;
+  waiting_writable_ = false;
+  update_wants();
+  flush_from_loop();
+}
+
+void H2Session::update_wants() {
+  if (!closed_) link_->set_wants(true, waiting_writable_);
+}
+
+// --- ending --------------------------------------------------------------------------------------
+
+void H2Session::release_stream(H2Stream* st) {
+  st->detached = true;
+  st->events = nullptr;
+  st->pending.clear();
+  st->pending_bytes = 0;
+  st->held.clear();
+  if (!closed_ && !st->closed) {
+    if (!(st->end_sent && st->remote_ended) && !st->refusal) {
+      nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    }
+    mark_dirty();
+  }
+  if (closed_ && handles_open_ == 0) {  // the connection is gone already: the last stream frees it
+    sweep();
+    if (streams_.empty()) delete this;
+  }
+}
+
+void H2Session::sweep() {
+  if (receiving_) return;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    H2Stream* st = *it;
+    if (st->finished()) {
+      if (!closed_) nghttp2_session_set_stream_user_data(ng_, st->id, nullptr);
+      it = streams_.erase(it);
+      delete st;
+    } else {
+      ++it;
+    }
+  }
+  if (streams_.empty() && idle_since_ == 0) {
+    idle_since_ = loop_.now_ms();
+    arm_timer();
+  }
+}
+
+void H2Session::maybe_finish() {
+  if (closed_) return;
+  if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_) && out_.empty()) destroy();
+}
+
+void H2Session::close_gracefully() {
+  if (closed_ || going_away_) return;
+  going_away_ = true;
+  nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);  // GOAWAY; open streams finish
+  mark_dirty();
+}
+
+void H2Session::arm_timer() {
+  if (closed_) return;
+  if (idle_since_ == 0 || config_->http2.idle_timeout_ms == 0) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  const uint64_t deadline = idle_since_ + config_->http2.idle_timeout_ms;
+  const uint64_t now = loop_.now_ms();
+  uv_timer_start(&timer_, &H2Session::on_timer, deadline > now ? deadline - now : 0, 0);
+}
+
+void H2Session::on_timer(uv_timer_t* handle) {
+  auto* s = static_cast<H2Session*>(handle->data);
+  Loop::CallbackScope scope(s->loop_);
+  if (s->closed_) return;
+  if (!s->streams_.empty() || s->idle_since_ == 0) return;
+  if (s->going_away_) {
+    s->destroy();  // a GOAWAY the peer ignored
+    return;
+  }
+  s->close_gracefully();
+  s->idle_since_ = s->loop_.now_ms();
+  s->arm_timer();
+}
+
+void H2Session::on_link_eof(int error) {
+  (void)error;
+  destroy();
+}
+
+void H2Session::on_link_failed(const LinkFailure&) { destroy(); }
+
+void H2Session::on_link_pending() {
+  if (!closed_) loop_.schedule_resume(this);
+}
+
+void H2Session::resume_from_loop() {
+  if (!closed_) link_->pump();
+}
+
+void H2Session::destroy() {
+  if (closed_) return;
+  closed_ = true;
+  loop_.unmark_dirty(this);
+  loop_.unschedule_resume(this);
+  out_.clear();
+  acks_.clear();
+  // Every stream's WebSocket ends (1006 for those still open); their links see a closed session.
+  std::vector<H2Stream*> all(streams_.begin(), streams_.end());
+  for (H2Stream* st : all) {
+    st->closed = true;
+    st->in_flight = 0;
+    st->pending.clear();
+    st->pending_bytes = 0;
+    if (st->events != nullptr) deliver_eof(st, -ECONNRESET);
+    if (st->close_done != nullptr) {
+      auto done = st->close_done;
+      st->close_done = nullptr;
+      done(st->close_arg);
+    }
+  }
+  if (server_) server_->on_session_gone(*this);
+  link_->close(&H2Session::on_closed, this);
+  uv_timer_stop(&timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &H2Session::on_timer_closed);
+}
+
+void H2Session::on_timer_closed(uv_handle_t* handle) { on_closed(handle->data); }
+
+void H2Session::on_closed(void* arg) {
+  auto* s = static_cast<H2Session*>(arg);
+  if (--s->handles_open_ > 0) return;
+  s->sweep();
+  if (s->streams_.empty()) delete s;
+  // else: the last stream link's close (release_stream) deletes the session
+}
+
+}  // namespace sockudo::transport
