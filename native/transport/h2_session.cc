@@ -438,13 +438,16 @@ void H2Session::sweep() {
 
 void H2Session::maybe_finish() {
   if (closed_) return;
-  if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_) && out_.empty()) destroy();
+  const bool idle_out = out_.empty() && !nghttp2_session_want_write(ng_);
+  // nghttp2 is done (a fatal error's GOAWAY went out), or we said GOAWAY and the last stream ended.
+  if (idle_out && (!nghttp2_session_want_read(ng_) || (going_away_ && streams_.empty()))) destroy();
 }
 
+// RFC 9113 §6.8: GOAWAY naming the last stream we processed; those go on, no new ones start.
 void H2Session::close_gracefully() {
   if (closed_ || going_away_) return;
   going_away_ = true;
-  nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);  // GOAWAY; open streams finish
+  nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), NGHTTP2_NO_ERROR, nullptr, 0);
   mark_dirty();
 }
 
