@@ -6,6 +6,8 @@
 //             test/interop (Python websockets/wsproto, Chromium, Node's client)
 //   tls       test/conformance again, every case over native TLS (SOCKUDO_WS_TEST_TLS=1: raw
 //             peers on Node's tls, our server with `tls`, our client on wss://)
+//   h2        the conformance cases against our server again, each WebSocket an HTTP/2 extended
+//             CONNECT stream from Node's http2 client (SOCKUDO_WS_TEST_H2=1)
 //   fuzz      libFuzzer smoke of every target (scripts/fuzz.js --ci; SOCKUDO_WS_FUZZ_SECONDS)
 //   sanitize  the addon under ASan+UBSan running the JS suites; native tests under valgrind
 // Without arguments: native and js, plus fuzz and sanitize when CI is set (they need clang and
@@ -113,10 +115,16 @@ function sanitizeSuite() {
   record('sanitizers (ASan+UBSan addon + JS suites; valgrind native tests)', passed, failed, 0);
 }
 
-const suitesToRun = only ? [only] : ['native', 'js', 'tls', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
+const suitesToRun = only ? [only] : ['native', 'js', 'tls', 'h2', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
 if (suitesToRun.includes('native')) nativeSuite();
 if (suitesToRun.includes('js')) jsSuite();
 if (suitesToRun.includes('tls')) jsSuite('conformance over native TLS (vitest)', ['test/conformance'], { SOCKUDO_WS_TEST_TLS: '1' });
+// The cases against our server whose raw client can open its WebSocket as an HTTP/2 stream
+// (compression, handshake and client cases speak HTTP/1.1 heads; http2.test.ts covers those on h2).
+if (suitesToRun.includes('h2')) {
+  jsSuite('conformance over HTTP/2 streams (vitest)', ['test/conformance/close.test.ts', 'test/conformance/fragmentation.test.ts',
+    'test/conformance/framing.test.ts', 'test/conformance/limits.test.ts', 'test/conformance/utf8.test.ts'], { SOCKUDO_WS_TEST_H2: '1' });
+}
 if (suitesToRun.includes('fuzz')) fuzzSuite();
 if (suitesToRun.includes('sanitize')) sanitizeSuite();
 

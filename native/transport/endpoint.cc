@@ -363,6 +363,16 @@ void Endpoint::on_eof(int error) {
     case EndpointPhase::ClientRejected:
       finish_rejection();  // the body ends with the connection
       return;
+    case EndpointPhase::Draining:
+      // The peer ended its direction while our last bytes (a close reply) are still on their way:
+      // they still go out, within the drain deadline.
+      if (error == 0 && !lingering_ && buffered_amount() > 0) {
+        peer_ended_ = true;
+        update_poll();
+        return;
+      }
+      destroy();
+      return;
     case EndpointPhase::ClientConnecting:
     case EndpointPhase::ClientHead: {
       const int e = error < 0 ? -error : ECONNRESET;
@@ -747,6 +757,12 @@ void Endpoint::linger() {
     destroy();  // a Duplex (it is ended instead), or the peer is already gone
     return;
   }
+  // The peer ended its side already: nothing more will be read. A link that reports its own end
+  // (an HTTP/2 stream closes once our END_STREAM is out) is waited for; a socket can go now.
+  if (peer_ended_ && !link_->reports_close()) {
+    destroy();
+    return;
+  }
   lingering_ = true;
   update_poll();
   arm_timer();
@@ -774,7 +790,7 @@ bool Endpoint::wants_input() const {
     case EndpointPhase::ServerHead:
     case EndpointPhase::ClientHead:
     case EndpointPhase::ClientRejected:
-    case EndpointPhase::Draining: return true;  // Draining: notice the peer's EOF / reset
+    case EndpointPhase::Draining: return !peer_ended_;  // Draining: notice the peer's EOF / reset
     case EndpointPhase::AwaitingDecision: return link_->external() && held_.size() < kMaxHeldInput;
     case EndpointPhase::Open:
       if (!started_) return link_->external() && held_.size() < kMaxHeldInput;

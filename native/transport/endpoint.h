@@ -265,7 +265,8 @@ class Endpoint final : public LinkEvents, public LoopMember {
   bool started_ = false;       // start() was called (open connections only)
   bool waiting_writable_ = false;
   bool lingering_ = false;
-  bool head_started_ = false;  // server: the request's first bytes arrived (an HTTP/2 preface is looked for before)     // Draining: our output is done (SHUT_WR); discarding until EOF
+  bool head_started_ = false;
+  bool peer_ended_ = false;    // Draining: the peer's EOF arrived before our last bytes left  // server: the request's first bytes arrived (an HTTP/2 preface is looked for before)     // Draining: our output is done (SHUT_WR); discarding until EOF
   uint64_t response_end_ = 0;  // server: the 101's end in the engine's output (appended_total)
   bool receiving_ = false;     // inside process(): a nested receive_external() is held, not parsed
   std::vector<uint8_t> backlog_;  // Duplex bytes fed during a receive (ours or another socket's)

@@ -259,9 +259,11 @@ int H2Session::on_stream_close(int32_t stream_id, uint32_t error_code) {
   st->closed = true;
   st->pending.clear();
   st->pending_bytes = 0;
-  if (st->events != nullptr && !st->eof_delivered) {
-    // A clean close after both END_STREAMs was reported already; anything else is a reset.
-    deliver_eof(st, error_code == NGHTTP2_NO_ERROR && st->remote_ended ? 0 : -ECONNRESET);
+  if (st->events != nullptr) {
+    // A clean end (both END_STREAMs) is 0, anything else a reset. Reported even when the peer's
+    // END_STREAM was: an endpoint lingering after its own END_STREAM waits for this.
+    st->eof_delivered = true;
+    st->events->on_link_eof(error_code == NGHTTP2_NO_ERROR && st->remote_ended ? 0 : -ECONNRESET);
   }
   if (st->in_flight == 0 && st->close_done != nullptr) {
     auto done = st->close_done;

@@ -75,6 +75,7 @@ class H2StreamLink final : public Link {
   bool frames_answer() const override { return true; }
   bool answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) override;
   bool releases_on_ack() const override { return true; }
+  bool reports_close() const override { return true; }
 
  private:
   H2Stream* stream_;  // null once closed

@@ -105,6 +105,9 @@ class Link {
   // frames them later, borrowing them in place): the endpoint's output queue then runs in
   // acknowledgement mode.
   virtual bool releases_on_ack() const { return false; }
+  // Whether, after shutdown_write(), the link reports the end of the exchange (on_link_eof) even
+  // when the peer's end was reported before (an HTTP/2 stream: its close once both sides ended).
+  virtual bool reports_close() const { return false; }
 };
 
 }  // namespace sockudo::transport

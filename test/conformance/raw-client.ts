@@ -4,7 +4,7 @@
 // `FramePeer`'s strict decoder.
 import { createHash, randomBytes } from 'node:crypto';
 import { type Cleanup } from '../js/helpers';
-import { rawConnect } from './transport';
+import { h2Stream, OVER_H2, rawConnect } from './transport';
 import { FramePeer } from './wire';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -35,6 +35,11 @@ export class RawClient extends FramePeer {
    * answer is a valid 101 (status, Upgrade, Connection, Sec-WebSocket-Accept, no extension).
    */
   static async open(port: number, cleanup: Cleanup, path = '/'): Promise<RawClient> {
+    if (OVER_H2) {
+      const client = new RawClient(await h2Stream(port, path, (s) => cleanup.add(s, (x) => x.destroy())));
+      client.response = 'HTTP/2 200 (extended CONNECT)';
+      return client;
+    }
     const sock = await rawConnect(port, (s) => cleanup.add(s, (x) => x.destroy()));
     const client = new RawClient(sock);
     const key = randomBytes(16).toString('base64');

@@ -493,7 +493,7 @@ describe('the peer\'s close frame is not lost when it fails the connection with 
   // the close frame (1009) in both positions; the controls below show the frames are on the wire.
   //
   // Regression tests for a bug this suite found (/tmp/repro-close-frame-lost-on-reset.js):
-  // Socket::on_poll (native/transport/socket.cc) treated POLLERR as EOF at once, without reading
+  // Socket::on_poll (then native/transport/socket.cc) treated POLLERR as EOF at once, without reading
   // what was already in the receive buffer, so the peer's close frame was discarded and 1006
   // reported instead of 1009.
   it('our client, still sending 100 kB when the server refuses the message, sees 1009 (not 1006)', async () => {
