@@ -139,20 +139,42 @@ bool H2Session::start() {
 
 void H2Session::on_link_data(uint8_t* data, size_t len) {
   if (closed_) return;
+  if (backlog_.empty()) new_streams_ = 0;  // a new read: a new budget (the link reads once per turn)
   receive(data, len);
   sweep();
   maybe_finish();
 }
 
 void H2Session::receive(uint8_t* data, size_t len) {
+  if (!backlog_.empty()) {  // still working through an earlier read: keep the order
+    backlog_.insert(backlog_.end(), data, data + len);
+    return;
+  }
   receiving_ = true;
   loop_.receive_depth++;
-  const nghttp2_ssize rv = nghttp2_session_mem_recv2(ng_, data, len);
+  nghttp2_ssize rv = nghttp2_session_mem_recv2(ng_, data, len);
   loop_.receive_depth--;
   receiving_ = false;
   if (closed_) return;
-  if (rv < 0) {  // a fatal protocol error: nghttp2 queued GOAWAY where it could
+  if (rv >= 0 && pause_requested_) {
+    // Over this turn's budget of new requests: the rest waits (not read further meanwhile).
+    backlog_.assign(data + rv, data + len);
+    loop_.schedule_resume(this);
+    update_wants();
+    rv = 0;
+  }
+  if (rv < 0) {
+    // A fatal error (a flood, too many CONTINUATIONs, a bad preface, ...): GOAWAY with the reason,
+    // then the connection closes once it is written (maybe_finish) or the drain bound passes.
     going_away_ = true;
+    const uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                                                                 : NGHTTP2_PROTOCOL_ERROR;
+    if (nghttp2_session_terminate_session(ng_, code) != 0) {
+      destroy();
+      return;
+    }
+    idle_since_ = loop_.now_ms();  // bounded: the idle timer ends it if the GOAWAY cannot leave
+    arm_timer();
     mark_dirty();
     return;
   }
@@ -161,6 +183,7 @@ void H2Session::receive(uint8_t* data, size_t len) {
 
 int H2Session::on_begin_headers(int32_t stream_id) {
   if (going_away_) return 0;
+  new_streams_++;
   auto* st = new H2Stream();
   st->session = this;
   st->id = stream_id;
@@ -173,6 +196,11 @@ int H2Session::on_begin_headers(int32_t stream_id) {
 int H2Session::on_header(int32_t stream_id, std::string_view name, std::string_view value) {
   auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
   if (st != nullptr && st->request) st->request->add(name, value);
+  // Past the turn's budget: pause after this field (mem_recv returns; the rest waits a turn).
+  if (new_streams_ > kMaxNewStreamsPerTurn && !pause_requested_) {
+    pause_requested_ = true;
+    return NGHTTP2_ERR_PAUSE;
+  }
   return 0;
 }
 
@@ -397,7 +425,7 @@ void H2Session::on_link_writable() {
 }
 
 void H2Session::update_wants() {
-  if (!closed_) link_->set_wants(true, waiting_writable_);
+  if (!closed_) link_->set_wants(backlog_.empty(), waiting_writable_);
 }
 
 // --- ending --------------------------------------------------------------------------------------
@@ -490,7 +518,19 @@ void H2Session::on_link_pending() {
 }
 
 void H2Session::resume_from_loop() {
-  if (!closed_) link_->pump();
+  if (closed_) return;
+  new_streams_ = 0;
+  pause_requested_ = false;
+  if (!backlog_.empty()) {
+    std::vector<uint8_t> bytes;
+    bytes.swap(backlog_);
+    receive(bytes.data(), bytes.size());  // may pause again, keeping the rest
+    sweep();
+    maybe_finish();
+    if (closed_ || !backlog_.empty()) return;
+    update_wants();
+  }
+  link_->pump();
 }
 
 void H2Session::destroy() {

@@ -23,6 +23,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_set>
+#include <vector>
 
 #include "core/io/output_queue.h"
 #include "transport/endpoint.h"
@@ -38,6 +39,11 @@ class H2Session final : public LinkEvents, public LoopMember {
  public:
   // The most serialized output kept before nghttp2 is asked to wait for the link.
   static constexpr size_t kMaxOutput = 256 * 1024;
+  // Requests started per read (a link reads once per loop turn): each asks the application (one
+  // JS call), so a peer that opens and resets streams by the thousand (rapid reset) gets this many
+  // per turn; the rest of its input waits for the next turn, and nghttp2's reset rate limit ends
+  // the connection meanwhile.
+  static constexpr uint32_t kMaxNewStreamsPerTurn = 100;
 
   // Whether `data` could be the start of the HTTP/2 client preface (RFC 9113 §3.4).
   static bool is_preface_start(const uint8_t* data, size_t len);
@@ -121,6 +127,9 @@ class H2Session final : public LinkEvents, public LoopMember {
   bool going_away_ = false;
   bool waiting_writable_ = false;
   bool receiving_ = false;
+  uint32_t new_streams_ = 0;    // requests begun in this read (or resume pass)
+  bool pause_requested_ = false;
+  std::vector<uint8_t> backlog_;  // input after a pause, fed from the next resume pass
 };
 
 }  // namespace sockudo::transport

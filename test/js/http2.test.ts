@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { Cleanup, closePayload, loadPackage, nativeBinding, next, waitUntil, within } from './helpers';
 import { H2WebSocket, h2Connect } from './h2-peer';
+import { connectBlock, FLAG, FRAME, frame, headerBlock, RawH2 } from './h2-raw';
 import { opensslMissing, tlsFixtures } from './tls-fixtures';
 
 const lib = loadPackage();
@@ -145,7 +146,7 @@ describe('HTTP/2 extended CONNECT (RFC 8441)', () => {
     expect(otherHeaders[':status']).toBe(501);
     const get = h.session.request({ ':method': 'GET', ':path': '/' });
     const [getHeaders] = await once(get, 'response') as [Record<string, unknown>];
-    expect(getHeaders[':status']).toBe(400);
+    expect(getHeaders[':status']).toBe(404);  // no resource here but WebSockets
     expect(asked).toHaveLength(0);
     // Still usable.
     const ok = await H2WebSocket.open(h, s.authority, '/');
@@ -260,8 +261,9 @@ describe('HTTP/2 extended CONNECT (RFC 8441)', () => {
     const goaway = once(h.session, 'goaway');
     const done = new Promise<void>((resolve) => s.wss.close(() => resolve()));
     await within(goaway, 5000, 'GOAWAY');
-    const f = await ws.frame();  // server.close() closes its sockets (1001)
+    const f = await ws.frame();  // server.close() closes its sockets with 1001
     expect(f.opcode).toBe(8);
+    expect(closePayload(f.payload).code).toBe(1001);
     ws.send(8, f.payload);
     ws.stream.end();
     await within(done, 10_000, 'server closed');
@@ -297,6 +299,122 @@ describe('HTTP/2 extended CONNECT (RFC 8441)', () => {
     expect(() => new lib.WebSocketServer({ port: 0, http2Cleartext: true })).toThrow(/http2: true/);
     expect(() => new lib.WebSocketServer({ noServer: true, http2: true })).toThrow(/only applies together with "port"/);
     expect(() => new lib.WebSocketServer({ port: 0, http2: true, http2WindowSize: 10 })).toThrow(/http2WindowSize/);
+  });
+});
+
+// RFC 9113 §7 error codes.
+const NO_ERROR = 0;
+const PROTOCOL_ERROR = 1;
+const INTERNAL_ERROR = 2;
+const ENHANCE_YOUR_CALM = 0xb;
+
+describe('hostile HTTP/2 peers stay per-connection and bounded', () => {
+  /** Our server plus one healthy WebSocket on its own connection that must keep working. */
+  async function withBystander(options: Options = {}) {
+    const s = await server(options);
+    const h = await h2Connect(s.url, cleanup);
+    const bystander = await H2WebSocket.open(h, s.authority, '/bystander');
+    const stillFine = async () => {
+      bystander.text('still fine');
+      expect((await bystander.frame()).payload.toString()).toBe('still fine');
+    };
+    return { s, stillFine };
+  }
+
+  it('more streams than http2MaxStreams after SETTINGS were acknowledged: nghttp2 ends that connection (PROTOCOL_ERROR)', async () => {
+    // RFC 9113 §5.1.2 allows a stream error (REFUSED_STREAM) or PROTOCOL_ERROR; nghttp2 treats a
+    // peer that ignores the acknowledged limit as a connection error: GOAWAY naming the last
+    // stream it processed.
+    const { s, stillFine } = await withBystander({ http2MaxStreams: 2 });
+    const raw = await RawH2.connect(s.port, cleanup);
+    await raw.until((f) => f.type === FRAME.SETTINGS && (f.flags & FLAG.ACK) !== 0, 'our SETTINGS acknowledged');
+    for (const id of [1, 3, 5]) raw.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, connectBlock(s.authority)));
+    expect(await raw.closedWith()).toBe(PROTOCOL_ERROR);
+    const goaway = raw.frames.find((f) => f.type === FRAME.GOAWAY)!;
+    expect(goaway.payload.readUInt32BE(0)).toBe(3);  // last stream processed
+    await stillFine();
+    await waitUntil(() => s.wss.clients.size === 1, 'only the bystander left');
+  });
+
+  it('rapid reset (CVE-2023-44487): HEADERS + RST_STREAM by the thousand ends that connection only', async () => {
+    let upgrades = 0;
+    const { s, stillFine } = await withBystander({ upgrade: () => { upgrades++; return { accept: true }; } });
+    const raw = await RawH2.connect(s.port, cleanup);
+    const burst: Buffer[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const id = 1 + 2 * i;
+      burst.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, connectBlock(s.authority)), frame(FRAME.RST_STREAM, 0, id, Buffer.from([0, 0, 0, 8])));
+    }
+    raw.write(...burst);
+    const code = await raw.closedWith();
+    expect([ENHANCE_YOUR_CALM, INTERNAL_ERROR]).toContain(code);  // nghttp2's reset rate limit answers INTERNAL_ERROR
+    // At most kMaxNewStreamsPerTurn requests per loop turn reach the application; nghttp2's reset
+    // rate limit (a burst of 1000) ends the connection within a few turns.
+    expect(upgrades).toBeLessThanOrEqual(1 + 1200);
+    await stillFine();
+    await waitUntil(() => s.wss.clients.size === 1, 'only the bystander left');
+  });
+
+  it('a CONTINUATION flood (CVE-2024-27316 class) ends that connection', async () => {
+    const { s, stillFine } = await withBystander();
+    const raw = await RawH2.connect(s.port, cleanup);
+    const junk = headerBlock([['x-filler', 'a'.repeat(1000)]]);
+    const flood = [frame(FRAME.HEADERS, 0, 1, connectBlock(s.authority))];
+    for (let i = 0; i < 2000; i++) flood.push(frame(FRAME.CONTINUATION, 0, 1, junk));
+    raw.write(...flood);
+    expect(await raw.closedWith()).toBe(ENHANCE_YOUR_CALM);  // nghttp2's limit of 8 CONTINUATIONs
+    await stillFine();
+  });
+
+  it('PING and SETTINGS floods whose answers are never read end that connection', async () => {
+    const { s, stillFine } = await withBystander();
+    for (const make of [(i: number) => frame(FRAME.PING, 0, 0, Buffer.alloc(8, i & 255)), () => frame(FRAME.SETTINGS, 0, 0)]) {
+      const raw = await RawH2.connect(s.port, cleanup);
+      raw.sock.pause();  // never read the acknowledgements
+      const flood: Buffer[] = [];
+      for (let i = 0; i < 50_000; i++) flood.push(make(i));
+      raw.write(...flood);
+      raw.sock.resume();
+      const code = await raw.closedWith();
+      expect(code).toBe(ENHANCE_YOUR_CALM);
+    }
+    await stillFine();
+  });
+
+  it('a header block over maxHeaderSize is refused (431) and the connection goes on', async () => {
+    const { s, stillFine } = await withBystander({ maxHeaderSize: 4096 });
+    const raw = await RawH2.connect(s.port, cleanup);
+    raw.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, connectBlock(s.authority, '/', [['x-big', 'b'.repeat(8000)]])));
+    const answer = await raw.until((f) => (f.type === FRAME.HEADERS || f.type === FRAME.RST_STREAM) && f.stream === 1, 'an answer to the big block');
+    if (answer.type === FRAME.RST_STREAM) expect(answer.payload.readUInt32BE(0)).not.toBe(NO_ERROR);  // nghttp2 may refuse it first
+    raw.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 3, connectBlock(s.authority)));
+    await raw.until((f) => f.type === FRAME.HEADERS && f.stream === 3, 'the next stream answered');
+    await stillFine();
+  });
+
+  it('a refused stream whose request keeps its side open is reset with NO_ERROR after the answer (RFC 9113 §8.1)', async () => {
+    const s = await server({ upgrade: () => ({ accept: false, status: 401 }) });
+    const raw = await RawH2.connect(s.port, cleanup);
+    raw.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, connectBlock(s.authority)));
+    await raw.until((f) => f.type === FRAME.HEADERS && f.stream === 1 && (f.flags & FLAG.END_STREAM) !== 0, 'the 401 with END_STREAM');
+    const rst = await raw.until((f) => f.type === FRAME.RST_STREAM && f.stream === 1, 'RST_STREAM');
+    expect(rst.payload.readUInt32BE(0)).toBe(NO_ERROR);
+    raw.write(frame(FRAME.DATA, 0, 1, Buffer.from('ignored')));  // late data on a closed stream: ignored, not fatal
+    raw.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 3, connectBlock(s.authority)));
+    await raw.until((f) => f.type === FRAME.HEADERS && f.stream === 3, 'the next stream answered');
+  });
+
+  it('a peer that never opens its receive window holds at most maxBackpressure: sends are dropped, not queued forever', async () => {
+    const s = await server({ maxBackpressure: 256 * 1024 });
+    const h = await h2Connect(s.url, cleanup, { settings: { initialWindowSize: 0 } });
+    const ws = await H2WebSocket.open(h, s.authority, '/');
+    await waitUntil(() => s.sockets.length === 1, 'socket');
+    const sock = s.sockets[0]!;
+    const results: string[] = [];
+    for (let i = 0; i < 100; i++) results.push(sock.send(Buffer.alloc(16 * 1024)));
+    expect(results).toContain('dropped');
+    expect(sock.bufferedAmount).toBeLessThanOrEqual(256 * 1024 + 16 * 1024 + 64);
+    expect(ws.body.length).toBe(0);
   });
 });
 

@@ -80,7 +80,7 @@ TEST(a_chromium_request_is_valid_and_read_protocol_neutrally) {
 }
 
 TEST(other_requests_are_not_upgrades) {
-  expect({{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":authority", "a"}}, UpgradeKind::NotUpgrade, 400,
+  expect({{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":authority", "a"}}, UpgradeKind::NotUpgrade, 404,
          "GET");
   expect({{":method", "CONNECT"}, {":authority", "a:443"}}, UpgradeKind::NotUpgrade, 501, "plain CONNECT");
   expect(replaced(chromium(), ":protocol", "webtransport"), UpgradeKind::Invalid, 501, "webtransport");

@@ -65,7 +65,7 @@ UpgradeVerdict validate_extended_connect(const ConnectRequest& request, UpgradeR
   if (!request.method()) return invalid(400, "missing :method");
   // RFC 8441 §4: the bootstrap is a CONNECT carrying :protocol; anything else is another request.
   if (*request.method() != "CONNECT")
-    return {UpgradeKind::NotUpgrade, 400, "this endpoint requires a WebSocket (extended CONNECT, RFC 8441)"};
+    return {UpgradeKind::NotUpgrade, 404, "this endpoint serves WebSockets only (extended CONNECT, RFC 8441)"};
   if (!request.protocol()) return {UpgradeKind::NotUpgrade, 501, "CONNECT tunnels are not supported"};
   if (!iequals(*request.protocol(), "websocket")) return invalid(501, "unsupported :protocol (this server speaks websocket)");
   // §4: "the :scheme and :path pseudo-header fields ... MUST also be included"; §5: :authority.

@@ -11,8 +11,9 @@
 //   carrying them is refused (400) rather than half-processed. Connection-specific fields
 //   (Connection, Upgrade, Transfer-Encoding; RFC 9113 §8.2.2, RFC 9114 §4.2) make a request
 //   malformed (400); nghttp2 already refuses most of these itself, nghttp3 some.
-// - A request that is no WebSocket bootstrap (a GET, a plain CONNECT tunnel) is NotUpgrade: 400
-//   for a GET, 501 for CONNECT without :protocol or with another protocol (RFC 9110 §15.6.2).
+// - A request that is no WebSocket bootstrap (a GET, a plain CONNECT tunnel) is NotUpgrade: 404
+//   for other methods (no resource here but WebSockets), 501 for CONNECT without :protocol or
+//   with another protocol (RFC 9110 §15.6.2).
 // - An unknown version is 400 with `sec-websocket-version: 13` (version_hint): a 426 must carry
 //   an Upgrade field (RFC 9110 §15.5.22), which HTTP/2 and HTTP/3 forbid.
 // - A refusal may not be 2xx: RFC 8441 §5 reads any 2xx as success.
