@@ -524,6 +524,14 @@ SendResult Endpoint::queue_message(size_t bytes, Enqueue&& enqueue) {
 SendResult Endpoint::send(protocol::Opcode opcode, std::span<const uint8_t> payload, std::unique_ptr<io::BufferOwner> owner,
                         bool compress, bool owner_can_move) {
   const uint64_t mark = engine_ ? engine_->output().appended_total() : 0;
+  // A link that frames our bytes later, in place (an HTTP/2 stream), keeps pointing at them after
+  // send() returns, when JS may move the memory: it gets a private copy from the start.
+  if (owner_can_move && owner && link_ && link_->releases_on_ack() && phase_ == EndpointPhase::Open) {
+    auto copy = std::make_unique<io::CopiedBytes>(payload.data(), payload.size());
+    payload = {copy->mem.get(), payload.size()};
+    owner = std::move(copy);  // the JS reference is let go here
+    owner_can_move = false;
+  }
   const SendResult r = queue_message(payload.size(), [&] {
     return engine_->send_message(opcode, payload, loop_.now_ms(), std::move(owner), compress);
   });

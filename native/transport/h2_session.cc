@@ -373,6 +373,8 @@ void H2Session::flush_from_loop() {
     write_out();
     if (waiting_writable_ || !nghttp2_session_want_write(ng_)) break;
   }
+  // More to frame and the link still takes bytes: go on in the loop's next flush.
+  if (!closed_ && !waiting_writable_ && nghttp2_session_want_write(ng_)) mark_dirty();
   sweep();
   maybe_finish();
 }

@@ -100,6 +100,16 @@ async function pushExchange(url, count) {
   return { got, close: await c.closed };
 }
 
+/**
+ * RFC 8441 in Chromium: a WebSocket goes over HTTP/2 only on an existing h2 connection to its
+ * origin whose server sent SETTINGS_ENABLE_CONNECT_PROTOCOL. A fetch (credentialed, as the
+ * WebSocket is, so both use the same connection pool) opens that connection first.
+ */
+async function overHttp2(origin, wsUrl, cases) {
+  const fetched = await fetch(origin + '/warm-up', { mode: 'no-cors', credentials: 'include' }).then(() => 'ok', (e) => String(e));
+  return { fetched, ...(await echoExchange(wsUrl, cases)) };
+}
+
 /** Only whether the connection opens (the certificate check is Chromium's). */
 async function tryOpen(url) {
   const c = open(url);
@@ -181,6 +191,45 @@ describe.skipIf(browserSkip !== null)('headless Chromium over wss:// to our nati
       expect(result.got).toEqual(pushes.map((d) => { const { type, len, sha256: h } = digest(d); return { type, len, sha256: h }; }));
       expect(result.close).toEqual({ code: 4001, reason: 'server bye 漢字', wasClean: true });
       expect((await closed!)[0]).toBe(4001);
+      expect(browser.pageErrors).toEqual([]);
+    });
+  });
+
+  describe('WebSocket over HTTP/2 (RFC 8441), with --ignore-certificate-errors', () => {
+    let browser: BrowserPage;
+    beforeAll(async () => {
+      browser = await openBrowserPage(PAGE, { args: ['--ignore-certificate-errors'] });
+    }, 60_000);
+    afterAll(async () => browser?.close(), 30_000);
+
+    it('after a fetch over h2, Chromium opens the WebSocket as an extended CONNECT stream on that connection; echo and close as over HTTP/1.1', async () => {
+      const f = tlsFixtures();
+      const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', http2: true, tls: { key: f.server.key, cert: f.server.cert } }), (s) => s.close());
+      await next(wss, 'listening');
+      const port = (wss.address() as { port: number }).port;
+      const requests: Request[] = [];
+      let serverClose: Promise<[number, string]> | undefined;
+      wss.on('connection', (ws: Ws, req: Request) => {
+        requests.push(req);
+        serverClose = next<[number, string]>(ws, 'close', 45_000);
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
+      const origin = `https://127.0.0.1:${port}`;
+      const result = await browser.evaluate<{
+        fetched: string;
+        results: { name: string; type: string; len: number; sha256: string; same: boolean }[];
+        close: { code: number; reason: string; wasClean: boolean };
+      }>(`overHttp2(${JSON.stringify(origin)}, ${JSON.stringify(`wss://127.0.0.1:${port}/chromium-h2`)}, ${JSON.stringify(PAGE_CASES)})`, 45_000);
+      expect(result.fetched).toBe('ok');  // an opaque 404 from our h2 session
+      expect(requests).toHaveLength(1);
+      expect(requests[0]!.httpVersion).toBe('2');
+      expect(requests[0]!.method).toBe('CONNECT');
+      expect(requests[0]!.authority).toBe(`127.0.0.1:${port}`);
+      expect(requests[0]!.url).toBe('/chromium-h2');
+      const want = PAGE_CASES.map(([name, kind, n]) => ({ name, ...digest(pageCase(kind, n)), same: true }));
+      expect(result.results).toEqual(want);
+      expect(result.close).toEqual({ code: 4000, reason: '', wasClean: true });
+      expect(await serverClose!).toEqual([4000, 'bye from chromium over TLS ✓']);
       expect(browser.pageErrors).toEqual([]);
     });
   });

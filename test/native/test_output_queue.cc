@@ -269,6 +269,32 @@ TEST(copy_borrowed_since_makes_later_borrowed_slices_private) {
 }
 
 // Acknowledgement mode (QUIC: bytes are released when the peer acknowledges them, not when sent).
+TEST(copy_borrowed_since_leaves_sent_unacknowledged_slices_in_place) {
+  // An HTTP/2 session borrows sent bytes in place until it acknowledges them: copying them (and
+  // dropping their owner) under it made its writev read freed memory (EFAULT on a 5 MiB echo).
+  int alive = 0;
+  std::vector<int> released;  // outlives the queue, whose owners report into it
+  OutputQueue q;
+  q.set_release_on_ack(true);
+  auto a = bytes(1000, 1);
+  auto b = bytes(1000, 2);
+  auto c = bytes(1000, 3);
+  q.append_borrowed(a.data(), a.size(), std::make_unique<Owner>(alive, 1, &released));
+  q.append_borrowed(b.data(), b.size(), std::make_unique<Owner>(alive, 2, &released));
+  q.append_borrowed(c.data(), c.size(), std::make_unique<Owner>(alive, 3, &released));
+  q.commit(1500);  // all of a, half of b sent; nothing acknowledged
+  CHECK_EQ(q.copy_borrowed_since(0), size_t{1000});  // only c, the unsent slice
+  CHECK_EQ(released.size(), size_t{1});
+  CHECK_EQ(released[0], 3);
+  Slice s[4];
+  CHECK_EQ(q.gather(s, 4), size_t{2});
+  CHECK(s[0].data == b.data() + 500);  // b still borrowed in place
+  CHECK(s[1].data != c.data());        // c now private
+  CHECK_EQ(q.acknowledge(1500), size_t{1500});
+  CHECK_EQ(released.size(), size_t{2});  // a released on acknowledgement, b not yet
+  CHECK_EQ(alive, 1);
+}
+
 TEST(ack_mode_keeps_sent_bytes_until_acknowledged_at_every_split) {
   // Sent in two parts split at every offset, acknowledged in two parts split at every offset: the
   // bytes gathered are the stream in order, owners are released exactly when their last byte is

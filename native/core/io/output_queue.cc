@@ -198,18 +198,16 @@ void OutputQueue::clear() {
   pending_ = 0;
 }
 
-namespace {
-// Owns the private copy of formerly borrowed bytes.
-struct CopiedBytes final : BufferOwner {
-  explicit CopiedBytes(const uint8_t* data, size_t len) : mem(new uint8_t[len]) { std::copy_n(data, len, mem.get()); }
-  std::unique_ptr<uint8_t[]> mem;
-};
-}  // namespace
+CopiedBytes::CopiedBytes(const uint8_t* data, size_t len) : mem(new uint8_t[len]) { std::copy_n(data, len, mem.get()); }
 
 size_t OutputQueue::copy_borrowed_since(uint64_t from) {
   size_t copied = 0;
   uint64_t end = appended_;  // stream position just past segment i
-  for (size_t i = segments_.size(); i > head_; i--) {
+  // Only unsent segments: sent ones awaiting acknowledgement may be referenced where they were
+  // sent to (an HTTP/2 session's output borrows them in place), so they must not move. The
+  // segment a send ended inside is sent in part: it stays too.
+  const size_t first_unsent = ack_mode_ ? sent_seg_ + (sent_off_ > 0 ? 1 : 0) : head_;
+  for (size_t i = segments_.size(); i > first_unsent; i--) {
     Segment& s = segments_[i - 1];
     const uint64_t start = end - s.len;
     if (end <= from) break;

@@ -35,6 +35,13 @@ class BufferOwner {
   virtual ~BufferOwner() = default;
 };
 
+// Owns a private copy of bytes that were to be borrowed (copy_borrowed_since, or a sender that
+// cannot lend memory for as long as a link keeps it).
+struct CopiedBytes final : BufferOwner {
+  CopiedBytes(const uint8_t* data, size_t len);
+  std::unique_ptr<uint8_t[]> mem;
+};
+
 class OutputQueue {
  public:
   static constexpr size_t kMinChunk = 1024;
