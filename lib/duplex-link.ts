@@ -45,6 +45,24 @@ export class DuplexLink {
     if (this.#reading) d.resume();
   }
 
+  /**
+   * The answer to an extended CONNECT when the Duplex is a stream of Node's http2 server
+   * (handleStream): `fields` as [name, value, ...] with ":status" first; `end` closes the stream
+   * after `body` (a refusal).
+   */
+  respond(fields: readonly string[], body: Buffer, end: boolean): void {
+    const stream = this.duplex as Duplex & { respond?: (headers: Record<string, string | number>, options?: { endStream?: boolean }) => void; headersSent?: boolean };
+    if (typeof stream.respond !== 'function' || stream.headersSent === true || stream.destroyed) return;
+    const headers: Record<string, string | number> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) headers[fields[i]!] = i === 0 ? Number(fields[1]) : fields[i + 1]!;
+    try {
+      stream.respond(headers, { endStream: end && body.length === 0 });
+      if (end && body.length > 0) stream.end(body);
+    } catch {
+      stream.destroy();  // the session went away meanwhile
+    }
+  }
+
   /** Native output for the peer: returns the Duplex's buffered bytes n, or -(n) - 1 when it asked for 'drain'. */
   write(chunk: Buffer): number {
     const d = this.duplex;

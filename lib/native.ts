@@ -127,6 +127,12 @@ export interface NativeServer {
   adopt(fd: number, initial: Uint8Array, tag: object): void;
   /** A connection over a JS Duplex (TLS socket, anything): bytes in with feed()/end(), out through the write/end handlers, which receive `target`. */
   adoptDuplex(initial: Uint8Array, target: object): NativeSocket;
+  /**
+   * A stream of Node's http2 server (handleStream): `fields` is its request block, pseudo-header
+   * fields first. A valid extended CONNECT gives a socket awaiting the upgrade decision; an
+   * invalid one gives the refusal to respond with: [fields, body].
+   */
+  adoptStream(fields: string[], target: object): NativeSocket | [string[], string];
   /** Ends every socket still in its handshake. */
   destroyPending(): void;
   pendingCount(): number;
@@ -206,6 +212,8 @@ export interface NativeHandlers {
   end(target: object): void;
   /** Whether a Duplex-backed connection's Duplex should be read (false: pause it). */
   flow(target: object, reading: boolean): void;
+  /** An http2 stream's answer to its extended CONNECT: header fields (":status" first), body, whether the stream ends after it. */
+  respond(target: object, fields: string[], body: Buffer, end: boolean): void;
 }
 
 export interface NativeBinding {

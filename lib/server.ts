@@ -55,7 +55,8 @@ export type WebSocketServerError = SystemError | InvalidArgumentTypeError | Inva
 interface PendingUpgrade {
   resolve(ws: WebSocket<unknown>): void;
   reject(error: UpgradeError): void;
-  incoming: IncomingMessage;
+  /** Node's request (handleUpgrade); undefined for an http2 stream (handleStream). */
+  incoming: IncomingMessage | undefined;
   secure: boolean;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
@@ -228,6 +229,68 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     if (callback !== undefined && typeof callback !== 'function') return Promise.reject(new InvalidArgumentTypeError('callback', 'of type function', callback));
     const upgrading = this.#upgrade(request, socket, head, callback as UpgradeCallback<unknown> | undefined);
     if (callback !== undefined) upgrading.catch(() => { /* ws's form: failures are answered on the socket, not reported to the caller */ });
+    return upgrading;
+  }
+
+  /**
+   * Takes over a stream of Node's own HTTP/2 server (`http2.createSecureServer({ settings: {
+   * enableConnectProtocol: true } })`, its `'stream'` event): an extended CONNECT with
+   * `:protocol websocket` (RFC 8441) is checked by the native core, goes through the same
+   * pipeline as every other upgrade (`path`, `upgrade` hook, `handleProtocols`; the request's
+   * `httpVersion` is `'2'`), is answered on the stream (200, or the refusal) and emits
+   * `connection` — or calls `callback(ws)` instead. The WebSocket's bytes then cross from JS into
+   * the engine like any Duplex (Node's http2 keeps the connection and its TLS). Streams that are
+   * not such a request are answered (400/404/501) and the promise rejects with an UpgradeError.
+   */
+  handleStream(stream: Duplex, headers: Record<string, unknown>, callback?: (ws: WebSocket<Data>) => void): Promise<WebSocket<Data>> {
+    const s = stream as Duplex & { respond?: unknown; session?: { encrypted?: boolean; socket?: { remoteAddress?: string; remotePort?: number } } };
+    if (!(stream instanceof Duplex) || typeof s.respond !== 'function') {
+      return Promise.reject(new InvalidArgumentTypeError('stream', 'an http2 ServerHttp2Stream', stream));
+    }
+    if (headers === null || typeof headers !== 'object') return Promise.reject(new InvalidArgumentTypeError('headers', 'of type object', headers));
+    if (callback !== undefined && typeof callback !== 'function') return Promise.reject(new InvalidArgumentTypeError('callback', 'of type function', callback));
+    // The request block: pseudo-header fields first (RFC 9113 §8.3), then the others; a field
+    // Node gave as an array (repeated) is passed once per value.
+    const pseudo: string[] = [];
+    const regular: string[] = [];
+    for (const [name, value] of Object.entries(headers)) {
+      const list = Array.isArray(value) ? value : [value];
+      for (const v of list) {
+        if (v === undefined) continue;
+        (name.startsWith(':') ? pseudo : regular).push(name, String(v));
+      }
+    }
+    const upgrading = new Promise<WebSocket<Data>>((resolve, reject) => {
+      if (this.#closing !== null || stream.destroyed) {
+        const closing = this.#closing !== null;
+        if (closing && !stream.destroyed) new DuplexLink(stream).respond([':status', '503'], EMPTY, true);
+        reject(new UpgradeError(closing ? 'ERR_SOCKUDO_WS_UPGRADE_REJECTED' : 'ERR_SOCKUDO_WS_UPGRADE_ABORTED',
+          closing ? 'the server is closing (503)' : 'the stream is already destroyed', closing ? 503 : 0));
+        return;
+      }
+      const link = new DuplexLink(stream);
+      const ctx: PendingUpgrade = {
+        resolve: resolve as (ws: WebSocket<unknown>) => void,
+        reject,
+        incoming: undefined,
+        secure: s.session?.encrypted === true,
+        remoteAddress: s.session?.socket?.remoteAddress,
+        remotePort: s.session?.socket?.remotePort,
+        link,
+        upgraded: false,
+        callback: callback === undefined ? undefined : (ws) => callback(ws as WebSocket<Data>),
+      };
+      const adopted = this.#native.adoptStream([...pseudo, ...regular], ctx);
+      if (Array.isArray(adopted)) {
+        const [fields, body] = adopted;
+        link.respond(fields, Buffer.from(body), true);
+        const status = Number(fields[1]);
+        reject(new UpgradeError('ERR_SOCKUDO_WS_INVALID_UPGRADE', `not a valid WebSocket extended CONNECT (RFC 8441 §4–5): ${body}; answered ${status}`, status));
+        return;
+      }
+      link.attach(adopted, []);
+    });
+    if (callback !== undefined) upgrading.catch(() => { /* answered on the stream */ });
     return upgrading;
   }
 
@@ -405,7 +468,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     internals.accepted(ws, socket.extensions());
     this.#clients.add(ws);
     try {
-      if (ctx?.callback !== undefined) ctx.callback(ws as WebSocket<unknown>, ctx.incoming);
+      if (ctx?.callback !== undefined) ctx.callback(ws as WebSocket<unknown>, ctx.incoming as IncomingMessage);
       else this.emit('connection', ws, request);
     } finally {
       // Reading starts only now, so listeners attached in 'connection' see every message. A

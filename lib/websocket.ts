@@ -623,6 +623,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       write: (t, chunk) => linkOf(t)?.write(chunk) ?? 0,
       end: (t) => linkOf(t)?.end(),
       flow: (t, reading) => linkOf(t)?.setFlow(reading),
+      respond: (t, fields, body, end) => linkOf(t)?.respond(fields, body, end),
     });
   }
 }

@@ -7,6 +7,7 @@
 #include "binding/js_values.h"
 #include "binding/socket_wrap.h"
 #include "binding/tls_binding.h"
+#include "transport/external_link.h"
 #include "transport/h2_session.h"
 #include "transport/errno_name.h"
 
@@ -74,6 +75,7 @@ Napi::Function ServerWrap::define(Napi::Env env) {
                          InstanceMethod<&ServerWrap::adopt>("adopt"),
                          InstanceMethod<&ServerWrap::adopt_duplex>("adoptDuplex"),
                          InstanceMethod<&ServerWrap::destroy_pending>("destroyPending"),
+                         InstanceMethod<&ServerWrap::adopt_stream>("adoptStream"),
                          InstanceMethod<&ServerWrap::pending_count>("pendingCount"),
                          InstanceMethod<&ServerWrap::set_secure_context>("setSecureContext"),
                      });
@@ -196,6 +198,46 @@ Napi::Value ServerWrap::adopt_duplex(const Napi::CallbackInfo& info) {
   Napi::Object wrap = SocketWrap::create(env, s);
   SocketWrap::Unwrap(wrap)->set_target(info[1].As<Napi::Object>());
   if (!copy.empty()) s->receive_external(copy.data(), copy.size());
+  return wrap;
+}
+
+// adoptStream(fields: [name, value, ...] with pseudo-header fields first, target): a stream of
+// Node's http2 server (handleStream). The request block is checked by the core (RFC 8441 §4–5);
+// a valid one becomes a socket awaiting the upgrade decision (returned; its answer reaches JS
+// through the respond handler), an invalid one is answered by JS with the returned
+// [fields, body] refusal.
+Napi::Value ServerWrap::adopt_stream(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[1].IsObject()) return throw_type_error(env, "adoptStream(fields, target)");
+  Napi::Array flat = info[0].As<Napi::Array>();
+  auto request = std::make_unique<handshake::ConnectRequest>(config_->head_limits);
+  for (uint32_t i = 0; i + 1 < flat.Length(); i += 2) {
+    Napi::Value n = flat.Get(i), v = flat.Get(i + 1);
+    if (!n.IsString() || !v.IsString()) return throw_type_error(env, "adoptStream(fields): names and values must be strings");
+    request->add(n.As<Napi::String>().Utf8Value(), v.As<Napi::String>().Utf8Value());
+  }
+  handshake::UpgradeRequest upgrade;
+  const handshake::UpgradeVerdict verdict = handshake::validate_extended_connect(*request, upgrade);
+  if (verdict.kind != handshake::UpgradeKind::Valid || closed_) {
+    std::vector<handshake::OwnedField> fields;
+    const std::string_view body = closed_ && verdict.kind == handshake::UpgradeKind::Valid ? "the server is closing" : verdict.reason;
+    handshake::build_error_fields(verdict.kind == handshake::UpgradeKind::Valid ? 503 : verdict.status, body, {},
+                                  verdict.version_hint, fields);
+    Napi::Array out = Napi::Array::New(env, fields.size() * 2);
+    for (size_t i = 0; i < fields.size(); i++) {
+      out.Set(static_cast<uint32_t>(2 * i), Napi::String::New(env, fields[i].name));
+      out.Set(static_cast<uint32_t>(2 * i + 1), Napi::String::New(env, fields[i].value));
+    }
+    Napi::Array refusal = Napi::Array::New(env, 2);
+    refusal.Set(0u, out);
+    refusal.Set(1u, Napi::String::New(env, body.data(), body.size()));
+    return refusal;
+  }
+  transport::Endpoint* s = transport::Endpoint::create_stream(*state_->loop, std::make_unique<transport::ExternalLink>(true), config_,
+                                                              this, std::move(request), upgrade, transport::SocketAddress{}, false);
+  Napi::Object wrap = SocketWrap::create(env, s);
+  SocketWrap::Unwrap(wrap)->set_target(info[1].As<Napi::Object>());
+  s->announce();
   return wrap;
 }
 

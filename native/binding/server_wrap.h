@@ -30,6 +30,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value adopt(const Napi::CallbackInfo& info);
   Napi::Value adopt_duplex(const Napi::CallbackInfo& info);
+  Napi::Value adopt_stream(const Napi::CallbackInfo& info);
   Napi::Value destroy_pending(const Napi::CallbackInfo& info);
   Napi::Value pending_count(const Napi::CallbackInfo& info);
   Napi::Value set_secure_context(const Napi::CallbackInfo& info);

@@ -421,6 +421,21 @@ void SocketWrap::on_external_flow(bool reading) {
   call_handler(*state_, env, state_->handlers.flow, {target_value(), Napi::Boolean::New(env, reading)});
 }
 
+// respond(target, fields: [name, value, ...], body: Buffer, end): an http2 stream's answer.
+void SocketWrap::on_external_answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) {
+  if (state_->tearing_down) return;  // the environment is exiting: no JS
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  Napi::Array flat = Napi::Array::New(env, fields.size() * 2);
+  for (size_t i = 0; i < fields.size(); i++) {
+    flat.Set(static_cast<uint32_t>(2 * i), Napi::String::New(env, fields[i].name));
+    flat.Set(static_cast<uint32_t>(2 * i + 1), Napi::String::New(env, fields[i].value));
+  }
+  call_handler(*state_, env, state_->handlers.respond,
+               {target_value(), flat, Napi::Buffer<char>::Copy(env, body.data(), body.size()), Napi::Boolean::New(env, end)});
+}
+
 void SocketWrap::on_external_end() {
   if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();

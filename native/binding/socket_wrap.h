@@ -68,6 +68,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   std::string error_text(protocol::ProtocolError error) const;
   void on_external_flow(bool reading) override;
   void on_external_end() override;
+  void on_external_answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) override;
   void on_detached() override;
 
   Napi::Value target_value();

@@ -20,7 +20,7 @@ namespace sockudo::binding {
 
 namespace {
 
-// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end, flow, tlsError })
+// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end, flow, tlsError, respond })
 Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) return throw_type_error(env, "setHandlers(handlers)");
@@ -44,6 +44,7 @@ Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   take(state.handlers.end, "end");
   take(state.handlers.flow, "flow");
   take(state.handlers.tls_error, "tlsError");
+  take(state.handlers.respond, "respond");
   state.handlers_set = true;
   return env.Undefined();
 }

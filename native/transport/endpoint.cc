@@ -122,8 +122,11 @@ Endpoint* Endpoint::create_client(Loop& loop, const std::string& ip, uint16_t po
 
 Endpoint* Endpoint::create_stream(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
                                   ServerHandler* server, std::unique_ptr<handshake::ConnectRequest> request,
-                                  const handshake::UpgradeRequest& upgrade, const SocketAddress& remote) {
+                                  const handshake::UpgradeRequest& upgrade, const SocketAddress& remote,
+                                  bool announce) {
+  ExternalLink* external = link->external() ? static_cast<ExternalLink*>(link.get()) : nullptr;
   auto* s = new Endpoint(loop, std::move(link), std::move(config));
+  s->external_link_ = external;
   s->remote_ = remote;
   s->server_ = server;
   s->connect_ = std::move(request);
@@ -133,8 +136,12 @@ Endpoint* Endpoint::create_stream(Loop& loop, std::unique_ptr<Link> link, std::s
   server->on_socket_created(*s);
   s->update_poll();
   s->arm_timer();
-  server->on_upgrade_request(*s, *s->connect_, s->request_);
+  if (announce) s->announce();
   return s;
+}
+
+void Endpoint::announce() {
+  if (phase_ == EndpointPhase::AwaitingDecision && connect_ && server_) server_->on_upgrade_request(*this, *connect_, request_);
 }
 
 protocol::EventSink& Endpoint::sink() { return *handler_; }

@@ -127,7 +127,11 @@ class Endpoint final : public LinkEvents, public LoopMember {
   // views point into `request`. Reports on_socket_created and on_upgrade_request at once.
   static Endpoint* create_stream(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
                                  ServerHandler* server, std::unique_ptr<handshake::ConnectRequest> request,
-                                 const handshake::UpgradeRequest& upgrade, const SocketAddress& remote);
+                                 const handshake::UpgradeRequest& upgrade, const SocketAddress& remote,
+                                 bool announce = true);
+  // Reports the stream's request to the server (create_stream with announce = false: the binding
+  // first attaches its wrapper to an adopted http2 stream).
+  void announce();
 
   // --- server handshake decision -------------------------------------------------------------
   const handshake::UpgradeRequest& upgrade_request() const { return request_; }

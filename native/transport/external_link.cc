@@ -45,6 +45,12 @@ void ExternalLink::drained() {
   if (events_ != nullptr) events_->on_link_writable();
 }
 
+bool ExternalLink::answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) {
+  if (closed_ || handler_ == nullptr || !http2_stream_) return false;
+  handler_->on_external_answer(fields, body, end);
+  return true;
+}
+
 void ExternalLink::close(void (*done)(void*), void* arg) {
   if (closed_) return;
   closed_ = true;

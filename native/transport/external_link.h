@@ -16,6 +16,13 @@ class ExternalLink final : public Link {
   // A Duplex's output crosses into JS: batch more of it per crossing.
   static constexpr size_t kFlushThreshold = 64 * 1024;
 
+  // `http2_stream`: the Duplex is a stream of Node's http2 server (handleStream): the handshake's
+  // answer goes to JS as header fields (on_external_answer), which responds on the stream.
+  explicit ExternalLink(bool http2_stream = false) : http2_stream_(http2_stream) {}
+  int http_version() const override { return http2_stream_ ? 2 : 1; }
+  bool frames_answer() const override { return http2_stream_; }
+  bool answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) override;
+
   void set_events(LinkEvents* events) override { events_ = events; }
   // Who writes to (and pauses, ends) the Duplex; null until the connection has a handler.
   void set_handler(SocketHandler* handler);
@@ -32,6 +39,7 @@ class ExternalLink final : public Link {
  private:
   LinkEvents* events_ = nullptr;
   SocketHandler* handler_ = nullptr;
+  bool http2_stream_ = false;
   bool closed_ = false;
   bool reading_ = true;    // what on_external_flow last reported
   bool want_read_ = true;

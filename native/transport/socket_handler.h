@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 
+#include "core/handshake/extended_connect.h"
 #include "core/handshake/http_head_parser.h"
 #include "core/handshake/server_upgrade.h"
 #include "core/io/output_queue.h"
@@ -46,6 +47,11 @@ class SocketHandler : public protocol::EventSink {
   virtual void on_external_flow(bool reading) = 0;
   // External I/O: the transport should end the Duplex.
   virtual void on_external_end() = 0;
+  // External I/O on a stream of Node's http2 server: respond with these fields (":status"
+  // first), then `body`; `end` ends the stream after it (a refusal).
+  virtual void on_external_answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) {
+    (void)fields, (void)body, (void)end;
+  }
   // The Endpoint is being destroyed: forget the pointer to it. Always the last call.
   virtual void on_detached() = 0;
 };

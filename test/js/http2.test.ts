@@ -330,6 +330,72 @@ describe('HTTP/2 extended CONNECT (RFC 8441)', () => {
   });
 });
 
+describe('handleStream: WebSockets on streams of Node\'s own http2 server', () => {
+  async function nodeH2(options: Options = {}, hook?: (stream: import('node:http2').ServerHttp2Stream, headers: Record<string, unknown>) => void) {
+    const http2 = await import('node:http2');
+    const wss = cleanup.add(new lib.WebSocketServer({ noServer: true, ...options }), (s) => s.close());
+    const results: Promise<unknown>[] = [];
+    const h2 = http2.createServer({ settings: { enableConnectProtocol: true } });
+    h2.on('stream', (stream, headers) => {
+      if (hook) return hook(stream, headers);
+      const p = wss.handleStream(stream, headers);
+      p.catch(() => { /* a test awaits the ones it cares about */ });
+      results.push(p);
+    });
+    cleanup.add(h2, (x) => new Promise<void>((resolve) => { x.close(() => resolve()); }));
+    h2.listen(0, '127.0.0.1');
+    await once(h2, 'listening');
+    const port = (h2.address() as net.AddressInfo).port;
+    const sockets: Ws[] = [];
+    const requests: Request[] = [];
+    wss.on('connection', (ws, req) => {
+      sockets.push(ws);
+      requests.push(req);
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+    return { wss, port, url: `http://127.0.0.1:${port}`, authority: `127.0.0.1:${port}`, results, sockets, requests };
+  }
+
+  it('answers 200, emits connection with httpVersion 2 and echoes; a clean close ends the stream', async () => {
+    const s = await nodeH2({ upgrade: (req: Request) => ({ accept: true, data: { path: req.path } }) });
+    const h = await h2Connect(s.url, cleanup);
+    const ws = await H2WebSocket.open(h, s.authority, '/node?x=1', { 'sec-websocket-protocol': 'chat' });
+    expect(ws.status).toBe(200);
+    expect(ws.response['sec-websocket-protocol']).toBe('chat');
+    const opened = await within(s.results[0]!, 5000, 'handleStream') as Ws;
+    expect(opened).toBe(s.sockets[0]);
+    expect(s.requests[0]!.httpVersion).toBe('2');
+    expect(s.requests[0]!.query.get('x')).toBe('1');
+    expect((s.sockets[0]!.data as { path: string }).path).toBe('/node');
+    ws.text('through node');
+    expect((await ws.frame()).payload.toString()).toBe('through node');
+    const closed = next<[number]>(s.sockets[0]!, 'close');
+    expect(await ws.close(1000)).toBe(1000);
+    expect((await closed)[0]).toBe(1000);
+  });
+
+  it('a refusal from the hook and an invalid request are answered on the stream; the promise rejects', async () => {
+    const s = await nodeH2({ upgrade: (req: Request) => (req.path === '/no' ? { accept: false, status: 403, body: 'nope' } : { accept: true }) });
+    const h = await h2Connect(s.url, cleanup);
+    const refused = await H2WebSocket.open(h, s.authority, '/no');
+    expect(refused.status).toBe(403);
+    await refused.finished();
+    expect(refused.body.toString()).toBe('nope');
+    await expect(s.results[0]).rejects.toMatchObject({ status: 403 });
+    const invalid = await H2WebSocket.open(h, s.authority, '/', { 'sec-websocket-version': '7' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.response['sec-websocket-version']).toBe('13');
+    await expect(s.results[1]).rejects.toMatchObject({ code: 'ERR_SOCKUDO_WS_INVALID_UPGRADE', status: 400 });
+    expect(s.sockets).toHaveLength(0);
+  });
+
+  it('rejects what is not an http2 stream', async () => {
+    const wss = cleanup.add(new lib.WebSocketServer({ noServer: true }), (x) => x.close());
+    const { PassThrough } = await import('node:stream');
+    await expect(wss.handleStream(new PassThrough(), {})).rejects.toThrow(/ServerHttp2Stream/);
+  });
+});
+
 // RFC 9113 §7 error codes.
 const NO_ERROR = 0;
 const PROTOCOL_ERROR = 1;
