@@ -309,7 +309,7 @@ void Endpoint::process_client_head(const uint8_t* data, size_t len) {
     // A refusal (401, 403, 429...): what the server says in its body is for the application.
     phase_ = EndpointPhase::ClientRejected;
     rejection_body_len_ = UINT64_MAX;
-    if (auto cl = client_->response().find("content-length")) {
+    if (auto cl = handshake::find_field(client_->response_fields(), "content-length")) {
       uint64_t n = 0;
       bool digits = !cl->empty();
       for (char ch : *cl) {
@@ -327,7 +327,7 @@ void Endpoint::process_client_head(const uint8_t* data, size_t len) {
   held_.assign(data + r.consumed, data + len);
   handshake_deadline_ = protocol::kNoDeadline;
   protocol_ = std::string(client_->subprotocol());
-  if (auto ext = client_->response().find("sec-websocket-extensions")) extensions_ = std::string(*ext);
+  if (auto ext = handshake::find_field(client_->response_fields(), "sec-websocket-extensions")) extensions_ = std::string(*ext);
   // The response was checked against our offer (RFC 7692 §7.1) by the handshake.
   const protocol::DeflateAgreement agreed = client_->deflate();
   open_engine(protocol::Role::Client, client_->deflate_accepted() ? &agreed : nullptr);
@@ -786,7 +786,7 @@ void Endpoint::linger() {
 void Endpoint::fail_client(std::string code, std::string message, int status) {
   ClientFailure f{std::move(code), std::move(message), status, {}, std::move(rejection_body_)};
   if (client_ && status != 0) {
-    const auto& head = client_->response();
+    const auto& head = client_->response_fields();
     for (size_t i = 0; i < head.header_count(); i++) {
       f.raw_head.append(head.header_name(i)).append(": ").append(head.header_value(i)).append("\r\n");
     }

@@ -315,7 +315,7 @@ TEST(bad_status_keeps_status_and_headers) {
   expect_failure(basic_options(), r.str(), HandshakeError::BadStatus, "WS_ERR_HANDSHAKE_BAD_STATUS");
   with_response(basic_options(), r.str() + "body", [&](const ClientHandshake& hs, size_t consumed, const std::string&) {
     CHECK_EQ(hs.status(), 302);
-    CHECK(hs.response().find("location") == std::optional<std::string_view>("https://example.com/elsewhere"));
+    CHECK(find_field(hs.response(), "location") == std::optional<std::string_view>("https://example.com/elsewhere"));
     CHECK_EQ(consumed, r.str().size());
   });
   for (const char* line : {"HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request", "HTTP/1.1 426 Upgrade Required",
@@ -419,4 +419,89 @@ TEST(malformed_and_oversized_responses) {
   CHECK(hs.finish() == HeadState::Failed);
   CHECK_EQ(std::string(hs.error_code()), std::string(code));
   CHECK_EQ(hs.feed("ocket\r\n\r\n").consumed, size_t{0});
+}
+
+// --- extended CONNECT (RFC 8441 §4–5) ---------------------------------------------------------
+
+namespace {
+class Block final : public HeaderList {
+ public:
+  std::vector<OwnedField> list;
+  size_t header_count() const override { return list.size(); }
+  std::string_view header_name(size_t i) const override { return list[i].name; }
+  std::string_view header_value(size_t i) const override { return list[i].value; }
+};
+}  // namespace
+
+TEST(extended_connect_request_block) {
+  std::vector<std::string_view> protocols = {"chat", "superchat"};
+  std::vector<HeaderField> extra = {{"X-Token", "abc"}};
+  sockudo::protocol::DeflateOffer offer;
+  ClientRequestOptions o;
+  o.host = "example.com";
+  o.port = 8443;
+  o.secure = true;
+  o.path = "/ws?x=1";
+  o.protocols = protocols;
+  o.origin = "https://example.com";
+  o.deflate = &offer;
+  o.headers = extra;
+  ClientHandshake hs;
+  std::vector<OwnedField> f;
+  CHECK(hs.build_connect(o, f) == BuildError::None);
+  CHECK(hs.key().empty());  // §5: no Sec-WebSocket-Key
+  std::vector<std::string> names;
+  for (const auto& x : f) names.push_back(x.name);
+  CHECK(names == std::vector<std::string>({":method", ":protocol", ":scheme", ":authority", ":path", "sec-websocket-version",
+                                           "sec-websocket-protocol", "sec-websocket-extensions", "origin", "x-token"}));
+  CHECK_EQ(f[0].value, "CONNECT");
+  CHECK_EQ(f[2].value, "https");
+  CHECK_EQ(f[3].value, "example.com:8443");
+  CHECK_EQ(f[4].value, "/ws?x=1");
+  CHECK_EQ(f[6].value, "chat, superchat");
+  std::vector<HeaderField> bad = {{"Connection", "close"}};
+  o.headers = bad;
+  ClientHandshake hs2;
+  std::vector<OwnedField> none;
+  CHECK(hs2.build_connect(o, none) == BuildError::ForbiddenHeader);
+  CHECK(none.empty());
+}
+
+TEST(extended_connect_response_2xx_opens_and_offers_are_checked) {
+  std::vector<std::string_view> protocols = {"chat"};
+  sockudo::protocol::DeflateOffer offer;
+  ClientRequestOptions o;
+  o.host = "h";
+  o.protocols = protocols;
+  o.deflate = &offer;
+  {
+    ClientHandshake hs;
+    std::vector<OwnedField> f;
+    CHECK(hs.build_connect(o, f) == BuildError::None);
+    Block b;
+    b.list = {{"sec-websocket-protocol", "chat"}, {"sec-websocket-extensions", "permessage-deflate"}};
+    CHECK(hs.receive_response(200, b) == HeadState::Complete);
+    CHECK_EQ(std::string(hs.subprotocol()), "chat");
+    CHECK(hs.deflate_accepted());
+  }
+  {
+    ClientHandshake hs;
+    std::vector<OwnedField> f;
+    CHECK(hs.build_connect(o, f) == BuildError::None);
+    Block b;
+    b.list = {{"sec-websocket-protocol", "other"}};
+    CHECK(hs.receive_response(200, b) == HeadState::Failed);
+    CHECK(hs.error() == HandshakeError::BadProtocol);
+  }
+  {
+    ClientHandshake hs;
+    std::vector<OwnedField> f;
+    CHECK(hs.build_connect(o, f) == BuildError::None);
+    Block b;
+    b.list = {{"content-length", "4"}, {"x-why", "no"}};
+    CHECK(hs.receive_response(403, b) == HeadState::Failed);
+    CHECK(hs.error() == HandshakeError::BadStatus);
+    CHECK_EQ(hs.status(), 403);
+    CHECK(find_field(hs.response_fields(), "x-why") == std::optional<std::string_view>("no"));
+  }
 }

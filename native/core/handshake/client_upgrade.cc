@@ -70,30 +70,35 @@ BuildError check_protocols(std::span<const std::string_view> protocols) {
 
 ClientHandshake::ClientHandshake(HeadLimits limits) : head_(HeadKind::Response, limits) {}
 
-BuildError ClientHandshake::build_request(const ClientRequestOptions& o, RandomSource& random,
-                                          std::string& out) {
-  const std::string host = host_field(o);
-  if (host.empty()) return BuildError::InvalidHost;
+BuildError ClientHandshake::check_options(const ClientRequestOptions& o) const {
+  if (host_field(o).empty()) return BuildError::InvalidHost;
   if (!is_valid_path(o.path)) return BuildError::InvalidPath;
   if (BuildError e = check_protocols(o.protocols); e != BuildError::None) return e;
   if (!is_field_value(o.origin)) return BuildError::InvalidOrigin;
   if (o.deflate && !protocol::is_valid_offer(*o.deflate)) return BuildError::InvalidDeflateOption;
-  if (BuildError e = check_extra_headers(
-          o.headers, {"host", "upgrade", "connection", "origin", "sec-websocket-key",
-                      "sec-websocket-version", "sec-websocket-accept", "sec-websocket-protocol",
-                      "sec-websocket-extensions", "content-length", "transfer-encoding"});
-      e != BuildError::None)
-    return e;
+  return check_extra_headers(o.headers, {"host", "upgrade", "connection", "origin", "sec-websocket-key", "sec-websocket-version",
+                                         "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions",
+                                         "content-length", "transfer-encoding", "keep-alive", "proxy-connection"});
+}
+
+void ClientHandshake::remember_offers(const ClientRequestOptions& o) {
+  built_ = true;
+  offered_protocols_.assign(o.protocols.begin(), o.protocols.end());
+  offered_deflate_ = o.deflate != nullptr;
+  if (o.deflate) deflate_offer_ = *o.deflate;
+}
+
+BuildError ClientHandshake::build_request(const ClientRequestOptions& o, RandomSource& random,
+                                          std::string& out) {
+  if (BuildError e = check_options(o); e != BuildError::None) return e;
+  const std::string host = host_field(o);
 
   // §4.1 item 7: a nonce of 16 random bytes, base64-encoded.
   uint8_t nonce[kKeyBytes];
   random.fill(nonce, sizeof nonce);
   key_ = make_key(nonce);
   expected_accept_ = compute_accept_key(std::string_view(key_.data(), key_.size()));
-  built_ = true;
-  offered_protocols_.assign(o.protocols.begin(), o.protocols.end());
-  offered_deflate_ = o.deflate != nullptr;
-  if (o.deflate) deflate_offer_ = *o.deflate;
+  remember_offers(o);
 
   // §4.1 items 1-10.
   out.append("GET ");
@@ -110,6 +115,49 @@ BuildError ClientHandshake::build_request(const ClientRequestOptions& o, RandomS
   for (const HeaderField& h : o.headers) append_header(out, h.name, h.value);
   out.append("\r\n");
   return BuildError::None;
+}
+
+BuildError ClientHandshake::build_connect(const ClientRequestOptions& o, std::vector<OwnedField>& out) {
+  if (BuildError e = check_options(o); e != BuildError::None) return e;
+  remember_offers(o);
+  extended_ = true;
+  // RFC 8441 §4: :scheme and :path of the target URI, :authority (§5: as Host would be).
+  out.push_back({":method", "CONNECT"});
+  out.push_back({":protocol", "websocket"});
+  out.push_back({":scheme", o.secure ? "https" : "http"});
+  out.push_back({":authority", host_field(o)});
+  out.push_back({":path", std::string(o.path)});
+  out.push_back({"sec-websocket-version", "13"});
+  if (!o.protocols.empty()) out.push_back({"sec-websocket-protocol", join_tokens(o.protocols)});
+  if (o.deflate) out.push_back({"sec-websocket-extensions", protocol::format_deflate_offer(*o.deflate)});
+  if (!o.origin.empty()) out.push_back({"origin", std::string(o.origin)});
+  for (const HeaderField& h : o.headers) {
+    std::string name(h.name);
+    for (char& c : name) c = c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;  // RFC 9113 §8.2.1
+    out.push_back({std::move(name), std::string(h.value)});
+  }
+  return BuildError::None;
+}
+
+HeadState ClientHandshake::receive_response(int status, const HeaderList& fields) {
+  if (state_ != HeadState::NeedMore) return state_;
+  status_ = status;
+  fields_.list.clear();
+  for (size_t i = 0; i < fields.header_count(); i++)
+    fields_.list.push_back({std::string(fields.header_name(i)), std::string(fields.header_value(i))});
+  // RFC 8441 §5: a 2xx response means the stream now carries the WebSocket.
+  if (status < 200 || status > 299) {
+    fail(HandshakeError::BadStatus, "server answered the extended CONNECT with a non-2xx status", 0);
+    return state_;
+  }
+  validate_offers(fields_);
+  return state_;
+}
+
+std::optional<std::string_view> find_field(const HeaderList& fields, std::string_view name) {
+  for (size_t i = 0; i < fields.header_count(); i++)
+    if (iequals(fields.header_name(i), name)) return fields.header_value(i);
+  return std::nullopt;
 }
 
 HeadFeedResult ClientHandshake::fail(HandshakeError e, const char* reason, size_t consumed) {
@@ -152,11 +200,8 @@ void ClientHandshake::validate() {
     fail(HandshakeError::Malformed, "101 response must be HTTP/1.1", 0);
     return;
   }
-  size_t upgrade_count = 0, accept_count = 0, protocol_count = 0;
+  size_t upgrade_count = 0, accept_count = 0;
   bool upgrade_ok = false, connection_ok = false, accept_ok = false;
-  std::string_view protocol;
-  std::vector<protocol::Extension> extensions;
-  const char* extension_error = nullptr;
   for (size_t i = 0; i < head_.header_count(); i++) {
     const std::string_view name = head_.header_name(i);
     const std::string_view value = head_.header_value(i);
@@ -168,12 +213,6 @@ void ClientHandshake::validate() {
     } else if (iequals(name, "sec-websocket-accept")) {
       accept_count++;
       accept_ok = value == as_view(expected_accept_);
-    } else if (iequals(name, "sec-websocket-protocol")) {
-      protocol_count++;
-      protocol = value;
-    } else if (iequals(name, "sec-websocket-extensions") && !extension_error) {
-      const auto r = protocol::parse_extension_header(value, extensions);
-      if (!r.ok) extension_error = r.error;
     }
   }
   // Items 2, 3, 4.
@@ -188,6 +227,26 @@ void ClientHandshake::validate() {
   if (accept_count != 1 || !accept_ok) {
     fail(HandshakeError::BadAccept, "missing, duplicate or wrong Sec-WebSocket-Accept", 0);
     return;
+  }
+  validate_offers(head_);
+}
+
+// Items 5 and 6, shared with the extended CONNECT's response.
+void ClientHandshake::validate_offers(const HeaderList& fields) {
+  size_t protocol_count = 0;
+  std::string_view protocol;
+  std::vector<protocol::Extension> extensions;
+  const char* extension_error = nullptr;
+  for (size_t i = 0; i < fields.header_count(); i++) {
+    const std::string_view name = fields.header_name(i);
+    const std::string_view value = fields.header_value(i);
+    if (iequals(name, "sec-websocket-protocol")) {
+      protocol_count++;
+      protocol = value;
+    } else if (iequals(name, "sec-websocket-extensions") && !extension_error) {
+      const auto r = protocol::parse_extension_header(value, extensions);
+      if (!r.ok) extension_error = r.error;
+    }
   }
   // Item 6: absent, or exactly one subprotocol that we offered.
   if (protocol_count > 1) {

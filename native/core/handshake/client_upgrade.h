@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "core/handshake/accept_key.h"
+#include "core/handshake/extended_connect.h"
 #include "core/handshake/handshake_errors.h"
 #include "core/handshake/header_syntax.h"
 #include "core/handshake/http_head_parser.h"
@@ -59,6 +61,15 @@ class ClientHandshake {
   BuildError build_request(const ClientRequestOptions& options, RandomSource& random,
                            std::string& out);
 
+  // The same handshake as an extended CONNECT on an HTTP/2 stream (RFC 8441 §4–5): the request
+  // block (":method CONNECT", ":protocol websocket", ":scheme", ":authority", ":path", then
+  // Sec-WebSocket-Version 13, the offers, Origin and the extra fields, lower-cased); no key.
+  // Same checks and errors as build_request (connection-specific extras are ForbiddenHeader).
+  BuildError build_connect(const ClientRequestOptions& options, std::vector<OwnedField>& out);
+  // The response block of an extended CONNECT: a 2xx opens the WebSocket (§5), checked like a
+  // 101 for the subprotocol (item 6) and the extensions (item 5); any other status is BAD_STATUS.
+  HeadState receive_response(int status, const HeaderList& fields);
+
   // Feeds response bytes. Complete means the handshake succeeded; bytes of this chunk after
   // `consumed` belong to the WebSocket connection.
   HeadFeedResult feed(const uint8_t* data, size_t len);
@@ -73,9 +84,11 @@ class ClientHandshake {
   const char* error_code() const { return handshake_error_name(error_); }
   const char* error_reason() const { return reason_; }  // fixed text, "" when none
 
-  int status() const { return head_.status_code(); }       // 0 until the status line arrived
-  const HttpHeadParser& response() const { return head_; }  // headers of any response received
-  std::string_view key() const { return {key_.data(), built_ ? key_.size() : 0}; }
+  int status() const { return extended_ ? status_ : head_.status_code(); }  // 0 until the status arrived
+  const HttpHeadParser& response() const { return head_; }  // the HTTP/1.1 response head
+  // Headers of any response received (the HTTP/1.1 head, or the extended CONNECT's block).
+  const HeaderList& response_fields() const { return extended_ ? static_cast<const HeaderList&>(fields_) : head_; }
+  std::string_view key() const { return {key_.data(), built_ && !extended_ ? key_.size() : 0}; }
 
   // Valid once Complete.
   std::string_view subprotocol() const {  // "" = none selected
@@ -85,8 +98,20 @@ class ClientHandshake {
   const protocol::DeflateAgreement& deflate() const { return deflate_; }
 
  private:
+  // A response block kept for reporting (names lower-case, no pseudo-header fields).
+  class Fields final : public HeaderList {
+   public:
+    std::vector<OwnedField> list;
+    size_t header_count() const override { return list.size(); }
+    std::string_view header_name(size_t i) const override { return list[i].name; }
+    std::string_view header_value(size_t i) const override { return list[i].value; }
+  };
+
   HeadFeedResult fail(HandshakeError e, const char* reason, size_t consumed);
+  BuildError check_options(const ClientRequestOptions& options) const;
+  void remember_offers(const ClientRequestOptions& options);
   void validate();
+  void validate_offers(const HeaderList& fields);
 
   HttpHeadParser head_;
   HeadState state_ = HeadState::NeedMore;
@@ -103,6 +128,12 @@ class ClientHandshake {
   int subprotocol_ = -1;  // index into offered_protocols_
   bool deflate_accepted_ = false;
   protocol::DeflateAgreement deflate_;
+  bool extended_ = false;  // an extended CONNECT (build_connect)
+  int status_ = 0;
+  Fields fields_;
 };
+
+// The value of the first field named `name` (case-insensitive), if any.
+std::optional<std::string_view> find_field(const HeaderList& fields, std::string_view name);
 
 }  // namespace sockudo::handshake
