@@ -14,7 +14,7 @@ import { clientTls } from './tls.js';
 import { parseHeaderLines } from './upgrade-request.js';
 import { internals, type WebSocket } from './websocket.js';
 
-interface Target {
+export interface Target {
   href: string;
   hostname: string;
   port: number;
@@ -117,7 +117,7 @@ function isConnectFailure(error: HandshakeError): boolean {
   return error.status === 0 && !error.code.startsWith('WS_ERR_') && error.code !== 'ETIMEDOUT';
 }
 
-function parseUrl(input: unknown): Target {
+export function parseUrl(input: unknown): Target {
   if (typeof input !== 'string' && !(input instanceof URL)) throw new InvalidArgumentTypeError('url', 'a string or a URL', input);
   let u: URL;
   try {
@@ -149,7 +149,7 @@ function parseUrl(input: unknown): Target {
 }
 
 /** Numeric addresses for `host`, in the resolver's order (localhost → 127.0.0.1 and/or ::1). */
-async function resolve(host: string, signal: AbortSignal | undefined): Promise<string[]> {
+export async function resolve(host: string, signal: AbortSignal | undefined): Promise<string[]> {
   if (isIP(host) !== 0) return [host];
   const lookingUp = lookup(host, { all: true }).then(
     (list) => list.map((a) => a.address),
@@ -171,12 +171,12 @@ async function resolve(host: string, signal: AbortSignal | undefined): Promise<s
   }
 }
 
-function abortError(signal: AbortSignal): AbortError {
+export function abortError(signal: AbortSignal): AbortError {
   return new AbortError('the connection attempt was aborted', { cause: signal.reason });
 }
 
 /** native.connect() throws a TypeError with a WS_ERR_* code for invalid request parts, or a system error. */
-function nativeConnectError(error: unknown, target: Target): Error {
+export function nativeConnectError(error: unknown, target: Target): Error {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (typeof code === 'string' && code.startsWith('WS_ERR_')) {

@@ -117,6 +117,14 @@ export interface NativeDeflateMemory {
   compressions: number;
 }
 
+/** A client HTTP/2 connection (lib/http2-client.ts). */
+export interface NativeHttp2Session {
+  /** Opens a WebSocket on a new extended CONNECT stream; the socket reports open/openFailed to `target`. */
+  websocket(config: NativeConnectionConfig & { path: string; protocols: string[]; origin: string; headers: string[] }, target: object): NativeSocket;
+  /** GOAWAY: no new streams; the connection ends with its last WebSocket. */
+  close(): void;
+}
+
 export interface NativeServer {
   /** Binds and listens; throws an Error with .code (EADDRINUSE, EACCES, ...). host '' = all interfaces (dual stack). */
   listen(host: string, port: number, backlog: number, reusePort: boolean, ipv6Only: boolean): void;
@@ -214,6 +222,12 @@ export interface NativeHandlers {
   flow(target: object, reading: boolean): void;
   /** An http2 stream's answer to its extended CONNECT: header fields (":status" first), body, whether the stream ends after it. */
   respond(target: object, fields: string[], body: Buffer, end: boolean): void;
+  /** A client HTTP/2 session got the server's SETTINGS: whether it accepts extended CONNECT. */
+  h2Ready(target: object, connectProtocol: boolean): void;
+  /** A client HTTP/2 session failed before it was ready (connect, TLS, ALPN, timeout). */
+  h2Failed(target: object, code: string, message: string): void;
+  /** A client HTTP/2 session ended (after h2Ready). */
+  h2Closed(target: object): void;
 }
 
 export interface NativeBinding {
@@ -224,6 +238,8 @@ export interface NativeBinding {
   versions(): NativeVersions;
   setHandlers(handlers: NativeHandlers): void;
   NativeServer: new (config: NativeServerConfig, server: object) => NativeServer;
+  /** Starts a client HTTP/2 connection; throws an Error with .code when it cannot start. */
+  NativeHttp2Session: new (config: Omit<NativeClientConfig, 'path' | 'protocols' | 'origin' | 'headers'>, target: object) => NativeHttp2Session;
   /** Builds a TLS context; throws an Error with OpenSSL's code (ERR_OSSL_*) for unusable keys or certificates. */
   createTlsContext(options: NativeTlsOptions): NativeTlsContext;
   NativeSocket: new () => NativeSocket;

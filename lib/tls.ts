@@ -192,11 +192,11 @@ const MAX_CACHED_CONTEXTS = 16;
  * The client context for these options: built once per distinct set of options (building the
  * default roots into an OpenSSL store costs milliseconds) and kept for this thread's later connects.
  */
-export function clientTls(o: Record<string, unknown>, name: string): { context: NativeTlsContext; servername: string | undefined } {
+export function clientTls(o: Record<string, unknown>, name: string, alpn: readonly string[] = ['http/1.1']): { context: NativeTlsContext; servername: string | undefined } {
   const base = contextOptions(o, name, false);
   const rejectUnauthorized = boolOption(o, 'rejectUnauthorized', true, name);
   const servername = str(o, 'servername', name);
-  const options: NativeTlsOptions = { ...base, rejectUnauthorized, alpn: ['http/1.1'] };
+  const options: NativeTlsOptions = { ...base, rejectUnauthorized, alpn: [...alpn] };
   if (options.ca.length === 0) {
     const extra = extraCertificates();
     options.ca = extra === null ? [...rootCertificates] : [...rootCertificates, extra];

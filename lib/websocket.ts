@@ -94,6 +94,13 @@ export interface ConnectHooks {
   failed(code: HandshakeErrorCode, message: string, status: number, rawHead: string, body: Buffer): void;
 }
 
+/** @internal The receiver of a client HTTP/2 session's native events (lib/http2-client.ts). */
+export interface Http2SessionSink {
+  onH2Ready(connectProtocol: boolean): void;
+  onH2Failed(code: string, message: string): void;
+  onH2Closed(): void;
+}
+
 /** @internal The receiver of native `upgrade` calls (the object given to `new NativeServer()`). */
 export interface UpgradeSink {
   onUpgrade(socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number,
@@ -624,6 +631,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       end: (t) => linkOf(t)?.end(),
       flow: (t, reading) => linkOf(t)?.setFlow(reading),
       respond: (t, fields, body, end) => linkOf(t)?.respond(fields, body, end),
+      h2Ready: (t, connectProtocol) => (t as Http2SessionSink).onH2Ready(connectProtocol),
+      h2Failed: (t, code, message) => (t as Http2SessionSink).onH2Failed(code, message),
+      h2Closed: (t) => (t as Http2SessionSink).onH2Closed(),
     });
   }
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "binding/env_state.h"
+#include "binding/h2_client_wrap.h"
 #include "binding/js_values.h"
 #include "binding/server_wrap.h"
 #include "binding/socket_wrap.h"
@@ -20,7 +21,8 @@ namespace sockudo::binding {
 
 namespace {
 
-// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end, flow, tlsError, respond })
+// setHandlers({ upgrade, upgradeFailed, open, openFailed, message, ping, pong, close, error, drain, write, end, flow, tlsError,
+//               respond, h2Ready, h2Failed, h2Closed })
 Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) return throw_type_error(env, "setHandlers(handlers)");
@@ -45,6 +47,9 @@ Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   take(state.handlers.flow, "flow");
   take(state.handlers.tls_error, "tlsError");
   take(state.handlers.respond, "respond");
+  take(state.handlers.h2_ready, "h2Ready");
+  take(state.handlers.h2_failed, "h2Failed");
+  take(state.handlers.h2_closed, "h2Closed");
   state.handlers_set = true;
   return env.Undefined();
 }
@@ -164,6 +169,7 @@ void register_transport(Napi::Env env, Napi::Object exports) {
   state.socket_ctor = Napi::Persistent(socket_ctor);
   exports.Set("NativeSocket", socket_ctor);
   exports.Set("NativeServer", ServerWrap::define(env));
+  exports.Set("NativeHttp2Session", H2ClientWrap::define(env));
   exports.Set("setHandlers", Napi::Function::New(env, set_handlers, "setHandlers"));
   exports.Set("connect", Napi::Function::New(env, connect, "connect"));
   exports.Set("socketCount", Napi::Function::New(env, socket_count, "socketCount"));

@@ -140,6 +140,36 @@ Endpoint* Endpoint::create_stream(Loop& loop, std::unique_ptr<Link> link, std::s
   return s;
 }
 
+Endpoint* Endpoint::create_client_stream(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
+                                         std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler,
+                                         const SocketAddress& remote) {
+  auto* s = new Endpoint(loop, std::move(link), std::move(config));
+  s->handler_ = handler;
+  s->client_ = std::move(handshake);
+  s->phase_ = EndpointPhase::ClientHead;
+  s->remote_ = remote;
+  if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
+  s->update_poll();
+  s->arm_timer();
+  return s;
+}
+
+// RFC 8441 §5: the response HEADERS of our extended CONNECT.
+void Endpoint::on_link_response(int status, const handshake::HeaderList& fields) {
+  if (phase_ != EndpointPhase::ClientHead || !client_) return;
+  if (client_->receive_response(status, fields) == handshake::HeadState::Complete) {
+    open_client();
+    return;
+  }
+  if (status < 200 || status > 299) {
+    // A refusal: its body (DATA until END_STREAM) is for the application.
+    phase_ = EndpointPhase::ClientRejected;
+    rejection_body_len_ = UINT64_MAX;
+    return;
+  }
+  fail_client(client_->error_code(), client_->error_reason(), client_->status());
+}
+
 void Endpoint::announce() {
   if (phase_ == EndpointPhase::AwaitingDecision && connect_ && server_) server_->on_upgrade_request(*this, *connect_, request_);
 }
@@ -325,6 +355,11 @@ void Endpoint::process_client_head(const uint8_t* data, size_t len) {
     return;
   }
   held_.assign(data + r.consumed, data + len);
+  open_client();
+}
+
+// The server accepted (a valid 101, or a 2xx to an extended CONNECT): the WebSocket opens.
+void Endpoint::open_client() {
   handshake_deadline_ = protocol::kNoDeadline;
   protocol_ = std::string(client_->subprotocol());
   if (auto ext = handshake::find_field(client_->response_fields(), "sec-websocket-extensions")) extensions_ = std::string(*ext);

@@ -129,6 +129,11 @@ class Endpoint final : public LinkEvents, public LoopMember {
                                  ServerHandler* server, std::unique_ptr<handshake::ConnectRequest> request,
                                  const handshake::UpgradeRequest& upgrade, const SocketAddress& remote,
                                  bool announce = true);
+  // A client WebSocket on a stream of a client HTTP/2 session (its request already submitted):
+  // awaits the response (on_link_response), then reports on_client_open / on_client_failed.
+  static Endpoint* create_client_stream(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
+                                       std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler,
+                                       const SocketAddress& remote);
   // Reports the stream's request to the server (create_stream with announce = false: the binding
   // first attaches its wrapper to an adopted http2 stream).
   void announce();
@@ -224,6 +229,8 @@ class Endpoint final : public LinkEvents, public LoopMember {
   void on_link_failed(const LinkFailure& failure) override;
   void on_link_pending() override;
   void on_link_acknowledged(size_t bytes) override;
+  void on_link_response(int status, const handshake::HeaderList& fields) override;
+  void open_client();
 
   void process(uint8_t* data, size_t len);
   void process_server_head(uint8_t* data, size_t len);

@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "transport/errno_name.h"
 #include "transport/event_loop.h"
+#include "transport/fd_link.h"
+#include "transport/tls_link.h"
 
 namespace sockudo::transport {
 
@@ -24,14 +27,14 @@ std::string_view view(nghttp2_rcbuf* buf) {
 }
 
 int begin_headers_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  return self(user_data)->on_begin_headers(frame->hd.stream_id);
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  return self(user_data)->on_begin_headers(frame->hd.stream_id, frame->headers.cat);
 }
 
 int header_cb(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value, uint8_t,
               void* user_data) {
-  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  return self(user_data)->on_header(frame->hd.stream_id, view(name), view(value));
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  return self(user_data)->on_header(frame->hd.stream_id, frame->headers.cat, view(name), view(value));
 }
 
 int frame_recv_cb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
@@ -83,6 +86,86 @@ H2Session::~H2Session() {
   loop_.remove_member(this);
 }
 
+H2Session* H2Session::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
+                                    const TlsClientParams* tls, H2ClientHandler* handler, int* error, LinkFailure* failure) {
+  const int fd = tcp_connect(ip, port);
+  if (fd < 0) {
+    *error = -fd;
+    return nullptr;
+  }
+  *error = 0;
+  std::unique_ptr<Link> link = std::make_unique<FdLink>(loop, fd, true);
+  if (tls != nullptr) {
+    link = TlsLink::client(loop, std::move(link), *tls, failure);
+    if (!link) {
+      *error = EPROTO;
+      return nullptr;
+    }
+  }
+  auto* s = new H2Session(loop, std::move(link), std::move(config), nullptr, SocketAddress{ip, port, ip.find(':') == std::string::npos ? 4 : 6});
+  s->client_ = handler;
+  if (!s->start()) {
+    s->client_ = nullptr;
+    s->destroy();
+    *error = ENOMEM;
+    return nullptr;
+  }
+  if (s->config_->handshake_timeout_ms > 0) {  // bounds connect, TLS and the server's SETTINGS
+    s->idle_since_ = loop.now_ms();
+  }
+  s->update_wants();
+  s->arm_timer();
+  return s;
+}
+
+void H2Session::on_link_connected() {
+  if (closed_ || client_ == nullptr) return;
+  // RFC 9113 §3.2: over TLS, "h2" must have been agreed by ALPN.
+  if (link_->encrypted() && link_->alpn() != "h2") {
+    ClientFailure f{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not agree to HTTP/2 (ALPN \"" + std::string(link_->alpn()) + "\")"};
+    H2ClientHandler* h = client_;
+    client_ = nullptr;
+    h->on_h2_failed(f);
+    destroy();
+    return;
+  }
+  mark_dirty();  // the preface and our SETTINGS
+}
+
+Endpoint* H2Session::open_websocket(const std::vector<handshake::OwnedField>& fields, std::unique_ptr<handshake::ClientHandshake> hs,
+                                    SocketHandler* handler) {
+  if (closed_ || going_away_ || !ready_) return nullptr;
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(fields.size());
+  for (const auto& f : fields) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())), reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())),
+                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+  }
+  auto* st = new H2Stream();
+  st->session = this;
+  st->has_endpoint = true;
+  st->answered = true;  // a client stream is not answered by us
+  nghttp2_data_provider2 provider{};
+  provider.source.ptr = st;
+  provider.read_callback = H2StreamLink::read_websocket;
+  const int32_t id = nghttp2_submit_request2(ng_, nullptr, nv.data(), nv.size(), &provider, st);
+  if (id < 0) {
+    delete st;
+    return nullptr;
+  }
+  st->id = id;
+  streams_.insert(st);
+  idle_since_ = 0;
+  arm_timer();
+  mark_dirty();
+  return Endpoint::create_client_stream(loop_, std::make_unique<H2StreamLink>(st), config_, std::move(hs), handler, remote_);
+}
+
+void H2Session::detach_client() {
+  client_ = nullptr;
+  close_gracefully();
+}
+
 H2Session* H2Session::create_server(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
                                     ServerHandler* server, const SocketAddress& remote, uint8_t* data, size_t len) {
   auto* s = new H2Session(loop, std::move(link), std::move(config), server, remote);
@@ -116,18 +199,25 @@ bool H2Session::start() {
   // Windows open as the endpoints consume (h2_stream_link.h), not as bytes arrive.
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_send_header_block_length(opt, 64 * 1024);
-  const int rv = nghttp2_session_server_new2(&ng_, cb, this, opt);
+  const int rv = client_role() ? nghttp2_session_client_new2(&ng_, cb, this, opt) : nghttp2_session_server_new2(&ng_, cb, this, opt);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
   if (rv != 0) return false;
   const auto& h2 = config_->http2;
-  nghttp2_settings_entry settings[] = {
+  nghttp2_settings_entry server_settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, h2.max_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.window_size},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(config_->head_limits.max_head_size)},
       {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // RFC 8441 §3
   };
-  if (nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, sizeof(settings) / sizeof(settings[0])) != 0) return false;
+  nghttp2_settings_entry client_settings[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, h2.window_size},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(config_->head_limits.max_head_size)},
+  };
+  const int settings_rv = client_role() ? nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, client_settings, 3)
+                                        : nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, server_settings, 4);
+  if (settings_rv != 0) return false;
   if (h2.connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE &&
       nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(h2.connection_window_size)) != 0)
     return false;
@@ -181,8 +271,15 @@ void H2Session::receive(uint8_t* data, size_t len) {
   mark_dirty();  // SETTINGS/PING acks, WINDOW_UPDATEs
 }
 
-int H2Session::on_begin_headers(int32_t stream_id) {
-  if (going_away_) return 0;
+int H2Session::on_begin_headers(int32_t stream_id, int category) {
+  if (category == NGHTTP2_HCAT_RESPONSE || (category == NGHTTP2_HCAT_HEADERS && client_role())) {
+    if (auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id))) {
+      st->response_status = 0;
+      st->response.list.clear();
+    }
+    return 0;
+  }
+  if (category != NGHTTP2_HCAT_REQUEST || going_away_) return 0;
   new_streams_++;
   auto* st = new H2Stream();
   st->session = this;
@@ -193,9 +290,21 @@ int H2Session::on_begin_headers(int32_t stream_id) {
   return 0;
 }
 
-int H2Session::on_header(int32_t stream_id, std::string_view name, std::string_view value) {
+int H2Session::on_header(int32_t stream_id, int category, std::string_view name, std::string_view value) {
   auto* st = static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
-  if (st != nullptr && st->request) st->request->add(name, value);
+  if (st == nullptr) return 0;
+  if (category == NGHTTP2_HCAT_RESPONSE) {  // a client stream's answer (nghttp2 checked its syntax)
+    if (name == ":status") {
+      int status = 0;
+      for (char c : value) status = c >= '0' && c <= '9' && status < 1000 ? status * 10 + (c - '0') : 1000;
+      st->response_status = status;
+    } else if (st->response.list.size() < config_->head_limits.max_headers) {
+      st->response.list.push_back({std::string(name), std::string(value)});
+    }
+    return 0;
+  }
+  if (category != NGHTTP2_HCAT_REQUEST) return 0;
+  if (st->request) st->request->add(name, value);
   // Past the turn's budget: pause after this field (mem_recv returns; the rest waits a turn).
   if (new_streams_ > kMaxNewStreamsPerTurn && !pause_requested_) {
     pause_requested_ = true;
@@ -208,6 +317,12 @@ int H2Session::on_frame_recv(int type, int32_t stream_id, uint8_t flags, int cat
   auto* st = stream_id == 0 ? nullptr : static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng_, stream_id));
   switch (type) {
     case NGHTTP2_HEADERS:
+      if (st != nullptr && category == NGHTTP2_HCAT_RESPONSE) {
+        if ((flags & NGHTTP2_FLAG_END_STREAM) != 0) st->remote_ended = true;
+        if (st->events != nullptr) st->events->on_link_response(st->response_status, st->response);
+        if (st->remote_ended && st->held.empty() && st->events != nullptr) deliver_eof(st, 0);
+        break;
+      }
       if (st != nullptr && category == NGHTTP2_HCAT_REQUEST && st->request) {
         if ((flags & NGHTTP2_FLAG_END_STREAM) != 0) st->remote_ended = true;
         on_request(st);
@@ -223,7 +338,15 @@ int H2Session::on_frame_recv(int type, int32_t stream_id, uint8_t flags, int cat
       notify_writable(stream_id == 0 ? nullptr : st);
       break;
     case NGHTTP2_SETTINGS:
-      if ((flags & NGHTTP2_FLAG_ACK) == 0) notify_writable(nullptr);  // SETTINGS_INITIAL_WINDOW_SIZE may have grown
+      if ((flags & NGHTTP2_FLAG_ACK) != 0) break;
+      notify_writable(nullptr);  // SETTINGS_INITIAL_WINDOW_SIZE may have grown
+      if (client_role() && !ready_) {
+        ready_ = true;
+        idle_since_ = streams_.empty() ? loop_.now_ms() : 0;
+        arm_timer();
+        if (client_ != nullptr)
+          client_->on_h2_ready(nghttp2_session_get_remote_settings(ng_, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1);
+      }
       break;
     default:
       break;
@@ -462,7 +585,7 @@ void H2Session::sweep() {
       ++it;
     }
   }
-  if (streams_.empty() && idle_since_ == 0) {
+  if (streams_.empty() && idle_since_ == 0 && !client_role()) {
     idle_since_ = loop_.now_ms();
     arm_timer();
   }
@@ -485,11 +608,12 @@ void H2Session::close_gracefully() {
 
 void H2Session::arm_timer() {
   if (closed_) return;
-  if (idle_since_ == 0 || config_->http2.idle_timeout_ms == 0) {
+  const uint64_t limit = client_role() ? (ready_ ? 0 : config_->handshake_timeout_ms) : config_->http2.idle_timeout_ms;
+  if (idle_since_ == 0 || limit == 0) {
     uv_timer_stop(&timer_);
     return;
   }
-  const uint64_t deadline = idle_since_ + config_->http2.idle_timeout_ms;
+  const uint64_t deadline = idle_since_ + limit;
   const uint64_t now = loop_.now_ms();
   uv_timer_start(&timer_, &H2Session::on_timer, deadline > now ? deadline - now : 0, 0);
 }
@@ -498,6 +622,13 @@ void H2Session::on_timer(uv_timer_t* handle) {
   auto* s = static_cast<H2Session*>(handle->data);
   Loop::CallbackScope scope(s->loop_);
   if (s->closed_) return;
+  if (s->client_role() && !s->ready_) {  // connect, TLS or the server's SETTINGS took too long
+    H2ClientHandler* h = s->client_;
+    s->client_ = nullptr;
+    if (h != nullptr) h->on_h2_failed(ClientFailure{"ETIMEDOUT", "HTTP/2 connection timed out"});
+    s->destroy();
+    return;
+  }
   if (!s->streams_.empty() || s->idle_since_ == 0) return;
   if (s->going_away_) {
     s->destroy();  // a GOAWAY the peer ignored
@@ -509,11 +640,23 @@ void H2Session::on_timer(uv_timer_t* handle) {
 }
 
 void H2Session::on_link_eof(int error) {
-  (void)error;
+  if (client_role() && !ready_ && client_ != nullptr) {
+    const int e = error < 0 ? -error : ECONNRESET;
+    H2ClientHandler* h = client_;
+    client_ = nullptr;
+    h->on_h2_failed(ClientFailure{errno_name(e, "ECONNRESET"), error == 0 ? "the server closed the connection" : std::string("connect failed: ") + std::strerror(e)});
+  }
   destroy();
 }
 
-void H2Session::on_link_failed(const LinkFailure&) { destroy(); }
+void H2Session::on_link_failed(const LinkFailure& failure) {
+  if (client_role() && !ready_ && client_ != nullptr) {
+    H2ClientHandler* h = client_;
+    client_ = nullptr;
+    h->on_h2_failed(ClientFailure{failure.code, failure.message});
+  }
+  destroy();
+}
 
 void H2Session::on_link_pending() {
   if (!closed_) loop_.schedule_resume(this);
@@ -557,6 +700,11 @@ void H2Session::destroy() {
     }
   }
   if (server_) server_->on_session_gone(*this);
+  if (client_ != nullptr) {
+    H2ClientHandler* h = client_;
+    client_ = nullptr;
+    h->on_h2_closed();
+  }
   link_->close(&H2Session::on_closed, this);
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &H2Session::on_timer_closed);

@@ -35,6 +35,18 @@ struct nghttp2_session;
 
 namespace sockudo::transport {
 
+// What a client session reports (the binding implements it).
+class H2ClientHandler {
+ public:
+  virtual ~H2ClientHandler() = default;
+  // The server's SETTINGS arrived: whether it accepts extended CONNECT (RFC 8441 §3).
+  virtual void on_h2_ready(bool connect_protocol) = 0;
+  // Connecting, TLS or the connection failed before it was ready.
+  virtual void on_h2_failed(const ClientFailure& failure) = 0;
+  // The connection ended (after on_h2_ready). Always the last call.
+  virtual void on_h2_closed() = 0;
+};
+
 class H2Session final : public LinkEvents, public LoopMember {
  public:
   // The most serialized output kept before nghttp2 is asked to wait for the link.
@@ -52,6 +64,18 @@ class H2Session final : public LinkEvents, public LoopMember {
   static H2Session* create_server(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
                                   ServerHandler* server, const SocketAddress& remote, uint8_t* data, size_t len);
 
+  // A client connection to ip:port (TLS when `tls` is given, which must offer ALPN "h2"; else
+  // cleartext prior knowledge). Null with *error = errno (EPROTO and *failure for TLS state).
+  static H2Session* create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
+                                  const TlsClientParams* tls, H2ClientHandler* handler, int* error, LinkFailure* failure);
+  // Client: opens a WebSocket on a new stream (`fields` from ClientHandshake::build_connect). The
+  // endpoint reports to `handler` like a client connection; null when no stream can be opened.
+  Endpoint* open_websocket(const std::vector<handshake::OwnedField>& fields, std::unique_ptr<handshake::ClientHandshake> hs,
+                           SocketHandler* handler);
+  // Client: the application is done with the session (the handler is not called any more).
+  void detach_client();
+  bool ready() const { return ready_; }
+
   // GOAWAY now (no new streams); the connection ends when its last stream does.
   void close_gracefully();
   void destroy() override;
@@ -65,8 +89,8 @@ class H2Session final : public LinkEvents, public LoopMember {
   void release_stream(H2Stream* stream);  // the stream's endpoint link closed
 
   // nghttp2 callbacks (h2_session.cc registers them).
-  int on_begin_headers(int32_t stream_id);
-  int on_header(int32_t stream_id, std::string_view name, std::string_view value);
+  int on_begin_headers(int32_t stream_id, int category);
+  int on_header(int32_t stream_id, int category, std::string_view name, std::string_view value);
   int on_frame_recv(int type, int32_t stream_id, uint8_t flags, int category);
   int on_data_chunk(int32_t stream_id, const uint8_t* data, size_t len);
   int on_stream_close(int32_t stream_id, uint32_t error_code);
@@ -82,7 +106,7 @@ class H2Session final : public LinkEvents, public LoopMember {
   H2Session& operator=(const H2Session&) = delete;
 
   // LinkEvents
-  void on_link_connected() override {}
+  void on_link_connected() override;
   void on_link_data(uint8_t* data, size_t len) override;
   void on_link_writable() override;
   void on_link_eof(int error) override;
@@ -91,6 +115,7 @@ class H2Session final : public LinkEvents, public LoopMember {
   void resume_from_loop() override;
 
   bool start();
+  bool client_role() const { return server_ == nullptr; }
   void receive(uint8_t* data, size_t len);
   void on_request(H2Stream* stream);
   void refuse(H2Stream* stream, const handshake::UpgradeVerdict& verdict);
@@ -127,6 +152,8 @@ class H2Session final : public LinkEvents, public LoopMember {
   bool going_away_ = false;
   bool waiting_writable_ = false;
   bool receiving_ = false;
+  H2ClientHandler* client_ = nullptr;  // a client session's application side
+  bool ready_ = false;                 // client: the server's SETTINGS arrived
   uint32_t new_streams_ = 0;    // requests begun in this read (or resume pass)
   bool pause_requested_ = false;
   std::vector<uint8_t> backlog_;  // input after a pause, fed from the next resume pass

@@ -9,11 +9,9 @@
 
 namespace sockudo::transport {
 
-namespace {
-
-// An accepted WebSocket's DATA: borrowed from the endpoint's queue (h2_session.cc frames it).
-nghttp2_ssize read_websocket(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
-                             nghttp2_data_source* source, void*) {
+// A WebSocket's DATA: borrowed from the endpoint's queue (h2_session.cc frames it).
+nghttp2_ssize H2StreamLink::read_websocket(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
+                                           nghttp2_data_source* source, void*) {
   auto* st = static_cast<H2Stream*>(source->ptr);
   if (st->pending_bytes == 0) {
     if (!st->end_requested) return NGHTTP2_ERR_DEFERRED;  // resumed by the next write()
@@ -29,6 +27,8 @@ nghttp2_ssize read_websocket(nghttp2_session*, int32_t, uint8_t*, size_t length,
   }
   return static_cast<nghttp2_ssize>(n);
 }
+
+namespace {
 
 // A refusal's body: copied once into the stream (it is small and outlives the endpoint).
 nghttp2_ssize read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
@@ -163,7 +163,7 @@ bool H2StreamLink::answer(std::span<const handshake::OwnedField> fields, std::st
     provider.read_callback = read_body;
     if (body.empty()) p = nullptr;  // END_STREAM on the HEADERS
   } else {
-    provider.read_callback = read_websocket;
+    provider.read_callback = &H2StreamLink::read_websocket;
   }
   if (nghttp2_submit_response2(st->session->ng(), st->id, nv.data(), nv.size(), p) != 0) return false;
   st->answered = true;

@@ -14,6 +14,8 @@
 //   held here, unconsumed: the peer's window for this stream closes, sibling streams go on.
 #pragma once
 
+#include <nghttp2/nghttp2.h>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -50,6 +52,13 @@ struct H2Stream {
   size_t in_flight = 0;           // framed into the session's output, not yet written to its link
   std::vector<uint8_t> held;      // DATA received while the endpoint did not want it (unconsumed)
   std::string body;               // a refusal's body
+  int response_status = 0;        // client: the response's :status
+  struct Fields final : handshake::HeaderList {
+    std::vector<handshake::OwnedField> list;
+    size_t header_count() const override { return list.size(); }
+    std::string_view header_name(size_t i) const override { return list[i].name; }
+    std::string_view header_value(size_t i) const override { return list[i].value; }
+  } response;                     // client: the response's other fields
   size_t body_offset = 0;
   void (*close_done)(void*) = nullptr;  // the endpoint's link close waits for in_flight == 0
   void* close_arg = nullptr;
@@ -76,6 +85,9 @@ class H2StreamLink final : public Link {
   bool answer(std::span<const handshake::OwnedField> fields, std::string_view body, bool end) override;
   bool releases_on_ack() const override { return true; }
   bool reports_close() const override { return true; }
+  // nghttp2's read callback for a WebSocket stream's DATA (NO_COPY from `pending`).
+  static nghttp2_ssize read_websocket(nghttp2_session* ng, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
+                             nghttp2_data_source* source, void* user_data);
 
  private:
   H2Stream* stream_;  // null once closed

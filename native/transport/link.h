@@ -47,6 +47,8 @@ class LinkEvents {
   // A link that releases on acknowledgement (Link::releases_on_ack) finished with the next `bytes`
   // the endpoint committed to it (an HTTP/2 stream's DATA reached the connection's link).
   virtual void on_link_acknowledged(size_t bytes) { (void)bytes; }
+  // A client stream's response to its extended CONNECT (":status" apart, the other fields).
+  virtual void on_link_response(int status, const handshake::HeaderList& fields) { (void)status, (void)fields; }
 };
 
 struct LinkWrite {
