@@ -31,6 +31,7 @@ export class Http2Session extends EventEmitter {
   #closed = false;
   #ready: ((ok: boolean) => void) | null = null;
   #failed: ((error: HandshakeError) => void) | null = null;
+  #defaults: Record<string, unknown> = {};
 
   /** @internal */
   constructor(target: Target, ip: string) {
@@ -42,6 +43,10 @@ export class Http2Session extends EventEmitter {
 
   /** @internal */
   start(config: ReturnType<typeof clientConfig>, timeout: number): Promise<this> {
+    // The session's connection options (limits, compression, ...) are each WebSocket's defaults.
+    const { ca: _ca, cert: _cert, key: _key, pfx: _pfx, passphrase: _p, servername: _s, rejectUnauthorized: _r, ciphers: _c, minVersion: _min,
+      maxVersion: _max, signal: _signal, ...defaults } = config.raw;
+    this.#defaults = defaults;
     return new Promise<this>((resolvePromise, reject) => {
       const t = this.#target;
       const tls = t.secure ? clientTls(config.raw, 'options', ['h2']) : undefined;
@@ -88,7 +93,7 @@ export class Http2Session extends EventEmitter {
     if (typeof path !== 'string' || !path.startsWith('/')) return Promise.reject(new InvalidArgumentTypeError('path', 'a string starting with "/"', path));
     let config: ReturnType<typeof clientConfig>;
     try {
-      config = clientConfig(options);
+      config = clientConfig({ ...this.#defaults, ...(options as Record<string, unknown> | undefined) });
     } catch (error) {
       return Promise.reject(error);
     }
