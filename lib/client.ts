@@ -42,6 +42,7 @@ export interface Target {
 export async function connect(url: string | URL, options?: ClientOptions): Promise<WebSocket> {
   const target = parseUrl(url);
   const config = clientConfig(options);
+  if (config.http2) return connectOverHttp2(url, target, config);
   const tls = target.secure ? clientTls(config.raw, 'options') : undefined;
   const signal = config.signal;
   if (signal?.aborted) throw abortError(signal);
@@ -110,6 +111,37 @@ function attempt(target: Target, ip: string, config: ClientConfig, timeout: numb
       },
     });
   });
+}
+
+/**
+ * `http2: true`: the WebSocket goes over an HTTP/2 connection of its own (RFC 8441) when the server
+ * agrees to h2 and accepts extended CONNECT, else over HTTP/1.1 (a new connection);
+ * `ws.httpVersion` says which. The HTTP/2 connection closes with the WebSocket.
+ */
+async function connectOverHttp2(url: string | URL, target: Target, config: ClientConfig): Promise<WebSocket> {
+  const { connectHttp2 } = await import('./http2-client.js');
+  const { http2: _h2, protocols: _p, headers: _h, origin: _o, ...sessionOptions } = config.raw;
+  let session: import('./http2-client.js').Http2Session;
+  try {
+    session = await connectHttp2(url, sessionOptions as ClientOptions);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED' && code !== 'ERR_SOCKUDO_WS_HTTP2_NO_EXTENDED_CONNECT') throw error;
+    const { http2: _, ...rest } = config.raw;
+    return connect(url, rest as ClientOptions);  // the server speaks HTTP/1.1 only
+  }
+  try {
+    const { protocols, headers, origin, signal } = config.raw as ClientOptions;
+    const ws = await session.websocket(target.path, {
+      ...(protocols === undefined ? {} : { protocols }), ...(headers === undefined ? {} : { headers }),
+      ...(origin === undefined ? {} : { origin }), ...(signal === undefined ? {} : { signal }),
+    });
+    ws.once('close', () => { void session.close(); });
+    return ws;
+  } catch (error) {
+    void session.close();
+    throw error;
+  }
 }
 
 /** Failures that happened before any HTTP exchange: another address of the host may work. */

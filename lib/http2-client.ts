@@ -45,11 +45,13 @@ export class Http2Session extends EventEmitter {
   start(config: ReturnType<typeof clientConfig>, timeout: number): Promise<this> {
     // The session's connection options (limits, compression, ...) are each WebSocket's defaults.
     const { ca: _ca, cert: _cert, key: _key, pfx: _pfx, passphrase: _p, servername: _s, rejectUnauthorized: _r, ciphers: _c, minVersion: _min,
-      maxVersion: _max, signal: _signal, ...defaults } = config.raw;
+      maxVersion: _max, signal: _signal, http2: _http2, ...defaults } = config.raw;
     this.#defaults = defaults;
     return new Promise<this>((resolvePromise, reject) => {
       const t = this.#target;
-      const tls = t.secure ? clientTls(config.raw, 'options', ['h2']) : undefined;
+      // h2 first; offering http/1.1 too lets a server without HTTP/2 answer instead of failing the
+      // handshake (then ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED, and connect({ http2 }) falls back).
+      const tls = t.secure ? clientTls(config.raw, 'options', ['h2', 'http/1.1']) : undefined;
       const sink: Http2SessionSink = {
         onH2Ready: (connectProtocol) => this.#ready?.(connectProtocol),
         onH2Failed: (code, message) => this.#failed?.(new HandshakeError(code as never, `HTTP/2 connection to ${this.url} failed: ${message}`)),
@@ -105,7 +107,7 @@ export class Http2Session extends EventEmitter {
     return new Promise<WebSocket>((resolvePromise, reject) => {
       const ws = internals.create<unknown>({
         socket: null, protocol: '', remoteAddress: this.#ip, remotePort: this.#target.port, url, data: undefined, link: null,
-        onClosed: null, onSubscription: null,
+        onClosed: null, onSubscription: null, httpVersion: '2',
       });
       let socket: NativeSocket;
       try {

@@ -182,6 +182,12 @@ export interface ClientOptions extends ConnectionOptions, TlsClientOptions {
   origin?: string;
   /** Aborts the connection attempt (rejects with an AbortError). Has no effect once connected. */
   signal?: AbortSignal;
+  /**
+   * connect(): try WebSocket over HTTP/2 first (RFC 8441; ALPN h2 for wss:, prior knowledge for
+   * ws:), falling back to HTTP/1.1 when the server does not agree to h2 or does not accept
+   * extended CONNECT. `ws.httpVersion` reports which was used. Default false.
+   */
+  http2?: boolean;
 }
 
 /** The documented defaults (times in ms, sizes in bytes). */
@@ -215,7 +221,7 @@ const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowB
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
   'handleProtocols', 'upgrade']);
-const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal']);
+const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
   maxPayload: 'maxPayloadLength (largest message) and maxFrameSize (largest frame; defaults to maxPayloadLength)',
@@ -410,6 +416,8 @@ export interface ClientConfig {
   headers: string[];
   origin: string;
   signal: AbortSignal | undefined;
+  /** connect(): WebSocket over HTTP/2 first, HTTP/1.1 as the fallback. */
+  http2: boolean;
   connection: NativeConnectionConfig;
   /** The options object, for the TLS settings a wss:// URL needs (lib/tls.ts validates them). */
   raw: Record<string, unknown>;
@@ -436,6 +444,7 @@ export function clientConfig(options: unknown): ClientConfig {
     headers: flattenHeaders(o.headers, `${name}.headers`),
     origin: stringOption(o, 'origin', '', name),
     signal,
+    http2: boolOption(o, 'http2', false, name),
     connection: connectionConfig(o, name),
     raw: o,
   };

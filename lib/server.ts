@@ -453,7 +453,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const connection = this.#config.connection;
     const ws = internals.create<Data>({
       socket, protocol, remoteAddress: request.remoteAddress, remotePort: request.remotePort, url: undefined, data: decision?.data,
-      link: ctx?.link ?? null,
+      link: ctx?.link ?? null, httpVersion: request.httpVersion,
       onClosed: this.#onClosed,
       onSubscription: this.#onSubscription,
     });

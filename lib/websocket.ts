@@ -82,6 +82,8 @@ export interface SocketInit {
   url: string | undefined;
   data: unknown;
   link: DuplexLink | null;
+  /** The HTTP version that carried the opening handshake (default '1.1'). */
+  httpVersion?: '1.1' | '2' | '3';
   /** Called when the connection closes (server bookkeeping). */
   onClosed: ((ws: WebSocket<unknown>) => void) | null;
   /** Server connections: reports subscription changes (null: a client, which cannot subscribe). */
@@ -176,6 +178,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   readonly #remoteAddress: string | undefined;
   readonly #remotePort: number | undefined;
   readonly #url: string | undefined;
+  readonly #httpVersion: '1.1' | '2' | '3';
   readonly #link: DuplexLink | null;
   #onClosed: ((ws: WebSocket<unknown>) => void) | null;
   #onSubscription: SocketInit['onSubscription'];
@@ -203,6 +206,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.#remoteAddress = init.remoteAddress;
     this.#remotePort = init.remotePort;
     this.#url = init.url;
+    this.#httpVersion = init.httpVersion ?? '1.1';
     this.#link = init.link;
     this.#onClosed = init.onClosed;
     this.#onSubscription = init.onSubscription;
@@ -241,6 +245,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** The peer's port. */
   get remotePort(): number | undefined {
     return this.#remotePort;
+  }
+
+  /**
+   * The HTTP version that carried the opening handshake: '1.1' (an Upgrade on its own
+   * connection) or '2' (an extended CONNECT stream of an HTTP/2 connection, RFC 8441).
+   */
+  get httpVersion(): '1.1' | '2' | '3' {
+    return this.#httpVersion;
   }
 
   /** Client: the URL connected to. Server side: undefined. */

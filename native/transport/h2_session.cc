@@ -229,6 +229,7 @@ bool H2Session::start() {
 
 void H2Session::on_link_data(uint8_t* data, size_t len) {
   if (closed_) return;
+  received_any_ = true;
   if (backlog_.empty()) new_streams_ = 0;  // a new read: a new budget (the link reads once per turn)
   receive(data, len);
   sweep();
@@ -252,6 +253,15 @@ void H2Session::receive(uint8_t* data, size_t len) {
     loop_.schedule_resume(this);
     update_wants();
     rv = 0;
+  }
+  if (rv < 0 && client_role() && !ready_ && client_ != nullptr) {
+    // The server's first bytes are not HTTP/2 (an HTTP/1.1-only server answering the preface).
+    H2ClientHandler* h = client_;
+    client_ = nullptr;
+    h->on_h2_failed(ClientFailure{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED",
+                                  std::string("the server did not answer in HTTP/2: ") + nghttp2_strerror(static_cast<int>(rv))});
+    destroy();
+    return;
   }
   if (rv < 0) {
     // A fatal error (a flood, too many CONTINUATIONs, a bad preface, ...): GOAWAY with the reason,
@@ -644,7 +654,12 @@ void H2Session::on_link_eof(int error) {
     const int e = error < 0 ? -error : ECONNRESET;
     H2ClientHandler* h = client_;
     client_ = nullptr;
-    h->on_h2_failed(ClientFailure{errno_name(e, "ECONNRESET"), error == 0 ? "the server closed the connection" : std::string("connect failed: ") + std::strerror(e)});
+    if (received_any_) {
+      h->on_h2_failed(ClientFailure{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not answer in HTTP/2"});
+    } else {
+      h->on_h2_failed(ClientFailure{errno_name(e, "ECONNRESET"),
+                                    error == 0 ? "the server closed the connection" : std::string("connect failed: ") + std::strerror(e)});
+    }
   }
   destroy();
 }
@@ -703,7 +718,13 @@ void H2Session::destroy() {
   if (client_ != nullptr) {
     H2ClientHandler* h = client_;
     client_ = nullptr;
-    h->on_h2_closed();
+    if (ready_) {
+      h->on_h2_closed();
+    } else if (received_any_) {  // it answered, but not with HTTP/2 SETTINGS (nghttp2 gave up on it)
+      h->on_h2_failed(ClientFailure{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not answer in HTTP/2"});
+    } else {
+      h->on_h2_failed(ClientFailure{"ECONNRESET", "the connection ended before the server's HTTP/2 SETTINGS"});
+    }
   }
   link_->close(&H2Session::on_closed, this);
   uv_timer_stop(&timer_);

@@ -189,6 +189,39 @@ describe('connectHttp2 against our server', () => {
   });
 });
 
+describe('connect(url, { http2: true })', () => {
+  it('uses HTTP/2 when the server accepts extended CONNECT (ws.httpVersion 2); the connection closes with the WebSocket', async () => {
+    const s = await ourServer();
+    const ws = await lib.connect(`ws://127.0.0.1:${s.port}/over?h=2`, { http2: true, protocols: ['p'] });
+    expect(ws.httpVersion).toBe('2');
+    expect(s.requests[0]!.httpVersion).toBe('2');
+    expect(s.requests[0]!.url).toBe('/over?h=2');
+    expect(s.sockets[0]!.httpVersion).toBe('2');
+    const reply = next<[string]>(ws, 'message');
+    ws.send('via h2');
+    expect((await reply)[0]).toBe('via h2');
+    ws.close(1000);
+    await next(ws, 'close');
+  });
+
+  it('falls back to HTTP/1.1 when the server does not speak HTTP/2 (cleartext preface refused, or ALPN http/1.1)', async () => {
+    const plain = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1' }), (x) => x.close());
+    await next(plain, 'listening');
+    plain.on('connection', (c) => c.on('message', (m) => c.send(m)));
+    const ws = cleanup.add(await lib.connect(`ws://127.0.0.1:${(plain.address() as net.AddressInfo).port}/`, { http2: true }), (w) => w.terminate());
+    expect(ws.httpVersion).toBe('1.1');
+    const reply = next<[string]>(ws, 'message');
+    ws.send('via h1');
+    expect((await reply)[0]).toBe('via h1');
+    if (opensslMissing() !== null && !process.env.CI) return;
+    const f = tlsFixtures();
+    const tlsPlain = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', tls: { key: f.server.key, cert: f.server.cert } }), (x) => x.close());
+    await next(tlsPlain, 'listening');
+    const wss = cleanup.add(await lib.connect(`wss://localhost:${(tlsPlain.address() as net.AddressInfo).port}/`, { http2: true, ca: f.ca.cert }), (w) => w.terminate());
+    expect(wss.httpVersion).toBe('1.1');
+  });
+});
+
 describe('connectHttp2 against Node\'s http2 server with hand-made frames (an independent peer)', () => {
   it('sends a valid extended CONNECT and masked frames; echo and close work', async () => {
     const n = await nodeH2((h) => ({ status: 200, headers: h['sec-websocket-protocol'] ? { 'sec-websocket-protocol': 'b' } : {} }));

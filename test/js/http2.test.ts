@@ -295,7 +295,7 @@ describe('HTTP/2 extended CONNECT (RFC 8441)', () => {
     ws.send(8, f.payload);
     ws.stream.end();
     await within(done, 10_000, 'server closed');
-    await waitUntil(() => nativeBinding().socketCount() === base, 'native sockets and sessions gone');
+    await waitUntil(() => nativeBinding().socketCount() <= base, 'native sockets and sessions gone');  // ≤: earlier tests' connections may still be finishing
   });
 
   it('garbage after the preface ends only that connection', async () => {
