@@ -90,26 +90,38 @@ function attempt(target: Target, ip: string, config: ClientConfig, timeout: numb
       reject(nativeConnectError(error, target));
       return;
     }
-    const onAbort = () => {
-      internals.abort(ws);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    internals.connecting(ws, socket, {
-      opened(protocol, extensions) {
-        signal?.removeEventListener('abort', onAbort);
-        internals.open(ws, protocol, extensions);
-        resolve(ws);
-        // After the awaiting code has run (and attached its listeners), deliver what came with the 101.
-        setImmediate(() => internals.start(ws));
-      },
-      failed(code, message, status, rawHead, body) {
-        signal?.removeEventListener('abort', onAbort);
-        // A 101 that fails validation says why (e.g. a permessage-deflate answer we did not allow).
-        const what = status === 0 ? message : status === 101 && message ? `the server answered 101, but ${message}` : `the server answered ${status}`;
-        reject(new HandshakeError(code, `connect to ${target.href} failed: ${what}`, status, parseHeaderLines(rawHead), { body }));
-      },
+    watchOpening(ws, socket, signal, resolve, reject, (status, message) => {
+      // A 101 that fails validation says why (e.g. a permessage-deflate answer we did not allow).
+      const what = status === 0 ? message : status === 101 && message ? `the server answered 101, but ${message}` : `the server answered ${status}`;
+      return `connect to ${target.href} failed: ${what}`;
     });
+  });
+}
+
+/**
+ * @internal A client socket's opening: resolves with `ws` once the server accepted (reading starts
+ * after the awaiting code has attached its listeners), rejects on `signal` or with a
+ * HandshakeError whose message `describe` writes.
+ */
+export function watchOpening(ws: WebSocket, socket: NativeSocket, signal: AbortSignal | undefined, resolve: (ws: WebSocket) => void,
+  reject: (error: Error) => void, describe: (status: number, message: string) => string): void {
+  const onAbort = () => {
+    internals.abort(ws);
+    reject(abortError(signal!));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  internals.connecting(ws, socket, {
+    opened(protocol, extensions) {
+      signal?.removeEventListener('abort', onAbort);
+      internals.open(ws, protocol, extensions);
+      resolve(ws);
+      // After the awaiting code has run (and attached its listeners), deliver what came with the handshake.
+      setImmediate(() => internals.start(ws));
+    },
+    failed(code, message, status, rawHead, body) {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new HandshakeError(code, describe(status, message), status, parseHeaderLines(rawHead), { body }));
+    },
   });
 }
 

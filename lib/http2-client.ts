@@ -7,12 +7,11 @@
  */
 import { EventEmitter } from 'node:events';
 
-import { abortError, nativeConnectError, parseUrl, resolve, type Target } from './client.js';
+import { abortError, nativeConnectError, parseUrl, resolve, watchOpening, type Target } from './client.js';
 import { HandshakeError, InvalidArgumentTypeError, InvalidStateError } from './errors.js';
 import { native, type NativeHttp2Session, type NativeSocket } from './native.js';
 import { clientConfig, type ClientOptions } from './options.js';
 import { clientTls } from './tls.js';
-import { parseHeaderLines } from './upgrade-request.js';
 import { internals, type Http2SessionSink, type WebSocket } from './websocket.js';
 
 /** Options of one WebSocket on a session: the offers and fields of its request, and its limits. */
@@ -116,23 +115,9 @@ export class Http2Session extends EventEmitter {
         reject(nativeConnectError(error, this.#target));
         return;
       }
-      const onAbort = () => {
-        internals.abort(ws);
-        reject(abortError(signal!));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      internals.connecting(ws, socket, {
-        opened(protocol, extensions) {
-          signal?.removeEventListener('abort', onAbort);
-          internals.open(ws, protocol, extensions);
-          resolvePromise(ws);
-          setImmediate(() => internals.start(ws));
-        },
-        failed(code, message, status, rawHead, body) {
-          signal?.removeEventListener('abort', onAbort);
-          const what = status === 0 ? message : `the server answered ${status}${message && status >= 200 && status < 300 ? `, but ${message}` : ''}`;
-          reject(new HandshakeError(code, `WebSocket ${url} over HTTP/2 failed: ${what}`, status, parseHeaderLines(rawHead), { body }));
-        },
+      watchOpening(ws, socket, signal, resolvePromise, reject, (status, message) => {
+        const what = status === 0 ? message : `the server answered ${status}${message && status >= 200 && status < 300 ? `, but ${message}` : ''}`;
+        return `WebSocket ${url} over HTTP/2 failed: ${what}`;
       });
     });
   }

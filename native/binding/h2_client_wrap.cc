@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "binding/client_request.h"
 #include "binding/js_values.h"
 #include "binding/server_wrap.h"
 #include "binding/socket_wrap.h"
@@ -83,29 +84,13 @@ Napi::Value H2ClientWrap::websocket(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   auto config = read_socket_config(o);
   config->http2 = config_->http2;
-  const std::string path = get_string(o, "path");
-  const std::string origin = get_string(o, "origin");
-  std::vector<std::string> protocols;
-  HeaderList headers;
-  if (!read_string_list(o.Get("protocols"), protocols) || !read_header_list(o.Get("headers"), headers))
-    return throw_type_error(env, "protocols and headers must be arrays of strings");
-  std::vector<std::string_view> protocol_views(protocols.begin(), protocols.end());
-  handshake::ClientRequestOptions ro;
-  ro.host = host_;
-  ro.port = port_;
-  ro.secure = secure_;
-  ro.path = path.empty() ? std::string_view("/") : std::string_view(path);
-  ro.protocols = protocol_views;
-  ro.origin = origin;
-  ro.headers = headers.fields();
-  if (config->offer_deflate) ro.deflate = &config->deflate_offer;
+  ClientRequest req;
+  if (!read_client_request(env, o, *config, host_, port_, secure_, req)) return env.Undefined();
   auto hs = std::make_unique<handshake::ClientHandshake>(config->head_limits);
   std::vector<handshake::OwnedField> fields;
-  const auto err = hs->build_connect(ro, fields);
+  const auto err = hs->build_connect(req.options, fields);
   if (err != handshake::BuildError::None) {
-    Napi::TypeError e = Napi::TypeError::New(env, handshake::build_error_message(err));
-    e.Set("code", Napi::String::New(env, handshake::build_error_name(err)));
-    e.ThrowAsJavaScriptException();
+    throw_build_error(env, err);
     return env.Undefined();
   }
   Napi::Object wrap_obj = state_->socket_ctor.New({});

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "binding/client_request.h"
 #include "binding/env_state.h"
 #include "binding/h2_client_wrap.h"
 #include "binding/js_values.h"
@@ -64,32 +65,14 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   auto config = read_socket_config(o);
   const std::string ip = get_string(o, "ip");
-  const std::string host = get_string(o, "host");
-  const std::string path = get_string(o, "path");
-  const std::string origin = get_string(o, "origin");
   const auto port = static_cast<uint16_t>(get_number(o, "port", 80));
-  std::vector<std::string> protocols;
-  HeaderList headers;
-  if (!read_string_list(o.Get("protocols"), protocols) || !read_header_list(o.Get("headers"), headers))
-    return throw_type_error(env, "protocols and headers must be arrays of strings");
-  std::vector<std::string_view> protocol_views(protocols.begin(), protocols.end());
-
-  handshake::ClientRequestOptions ro;
-  ro.host = host;
-  ro.port = port;
-  ro.secure = get_bool(o, "secure", false);
-  ro.path = path.empty() ? std::string_view("/") : std::string_view(path);
-  ro.protocols = protocol_views;
-  ro.origin = origin;
-  ro.headers = headers.fields();
-  if (config->offer_deflate) ro.deflate = &config->deflate_offer;
+  ClientRequest req;
+  if (!read_client_request(env, o, *config, get_string(o, "host"), port, get_bool(o, "secure", false), req)) return env.Undefined();
   auto hs = std::make_unique<handshake::ClientHandshake>(config->head_limits);
   std::string request;
-  const auto err = hs->build_request(ro, state.loop->random(), request);
+  const auto err = hs->build_request(req.options, state.loop->random(), request);
   if (err != handshake::BuildError::None) {
-    Napi::TypeError e = Napi::TypeError::New(env, handshake::build_error_message(err));
-    e.Set("code", Napi::String::New(env, handshake::build_error_name(err)));
-    e.ThrowAsJavaScriptException();
+    throw_build_error(env, err);
     return env.Undefined();
   }
   Napi::Object wrap_obj = state.socket_ctor.New({});

@@ -94,20 +94,8 @@ Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const Sock
 Endpoint* Endpoint::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                               std::string request, std::unique_ptr<handshake::ClientHandshake> handshake,
                               SocketHandler* handler, const TlsClientParams* tls, int* error, LinkFailure* failure) {
-  const int fd = tcp_connect(ip, port);
-  if (fd < 0) {
-    *error = -fd;
-    return nullptr;
-  }
-  *error = 0;
-  std::unique_ptr<Link> link = std::make_unique<FdLink>(loop, fd, true);
-  if (tls != nullptr) {
-    link = TlsLink::client(loop, std::move(link), *tls, failure);
-    if (!link) {
-      *error = EPROTO;
-      return nullptr;
-    }
-  }
+  std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure);
+  if (!link) return nullptr;
   auto* s = new Endpoint(loop, std::move(link), std::move(config));
   s->handler_ = handler;
   s->client_ = std::move(handshake);

@@ -88,20 +88,8 @@ H2Session::~H2Session() {
 
 H2Session* H2Session::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                                     const TlsClientParams* tls, H2ClientHandler* handler, int* error, LinkFailure* failure) {
-  const int fd = tcp_connect(ip, port);
-  if (fd < 0) {
-    *error = -fd;
-    return nullptr;
-  }
-  *error = 0;
-  std::unique_ptr<Link> link = std::make_unique<FdLink>(loop, fd, true);
-  if (tls != nullptr) {
-    link = TlsLink::client(loop, std::move(link), *tls, failure);
-    if (!link) {
-      *error = EPROTO;
-      return nullptr;
-    }
-  }
+  std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure);
+  if (!link) return nullptr;
   auto* s = new H2Session(loop, std::move(link), std::move(config), nullptr, SocketAddress{ip, port, ip.find(':') == std::string::npos ? 4 : 6});
   s->client_ = handler;
   if (!s->start()) {

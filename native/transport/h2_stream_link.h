@@ -53,12 +53,7 @@ struct H2Stream {
   std::vector<uint8_t> held;      // DATA received while the endpoint did not want it (unconsumed)
   std::string body;               // a refusal's body
   int response_status = 0;        // client: the response's :status
-  struct Fields final : handshake::HeaderList {
-    std::vector<handshake::OwnedField> list;
-    size_t header_count() const override { return list.size(); }
-    std::string_view header_name(size_t i) const override { return list[i].name; }
-    std::string_view header_value(size_t i) const override { return list[i].value; }
-  } response;                     // client: the response's other fields
+  handshake::OwnedFieldList response;  // client: the response's other fields
   size_t body_offset = 0;
   void (*close_done)(void*) = nullptr;  // the endpoint's link close waits for in_flight == 0
   void* close_arg = nullptr;

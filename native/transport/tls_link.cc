@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "transport/event_loop.h"
+#include "transport/fd_link.h"
+#include "transport/tcp.h"
 
 namespace sockudo::transport {
 
@@ -408,6 +410,21 @@ void TlsLink::close(void (*done)(void*), void* arg) {
   if (closed_) return;
   closed_ = true;
   inner_->close(done, arg);
+}
+
+std::unique_ptr<Link> connect_client_link(Loop& loop, const std::string& ip, uint16_t port, const TlsClientParams* tls,
+                                          int* error, LinkFailure* failure) {
+  const int fd = tcp_connect(ip, port);
+  if (fd < 0) {
+    *error = -fd;
+    return nullptr;
+  }
+  *error = 0;
+  std::unique_ptr<Link> link = std::make_unique<FdLink>(loop, fd, true);
+  if (tls == nullptr) return link;
+  link = TlsLink::client(loop, std::move(link), *tls, failure);
+  if (!link) *error = EPROTO;
+  return link;
 }
 
 }  // namespace sockudo::transport

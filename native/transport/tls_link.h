@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "transport/link.h"
@@ -100,5 +101,11 @@ class TlsLink final : public Link, private LinkEvents {
   std::vector<uint8_t>* sink_ = &out_;  // where OpenSSL's records go (the loop's scratch inside write())
   std::string alpn_;
 };
+
+// A client's link: a non-blocking TCP connect to ip:port, with TLS over it when `tls` is given.
+// Null with *error = errno when the connect cannot start (EPROTO and *failure when the TLS state
+// cannot be created); progress and failures later are reported to the link's events.
+std::unique_ptr<Link> connect_client_link(Loop& loop, const std::string& ip, uint16_t port, const TlsClientParams* tls,
+                                          int* error, LinkFailure* failure);
 
 }  // namespace sockudo::transport

@@ -423,15 +423,7 @@ TEST(malformed_and_oversized_responses) {
 
 // --- extended CONNECT (RFC 8441 §4–5) ---------------------------------------------------------
 
-namespace {
-class Block final : public HeaderList {
- public:
-  std::vector<OwnedField> list;
-  size_t header_count() const override { return list.size(); }
-  std::string_view header_name(size_t i) const override { return list[i].name; }
-  std::string_view header_value(size_t i) const override { return list[i].value; }
-};
-}  // namespace
+using Block = OwnedFieldList;
 
 TEST(extended_connect_request_block) {
   std::vector<std::string_view> protocols = {"chat", "superchat"};

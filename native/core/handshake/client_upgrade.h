@@ -98,15 +98,6 @@ class ClientHandshake {
   const protocol::DeflateAgreement& deflate() const { return deflate_; }
 
  private:
-  // A response block kept for reporting (names lower-case, no pseudo-header fields).
-  class Fields final : public HeaderList {
-   public:
-    std::vector<OwnedField> list;
-    size_t header_count() const override { return list.size(); }
-    std::string_view header_name(size_t i) const override { return list[i].name; }
-    std::string_view header_value(size_t i) const override { return list[i].value; }
-  };
-
   HeadFeedResult fail(HandshakeError e, const char* reason, size_t consumed);
   BuildError check_options(const ClientRequestOptions& options) const;
   void remember_offers(const ClientRequestOptions& options);
@@ -130,7 +121,7 @@ class ClientHandshake {
   protocol::DeflateAgreement deflate_;
   bool extended_ = false;  // an extended CONNECT (build_connect)
   int status_ = 0;
-  Fields fields_;
+  OwnedFieldList fields_;  // the extended CONNECT's response block (names lower-case, no pseudo-header fields)
 };
 
 // The value of the first field named `name` (case-insensitive), if any.

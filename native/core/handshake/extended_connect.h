@@ -39,6 +39,15 @@ struct OwnedField {
   std::string value;
 };
 
+// Owned fields read as a HeaderList (a response block kept for reporting, a test's block).
+class OwnedFieldList final : public HeaderList {
+ public:
+  std::vector<OwnedField> list;
+  size_t header_count() const override { return list.size(); }
+  std::string_view header_name(size_t i) const override { return list[i].name; }
+  std::string_view header_value(size_t i) const override { return list[i].value; }
+};
+
 // A request header block as an HTTP/2 or HTTP/3 decoder delivers it, one field at a time.
 class ConnectRequest final : public HeaderList {
  public:
