@@ -279,6 +279,7 @@ int H2Session::on_begin_headers(int32_t stream_id, int category) {
   }
   if (category != NGHTTP2_HCAT_REQUEST || going_away_) return 0;
   new_streams_++;
+  requested_ = true;
   auto* st = new H2Stream();
   st->session = this;
   st->id = stream_id;
@@ -606,7 +607,11 @@ void H2Session::close_gracefully() {
 
 void H2Session::arm_timer() {
   if (closed_) return;
-  const uint64_t limit = client_role() ? (ready_ ? 0 : config_->handshake_timeout_ms) : config_->http2.idle_timeout_ms;
+  // Client: until the server's SETTINGS, the handshake timeout. Server: a connection that has not
+  // started a request yet gets handshakeTimeout (as an HTTP/1.1 head would), later the idle timeout.
+  uint64_t limit = client_role() ? (ready_ ? 0 : config_->handshake_timeout_ms) : config_->http2.idle_timeout_ms;
+  if (!client_role() && !requested_ && config_->handshake_timeout_ms > 0 && (limit == 0 || config_->handshake_timeout_ms < limit))
+    limit = config_->handshake_timeout_ms;
   if (idle_since_ == 0 || limit == 0) {
     uv_timer_stop(&timer_);
     return;

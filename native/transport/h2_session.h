@@ -155,6 +155,7 @@ class H2Session final : public LinkEvents, public LoopMember {
   H2ClientHandler* client_ = nullptr;  // a client session's application side
   bool ready_ = false;                 // client: the server's SETTINGS arrived
   bool received_any_ = false;          // client: the server sent something
+  bool requested_ = false;             // server: a request stream has begun
   uint32_t new_streams_ = 0;    // requests begun in this read (or resume pass)
   bool pause_requested_ = false;
   std::vector<uint8_t> backlog_;  // input after a pause, fed from the next resume pass

@@ -271,6 +271,14 @@ describe('HTTP/2 extended CONNECT (RFC 8441)', () => {
     expect(received.every((n) => n === 16 * 1024)).toBe(true);
   });
 
+  it('a connection that never starts a request is sent GOAWAY after handshakeTimeout, not the longer idle timeout', async () => {
+    const s = await server({ handshakeTimeout: 200 });
+    const raw = await RawH2.connect(s.port, cleanup);
+    const started = Date.now();
+    expect(await raw.closedWith(5000)).toBe(NO_ERROR);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
   it('closes an HTTP/2 connection without streams after http2IdleTimeout (GOAWAY)', async () => {
     const s = await server({ http2IdleTimeout: 200 });
     const h = await h2Connect(s.url, cleanup);
