@@ -33,6 +33,7 @@ const TARGETS = {
   fuzz_utf8: { weight: 1, maxLen: 4096 },
   fuzz_mask: { weight: 1, maxLen: 512 },
   fuzz_deflate: { weight: 1, maxLen: 4096 },
+  fuzz_extended_connect: { weight: 1, maxLen: 4096 },
 };
 
 function die(msg) {

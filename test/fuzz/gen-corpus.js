@@ -221,6 +221,21 @@ const extensions = [
 ];
 for (const [i, e] of extensions.entries()) add('fuzz_extension_header', B([(i * 37) & 0xff, (i * 53) & 0xff, e.length >> 1, 0], e));
 
+// --- extended CONNECT (RFC 8441) ---------------------------------------------------------------------
+const field = (n, v) => B([n.length, Buffer.byteLength(v, 'latin1')], n, v);
+const chromiumBlock = [[':method', 'CONNECT'], [':authority', 'localhost:8443'], [':scheme', 'https'], [':path', '/chat?x=1'], [':protocol', 'websocket'],
+  ['sec-websocket-version', '13'], ['origin', 'https://localhost:8443'], ['sec-websocket-protocol', 'chat, superchat'],
+  ['sec-websocket-extensions', 'permessage-deflate; client_max_window_bits']];
+const responses2 = [[['sec-websocket-protocol', 'chat']], [['sec-websocket-extensions', 'permessage-deflate']], [['sec-websocket-protocol', 'nope']], []];
+const variants = [chromiumBlock, chromiumBlock.filter(([n]) => n !== ':scheme'), [...chromiumBlock, ['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==']],
+  [...chromiumBlock.slice(0, 5), ['x', '1'], [':path', '/late']], [[':method', 'GET'], [':path', '/'], [':scheme', 'https'], [':authority', 'a']],
+  [...chromiumBlock, ['connection', 'upgrade']]];
+for (const [i, block] of variants.entries()) {
+  for (const [j, resp] of responses2.entries()) {
+    add('fuzz_extended_connect', B([(i * 16 + j * 3) & 0xff], ...block.map(([n, v]) => field(n, v)), field('~', ''), ...resp.map(([n, v]) => field(n, v))));
+  }
+}
+
 // --- UTF-8 ---------------------------------------------------------------------------------------
 const utf8 = [...vectorsFrom('test_utf8.cc'), Buffer.from('Hello-µ@ßöäüàá-UTF-8!!'), Buffer.from('κόσμε'),
   hex('ef bb bf'), hex('ed 9f bf ee 80 80'), hex('f0 90 80 80 f4 8f bf bf'), Buffer.alloc(70, 0x41)];
@@ -263,6 +278,9 @@ dicts.fuzz_http_response_head = [...httpTokens, 'HTTP/1.1 101 Switching Protocol
   '; client_max_window_bits=10', '; server_max_window_bits=8', '; client_no_context_takeover'];
 dicts.fuzz_extension_header = ['permessage-deflate', 'server_no_context_takeover', 'client_no_context_takeover', 'server_max_window_bits',
   'client_max_window_bits', '=', ';', ',', ' ', '\t', '\"', '\\', '8', '9', '10', '15', '16', '08', 'x-webkit-deflate-frame'];
+dicts.fuzz_extended_connect = [':method', ':protocol', ':scheme', ':path', ':authority', ':status', 'CONNECT', 'websocket', 'https', 'http',
+  'sec-websocket-version', '13', 'sec-websocket-protocol', 'sec-websocket-extensions', 'permessage-deflate', 'sec-websocket-key', 'connection',
+  'upgrade', 'content-length', 'origin', '~', 'chat', 'v2', '/', '?', '#'];
 dicts.fuzz_deflate = ['\x00\x00\xff\xff', '\xf2\x48\xcd\xc9\xc9\x07\x00', '\x01', '\x03', '\x05', '\x00\x05\x00\xfa\xff'];
 dicts.fuzz_utf8 = ['\xc2\x80', '\xdf\xbf', '\xe0\xa0\x80', '\xed\x9f\xbf', '\xed\xa0\x80', '\xee\x80\x80', '\xef\xbf\xbf',
   '\xf0\x90\x80\x80', '\xf4\x8f\xbf\xbf', '\xf4\x90\x80\x80', '\xc0\x80', '\xc1\xbf', '\xe0\x80\x80', '\xf0\x80\x80\x80',

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../fuzz/deflate_target.h"
+#include "../fuzz/extended_connect.h"
 #include "../fuzz/extension.h"
 #include "../fuzz/frames.h"
 #include "../fuzz/http_heads.h"
@@ -99,6 +100,7 @@ const Target kTargets[] = {
     {"fuzz_utf8", fuzz_utf8::fuzz_one},
     {"fuzz_mask", fuzz_mask::fuzz_one},
     {"fuzz_deflate", fuzz_deflate::fuzz_one},
+    {"fuzz_extended_connect", fuzz_extended_connect::fuzz_one},
 };
 
 }  // namespace
