@@ -12,6 +12,8 @@
 //     sockudo-https  a Node https server whose 'upgrade' handler calls our handleUpgrade() (the
 //                    TLSSocket is a Duplex: Node's TLS, our engine)
 //     ws-https       `ws` (with bufferutil) on a Node https server
+//     sockudo-h2     our native listener with `http2: true, http2Cleartext: true` (WebSocket over
+//                    HTTP/2 by prior knowledge, HTTP/1.1 upgrades on the same port)
 //     uws            uWebSockets.js from UWS_PATH (a built uws_*.node, or a directory holding uws.js);
 //                    broadcast = app.publish() to a topic every connection joined
 // Every server: 127.0.0.1, port 0, no compression, no idle timeout or automatic pings, 64 MiB of
@@ -80,6 +82,9 @@ function sockudo(mode) {
     server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => ready(server.address().port));
   } else if (mode === 'tls') {
     wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, tls: tlsFiles(), ...options });
+    wss.on('listening', () => ready(wss.address().port));
+  } else if (mode === 'h2') {
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, http2: true, http2Cleartext: true, ...options });
     wss.on('listening', () => ready(wss.address().port));
   } else if (mode === 'http') {
     const http = require('node:http');
@@ -179,6 +184,7 @@ const impls = {
   'sockudo-http': () => sockudo('http'),
   'sockudo-loop': () => sockudo('loop'),
   'sockudo-tls': () => sockudo('tls'),
+  'sockudo-h2': () => sockudo('h2'),
   'sockudo-https': () => sockudo('https'),
   'ws-https': () => ws(true, true),
   ws: () => ws(true),
