@@ -133,3 +133,16 @@ describe('bench/js/tls.mjs (wss:// vs ws over https)', () => {
     expect(r.stdout).toMatch(/\| sockudo \(plain ws:\/\/\) \| [\d,]+ /);
   }, 180_000);
 });
+
+describe('bench/js/http2.mjs (WebSocket over HTTP/2)', () => {
+  it('one quick round: echo over one multiplexed HTTP/2 connection, over HTTP/1.1 (ours, ws), and idle memory per stream', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bench', 'js', 'http2.mjs'), '--quick'], { cwd: root, encoding: 'utf8', timeout: 150_000 });
+    expect(r.status, r.stderr).toBe(0);
+    for (const row of ['| ours, 100 WebSockets on 1 HTTP/2 connection |', '| ours, 100 HTTP/1.1 connections |', '| ws, 100 HTTP/1.1 connections |']) {
+      const line = r.stdout.split('\n').find((l) => l.startsWith(row));
+      expect(line, row).toBeDefined();
+      expect(Number(line!.split('|')[2]!.trim().split(' ')[0]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    }
+    expect(r.stdout).toMatch(/\| HTTP\/2 stream \(10 connections\) \| [\d,]+ \|/);
+  }, 180_000);
+});
