@@ -86,74 +86,6 @@ H2Session::~H2Session() {
   loop_.remove_member(this);
 }
 
-H2Session* H2Session::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
-                                    const TlsClientParams* tls, H2ClientHandler* handler, int* error, LinkFailure* failure) {
-  std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure);
-  if (!link) return nullptr;
-  auto* s = new H2Session(loop, std::move(link), std::move(config), nullptr, SocketAddress{ip, port, ip.find(':') == std::string::npos ? 4 : 6});
-  s->client_ = handler;
-  if (!s->start()) {
-    s->client_ = nullptr;
-    s->destroy();
-    *error = ENOMEM;
-    return nullptr;
-  }
-  if (s->config_->handshake_timeout_ms > 0) {  // bounds connect, TLS and the server's SETTINGS
-    s->idle_since_ = loop.now_ms();
-  }
-  s->update_wants();
-  s->arm_timer();
-  return s;
-}
-
-void H2Session::on_link_connected() {
-  if (closed_ || client_ == nullptr) return;
-  // RFC 9113 §3.2: over TLS, "h2" must have been agreed by ALPN.
-  if (link_->encrypted() && link_->alpn() != "h2") {
-    ClientFailure f{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not agree to HTTP/2 (ALPN \"" + std::string(link_->alpn()) + "\")"};
-    H2ClientHandler* h = client_;
-    client_ = nullptr;
-    h->on_h2_failed(f);
-    destroy();
-    return;
-  }
-  mark_dirty();  // the preface and our SETTINGS
-}
-
-Endpoint* H2Session::open_websocket(const std::vector<handshake::OwnedField>& fields, std::unique_ptr<handshake::ClientHandshake> hs,
-                                    SocketHandler* handler) {
-  if (closed_ || going_away_ || !ready_) return nullptr;
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
-  for (const auto& f : fields) {
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())), reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())),
-                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
-  auto* st = new H2Stream();
-  st->session = this;
-  st->has_endpoint = true;
-  st->answered = true;  // a client stream is not answered by us
-  nghttp2_data_provider2 provider{};
-  provider.source.ptr = st;
-  provider.read_callback = H2StreamLink::read_websocket;
-  const int32_t id = nghttp2_submit_request2(ng_, nullptr, nv.data(), nv.size(), &provider, st);
-  if (id < 0) {
-    delete st;
-    return nullptr;
-  }
-  st->id = id;
-  streams_.insert(st);
-  idle_since_ = 0;
-  arm_timer();
-  mark_dirty();
-  return Endpoint::create_client_stream(loop_, std::make_unique<H2StreamLink>(st), config_, std::move(hs), handler, remote_);
-}
-
-void H2Session::detach_client() {
-  client_ = nullptr;
-  close_gracefully();
-}
-
 H2Session* H2Session::create_server(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const SocketConfig> config,
                                     ServerHandler* server, const SocketAddress& remote, uint8_t* data, size_t len) {
   auto* s = new H2Session(loop, std::move(link), std::move(config), server, remote);
@@ -244,10 +176,7 @@ void H2Session::receive(uint8_t* data, size_t len) {
   }
   if (rv < 0 && client_role() && !ready_ && client_ != nullptr) {
     // The server's first bytes are not HTTP/2 (an HTTP/1.1-only server answering the preface).
-    H2ClientHandler* h = client_;
-    client_ = nullptr;
-    h->on_h2_failed(ClientFailure{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED",
-                                  std::string("the server did not answer in HTTP/2: ") + nghttp2_strerror(static_cast<int>(rv))});
+    fail_client("ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", std::string("the server did not answer in HTTP/2: ") + nghttp2_strerror(static_cast<int>(rv)));
     destroy();
     return;
   }
@@ -626,9 +555,7 @@ void H2Session::on_timer(uv_timer_t* handle) {
   Loop::CallbackScope scope(s->loop_);
   if (s->closed_) return;
   if (s->client_role() && !s->ready_) {  // connect, TLS or the server's SETTINGS took too long
-    H2ClientHandler* h = s->client_;
-    s->client_ = nullptr;
-    if (h != nullptr) h->on_h2_failed(ClientFailure{"ETIMEDOUT", "HTTP/2 connection timed out"});
+    s->fail_client("ETIMEDOUT", "HTTP/2 connection timed out");
     s->destroy();
     return;
   }
@@ -643,26 +570,16 @@ void H2Session::on_timer(uv_timer_t* handle) {
 }
 
 void H2Session::on_link_eof(int error) {
-  if (client_role() && !ready_ && client_ != nullptr) {
+  if (client_role() && !ready_) {
     const int e = error < 0 ? -error : ECONNRESET;
-    H2ClientHandler* h = client_;
-    client_ = nullptr;
-    if (received_any_) {
-      h->on_h2_failed(ClientFailure{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not answer in HTTP/2"});
-    } else {
-      h->on_h2_failed(ClientFailure{errno_name(e, "ECONNRESET"),
-                                    error == 0 ? "the server closed the connection" : std::string("connect failed: ") + std::strerror(e)});
-    }
+    if (received_any_) fail_client("ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not answer in HTTP/2");
+    else fail_client(errno_name(e, "ECONNRESET"), error == 0 ? "the server closed the connection" : std::string("connect failed: ") + std::strerror(e));
   }
   destroy();
 }
 
 void H2Session::on_link_failed(const LinkFailure& failure) {
-  if (client_role() && !ready_ && client_ != nullptr) {
-    H2ClientHandler* h = client_;
-    client_ = nullptr;
-    h->on_h2_failed(ClientFailure{failure.code, failure.message});
-  }
+  if (client_role() && !ready_) fail_client(failure.code, failure.message);
   destroy();
 }
 
@@ -708,16 +625,14 @@ void H2Session::destroy() {
     }
   }
   if (server_) server_->on_session_gone(*this);
-  if (client_ != nullptr) {
+  if (client_ != nullptr && ready_) {
     H2ClientHandler* h = client_;
     client_ = nullptr;
-    if (ready_) {
-      h->on_h2_closed();
-    } else if (received_any_) {  // it answered, but not with HTTP/2 SETTINGS (nghttp2 gave up on it)
-      h->on_h2_failed(ClientFailure{"ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not answer in HTTP/2"});
-    } else {
-      h->on_h2_failed(ClientFailure{"ECONNRESET", "the connection ended before the server's HTTP/2 SETTINGS"});
-    }
+    h->on_h2_closed();
+  } else if (received_any_) {  // it answered, but not with HTTP/2 SETTINGS (nghttp2 gave up on it)
+    fail_client("ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not answer in HTTP/2");
+  } else {
+    fail_client("ECONNRESET", "the connection ended before the server's HTTP/2 SETTINGS");
   }
   link_->close(&H2Session::on_closed, this);
   uv_timer_stop(&timer_);

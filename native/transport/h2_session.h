@@ -116,6 +116,7 @@ class H2Session final : public LinkEvents, public LoopMember {
 
   bool start();
   bool client_role() const { return server_ == nullptr; }
+  void fail_client(std::string code, std::string message);  // h2_client_session.cc
   void receive(uint8_t* data, size_t len);
   void on_request(H2Stream* stream);
   void refuse(H2Stream* stream, const handshake::UpgradeVerdict& verdict);
