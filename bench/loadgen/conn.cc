@@ -13,14 +13,15 @@
 
 #include "clock.h"
 #include "frame_writer.h"
+#include "h2_mux.h"
 #include "handshake.h"
 #include "random.h"
 
 namespace sockudo::loadgen {
 
 Conn::Conn(Loop& loop, const Endpoint& endpoint, ConnHandler& handler, uint32_t id,
-           bool offer_deflate, TlsContext* tls)
-    : loop_(loop), endpoint_(endpoint), handler_(handler), id_(id), offer_deflate_(offer_deflate), tls_ctx_(tls) {
+           bool offer_deflate, TlsContext* tls, H2Mux* mux)
+    : loop_(loop), endpoint_(endpoint), handler_(handler), id_(id), offer_deflate_(offer_deflate), tls_ctx_(tls), mux_(mux) {
   // §5.3: the key must be unpredictable; an all-zero key would leave the payload unmasked.
   do {
     fill_random(mask_key_, sizeof mask_key_);
@@ -33,6 +34,11 @@ Conn::~Conn() {
 
 void Conn::start() {
   started_ns_ = now_ns();
+  if (mux_ != nullptr) {  // RFC 8441: an extended CONNECT on the mux's connection
+    state_ = State::Handshaking;
+    mux_->open(this);
+    return;
+  }
   state_ = State::Connecting;
   fd_ = socket(endpoint_.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
@@ -310,6 +316,10 @@ void Conn::want_flush() {
 void Conn::flush() {
   flush_queued_ = false;
   if (state_ == State::Closed || state_ == State::Idle || state_ == State::Connecting) return;
+  if (mux_ != nullptr) {  // the mux frames the queue into DATA
+    if (!out_.empty()) mux_->resume(this);
+    return;
+  }
   if (tls_) {
     tls_flush();
     return;
@@ -326,6 +336,7 @@ void Conn::finish(bool clean, const std::string& why) {
   if (state_ == State::Closed) return;
   const bool was_open = state_ == State::Open || state_ == State::Closing;
   state_ = State::Closed;
+  if (mux_ != nullptr) mux_->detach(this);
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -338,6 +349,54 @@ void Conn::finish(bool clean, const std::string& why) {
   }
   out_ = OutQueue{};
   handler_.on_closed(*this, was_open, clean, why);
+}
+
+// --- HTTP/2 (--http2) ----------------------------------------------------------------------------
+
+// RFC 8441 §5: a 2xx answers the extended CONNECT; the stream then carries the frames.
+void Conn::h2_response(int status) {
+  if (state_ != State::Handshaking) return;
+  if (status < 200 || status > 299) {
+    finish(false, "handshake: the server answered " + std::to_string(status));
+    return;
+  }
+  state_ = State::Open;
+  ++loop_.stats.opened;
+  loop_.stats.handshake_ns.record(now_ns() - started_ns_);
+  handler_.on_open(*this);
+}
+
+void Conn::h2_data(const uint8_t* data, size_t len) {
+  bytes_in_ += len;
+  if (state_ == State::Open || state_ == State::Closing) frame_input(data, len);
+}
+
+void Conn::h2_read_done() {
+  if (state_ != State::Closed) handler_.on_read_done(*this);
+}
+
+void Conn::h2_end() { end_of_input(); }
+
+void Conn::h2_closed(const std::string& why) {
+  if (state_ == State::Closed) return;
+  if (why.empty()) end_of_input();
+  else finish(false, why);
+}
+
+void Conn::h2_failed(const std::string& why) { finish(false, why); }
+
+size_t Conn::h2_take_output(uint8_t* buf, size_t len) {
+  iovec iov[64];
+  const size_t n = out_.peek(iov, 64);
+  size_t copied = 0;
+  for (size_t i = 0; i < n && copied < len; i++) {
+    const size_t k = std::min(len - copied, iov[i].iov_len);
+    std::memcpy(buf + copied, iov[i].iov_base, k);
+    copied += k;
+  }
+  out_.consume(copied);
+  bytes_out_ += copied;
+  return copied;
 }
 
 // --- TLS ----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 namespace sockudo::loadgen {
 
 class Conn;
+class H2Mux;
 
 // Scenario callbacks. Message payloads arrive in pieces (already inflated when compressed).
 class ConnHandler {
@@ -53,8 +54,9 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
   enum class State : uint8_t { Idle, Connecting, Handshaking, Open, Closing, Closed };
 
   // `tls`: null for plain TCP; otherwise the run's TLS context (it outlives the connection).
+  // `mux` (--http2): the WebSocket is a stream of that HTTP/2 connection instead (h2_mux.h).
   Conn(Loop& loop, const Endpoint& endpoint, ConnHandler& handler, uint32_t id, bool offer_deflate,
-       TlsContext* tls = nullptr);
+       TlsContext* tls = nullptr, H2Mux* mux = nullptr);
   ~Conn() override;
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -87,6 +89,18 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
   uint64_t bytes_out() const { return bytes_out_; }
   uint64_t compressed_in() const { return compressed_in_; }
   size_t pending_out() const { return out_.pending_bytes(); }
+
+  // --http2: what the stream's mux reports (h2_mux.cc).
+  int32_t h2_stream() const { return h2_stream_; }
+  void set_h2_stream(int32_t id) { h2_stream_ = id; }
+  void h2_response(int status);
+  void h2_data(const uint8_t* data, size_t len);
+  void h2_read_done();
+  void h2_end();
+  void h2_closed(const std::string& why);
+  void h2_failed(const std::string& why);
+  size_t h2_take_output(uint8_t* buf, size_t len);
+  bool h2_wants_end() const { return false; }
 
  private:
   bool on_message_begin(uint8_t opcode, bool compressed) override;
@@ -138,6 +152,8 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
   std::vector<uint8_t> compress_buf_;   // the outgoing message being compressed
   TlsContext* tls_ctx_;
   std::unique_ptr<TlsSession> tls_;     // set from the TCP connect until the connection ends
+  H2Mux* mux_ = nullptr;                // --http2: the connection this WebSocket is a stream of
+  int32_t h2_stream_ = 0;
 };
 
 }  // namespace sockudo::loadgen

@@ -21,8 +21,13 @@ size_t Run::create(size_t n, ConnHandler& handler) {
   const size_t first = conns.size();
   conns.reserve(first + n);
   for (size_t i = 0; i < n; ++i) {
+    H2Mux* mux = nullptr;
+    if (opt.http2) {  // --streams WebSockets per HTTP/2 connection
+      if ((first + i) % opt.streams == 0) muxes.push_back(std::make_unique<H2Mux>(loop, endpoint));
+      mux = muxes.back().get();
+    }
     conns.push_back(std::make_unique<Conn>(loop, endpoint, handler, static_cast<uint32_t>(first + i), opt.deflate,
-                                           tls.get()));
+                                           tls.get(), mux));
   }
   return first;
 }
@@ -132,7 +137,8 @@ void Run::add_transport_fields(JsonObject& out) const {
   }
   out.add("bytes_sent", sent).add("bytes_received", in);
   out.add("deflate_offered", opt.deflate).add("deflate_connections", deflate).add("compressed_messages_received", compressed);
-  out.add("tls", opt.tls);
+  out.add("tls", opt.tls).add("http2", opt.http2);
+  if (opt.http2) out.add("http2_connections", static_cast<uint64_t>(muxes.size()));
   if (opt.tls) {
     const uint64_t handshakes = tls ? tls->handshakes : 0;
     out.add("tls_resume_offered", opt.tls_resume).add("tls_handshakes", handshakes);

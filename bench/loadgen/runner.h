@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "conn.h"
+#include "h2_mux.h"
 #include "endpoint.h"
 #include "histogram.h"
 #include "json.h"
@@ -53,6 +54,7 @@ class Run {
   const Endpoint& endpoint;
   Loop loop;
   std::unique_ptr<TlsContext> tls;  // with --tls, made by the first create()
+  std::vector<std::unique_ptr<H2Mux>> muxes;  // with --http2 (outlive the conns, which use them)
   std::vector<std::unique_ptr<Conn>> conns;
 
  private:

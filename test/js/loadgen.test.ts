@@ -402,3 +402,79 @@ describe('refusals and failures', () => {
     expect(Date.now() - t0).toBeLessThan(4000);
   });
 });
+
+describe('--http2 (WebSockets as extended CONNECT streams, RFC 8441)', () => {
+  it('echo, 10 WebSockets on 2 HTTP/2 connections of our server: every echo verified', async () => {
+    const lib = (await import('./helpers')).loadPackage();
+    const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', http2: true, http2Cleartext: true, autoPing: false, idleTimeout: 0 }),
+      (x) => x.close());
+    await new Promise((r) => wss.once('listening', r));
+    const versions: string[] = [];
+    const ports = new Set<number | undefined>();
+    wss.on('connection', (ws, req) => {
+      versions.push(req.httpVersion);
+      ports.add(req.remotePort);
+      ws.on('message', (d, b) => ws.send(d, { binary: b }));
+    });
+    const port = (wss.address() as net.AddressInfo).port;
+    const { code, result: r } = await loadgen(['--scenario', 'echo', '--http2', '--streams', '5', '--port', String(port), '--connections', '10',
+      '--pipeline', '2', '--size', '512', '--warmup', '0.2', '--seconds', '1']);
+    expect(code).toBe(0);
+    expect(r).toMatchObject({ scenario: 'echo', ok: true, errors: 0, connections: 10, http2: true, http2_connections: 2 });
+    expect(num(r, 'messages')).toBeGreaterThan(0);
+    expect(versions).toEqual(Array(10).fill('2'));
+    expect(ports.size).toBe(2);
+  });
+
+  it('echo against Node\'s http2 server echoing frames by hand (a peer independent of our server)', async () => {
+    const http2 = await import('node:http2');
+    const server = http2.createServer({ settings: { enableConnectProtocol: true } });
+    const sessions = new Set<import('node:http2').ServerHttp2Session>();
+    server.on('session', (x) => sessions.add(x));
+    let streams = 0;
+    server.on('stream', (stream, headers) => {
+      if (headers[':method'] !== 'CONNECT' || headers[':protocol'] !== 'websocket') {
+        stream.respond({ ':status': 400 }, { endStream: true });
+        return;
+      }
+      streams++;
+      stream.respond({ ':status': 200 });
+      let buf = Buffer.alloc(0);
+      stream.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        for (;;) {  // unmask each client frame and send it back unmasked (RFC 6455 §5.2), small frames only
+          if (buf.length < 2) return;
+          const len = buf[1]! & 0x7f;
+          const ext = len === 126 ? 2 : len === 127 ? 8 : 0;
+          const n = len === 126 ? buf.readUInt16BE(2) : len === 127 ? Number(buf.readBigUInt64BE(2)) : len;
+          const head = 2 + ext + 4;
+          if (buf.length < head + n) return;
+          const key = buf.subarray(2 + ext, head);
+          const payload = Buffer.from(buf.subarray(head, head + n)).map((b, i) => b ^ key[i & 3]!);
+          const out = Buffer.from(buf.subarray(0, 2 + ext));
+          out[1] = out[1]! & 0x7f;
+          stream.write(Buffer.concat([out, payload]));
+          buf = buf.subarray(head + n);
+        }
+      });
+      stream.on('error', () => {});
+    });
+    cleanup.add(server, (x) => new Promise<void>((r) => { for (const s of sessions) s.destroy(); x.close(() => r()); }));
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { code, result: r } = await loadgen(['--scenario', 'echo', '--http2', '--streams', '4', '--port', String((server.address() as net.AddressInfo).port),
+      '--connections', '4', '--size', '300', '--warmup', '0', '--seconds', '0.5']);
+    expect(code).toBe(0);
+    expect(r).toMatchObject({ ok: true, errors: 0, http2: true, http2_connections: 1 });
+    expect(num(r, 'messages')).toBeGreaterThan(0);
+    expect(streams).toBe(4);
+  });
+
+  it('refuses --http2 with --tls or --deflate, and --streams without --http2', () => {
+    for (const args of [['--http2', '--tls'], ['--http2', '--deflate'], ['--streams', '4']]) {
+      const r = spawnSync(exe, ['--scenario', 'echo', '--port', '1', ...args], { encoding: 'utf8' });
+      expect(r.status, args.join(' ')).toBe(2);
+    }
+  });
+});
+

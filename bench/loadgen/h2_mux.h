@@ -1,0 +1,69 @@
+// --http2: one cleartext HTTP/2 connection (prior knowledge, RFC 9113 §3.3) carrying many
+// WebSockets as extended CONNECT streams (RFC 8441), on nghttp2's client session. Each stream is a
+// Conn in HTTP/2 mode: it frames and parses WebSocket frames as always; this mux moves its bytes
+// (DATA both ways, copied into nghttp2's frames) and reports the stream's response and end.
+// nghttp2 sends WINDOW_UPDATEs as data is consumed (the load generator reads everything at once).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "endpoint.h"
+#include "loop.h"
+
+struct nghttp2_session;
+
+namespace sockudo::loadgen {
+
+class Conn;
+
+class H2Mux final : public IoHandler, public Flushable {
+ public:
+  H2Mux(Loop& loop, const Endpoint& endpoint);
+  ~H2Mux() override;
+  H2Mux(const H2Mux&) = delete;
+  H2Mux& operator=(const H2Mux&) = delete;
+
+  // A Conn starts its WebSocket: the CONNECT goes out once the connection is up (the first call
+  // connects). Failures reach the Conn (h2_failed).
+  void open(Conn* conn);
+  // The Conn has output (its queue) or wants to end its stream after it.
+  void resume(Conn* conn);
+  // The Conn is done with its stream (reset it unless it ended cleanly).
+  void detach(Conn* conn);
+
+  void on_io(uint32_t events) override;
+  void flush() override;
+
+  // nghttp2 callbacks.
+  int on_header(int32_t stream, std::string_view name, std::string_view value);
+  int on_frame_recv(int type, int32_t stream, uint8_t flags);
+  int on_data(int32_t stream, const uint8_t* data, size_t len);
+  int on_stream_close(int32_t stream, uint32_t error_code);
+  long on_send(const uint8_t* data, size_t len);
+  long on_read(int32_t stream, uint8_t* buf, size_t len, uint32_t* flags);
+
+ private:
+  void connect();
+  void submit(Conn* conn);
+  void fail_all(const std::string& why);
+  void want_flush();
+
+  Loop& loop_;
+  const Endpoint& endpoint_;
+  int fd_ = -1;
+  bool connected_ = false;
+  bool failed_ = false;
+  bool flush_queued_ = false;
+  nghttp2_session* ng_ = nullptr;
+  std::vector<Conn*> waiting_;                  // opened before the connection was up
+  std::unordered_map<int32_t, Conn*> streams_;
+  std::unordered_map<int32_t, int> status_;     // :status of each stream's response
+  std::vector<Conn*> read_;                     // Conns that got data in this read (on_read_done)
+  std::vector<uint8_t> unsent_;                 // what the socket refused
+};
+
+}  // namespace sockudo::loadgen
