@@ -1,16 +1,17 @@
-// WebSocket over HTTP/2 (issue 15), a first measurement: our server with 100 WebSockets
-// multiplexed on one HTTP/2 connection against the same server with 100 HTTP/1.1 connections, and
-// `ws` with 100 HTTP/1.1 connections; idle memory per WebSocket stream against per HTTP/1.1
-// connection. The client is our own (bench/js/http2-client.mjs, core 1; the native load generator
-// has no HTTP/2 mode yet), the server one process per case on core 0; rounds interleave the cases.
-// Prints a Markdown report on stdout.
+// WebSocket over HTTP/2 benchmarks (issue 15), with the native load generator on core 1 and each
+// server its own process on core 0, servers interleaved round by round:
+//  - echo: 100 and 1,000 WebSockets × 512 B and 16 KiB, one message in flight each, as streams of
+//    HTTP/2 connections (`--http2`, 100 streams per connection) against our server, beside the
+//    same counts of HTTP/1.1 connections to our server and to `ws`;
+//  - idle memory: server RSS growth per idle WebSocket, as an HTTP/2 stream and as an HTTP/1.1
+//    connection (ours), and `ws`'s HTTP/1.1 connection.
+// Cleartext (h2c prior knowledge): the load generator's HTTP/2 mode has no TLS yet.
 //   node bench/js/http2.mjs [--rounds 3] [--seconds 3] [--idle 2000] [--quick]
-import { fork } from 'node:child_process';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { here, median, taskset } from './bench-common.mjs';
-import { Server } from './drive.mjs';
+import { loadgenPath, median, taskset } from './bench-common.mjs';
+import { measure, Server } from './drive.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -20,73 +21,61 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
   },
 });
-const rounds = values.quick ? 1 : Number(values.rounds);
-const seconds = values.quick ? 1 : Number(values.seconds);
-const idle = values.quick ? 200 : Number(values.idle);
+const quick = values.quick;
+const rounds = quick ? 1 : Number(values.rounds);
+const seconds = quick ? '1' : values.seconds;
+const idle = quick ? 200 : Number(values.idle);
 const progress = (m) => process.stderr.write(`${m}\n`);
+const loadgen = loadgenPath();
 
-function startClient() {
-  const script = join(here, 'http2-client.mjs');
-  const child = taskset ? fork(script, [], { execPath: 'taskset', execArgv: ['-c', '1', process.execPath] }) : fork(script);
-  const ask = (msg) => new Promise((resolve, reject) => {
-    child.once('message', (m) => (m.error ? reject(new Error(m.error)) : resolve(m)));
-    child.send(msg);
-  });
-  return new Promise((resolve) => child.once('message', () => resolve({ child, ask })));
-}
-
+// [row label, server impl, extra load-generator arguments]
 const CASES = [
-  { name: 'ours, 100 WebSockets on 1 HTTP/2 connection', impl: 'sockudo-h2', sessions: 1 },
-  { name: 'ours, 100 HTTP/1.1 connections', impl: 'sockudo', sessions: 0 },
-  { name: 'ws, 100 HTTP/1.1 connections', impl: 'ws', sessions: 0 },
+  ['ours, HTTP/2 streams (100 per connection)', 'sockudo-h2', ['--http2', '--streams', '100']],
+  ['ours, HTTP/1.1 connections', 'sockudo', []],
+  ['ws, HTTP/1.1 connections', 'ws', []],
 ];
-const SIZES = values.quick ? [512] : [512, 16 * 1024];
 
-const echo = {};
-for (let r = 0; r < rounds; r++) {
-  for (const size of SIZES) {
-    for (const c of [...CASES.slice(r % CASES.length), ...CASES.slice(0, r % CASES.length)]) {
-      const server = await new Server(c.impl).start();
-      const client = await startClient();
+async function runCase(argsFor) {
+  const runs = CASES.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < CASES.length; j++) {
+      const i = (j + r) % CASES.length;
+      const [label, impl, extra] = CASES[i];
+      const server = await new Server(impl).start();
       try {
-        await client.ask({ cmd: 'open', port: server.port, count: 100, sessions: c.sessions });
-        const res = await client.ask({ cmd: 'echo', size, seconds });
-        if (res.errors) throw new Error(`${c.name}: ${res.errors} wrong echoes`);
-        ((echo[`${c.name}|${size}`] ??= []).push(res.roundTrips / seconds));
-        progress(`round ${r + 1} ${c.name} ${size} B: ${Math.round(res.roundTrips / seconds)}/s`);
+        runs[i].push(await measure(loadgen, server, [...argsFor(i), ...extra]));
+      } catch (error) {
+        progress(`  ${label}: ${error.message}`);
       } finally {
-        client.child.kill('SIGKILL');
         await server.stop();
       }
     }
   }
+  return runs;
 }
 
-// Idle memory: server RSS growth per WebSocket after a GC (server.mjs 'memory').
-const memory = {};
-for (const c of [{ name: 'HTTP/2 stream (10 connections)', impl: 'sockudo-h2', sessions: 10 }, { name: 'HTTP/1.1 connection', impl: 'sockudo', sessions: 0 }]) {
-  const server = await new Server(c.impl).start();
-  const client = await startClient();
-  try {
-    const before = await server.ask({ cmd: 'memory' });
-    await client.ask({ cmd: 'open', port: server.port, count: idle, sessions: c.sessions });
-    await new Promise((r) => setTimeout(r, 500));
-    const after = await server.ask({ cmd: 'memory' });
-    memory[c.name] = (after.rss - before.rss) / idle;
-    progress(`idle ${c.name}: ${Math.round(memory[c.name])} B per WebSocket`);
-  } finally {
-    client.child.kill('SIGKILL');
-    await server.stop();
+const med = (xs, f) => (xs.length ? median(xs.map(f)) : NaN);
+const spread = (xs, f) => (xs.length ? `${k(Math.min(...xs.map(f)))}–${k(Math.max(...xs.map(f)))}` : '–');
+const k = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+const out = [`# WebSocket over HTTP/2; ${cpus()[0].model.trim()}, ${cpus().length} cores, node ${process.version}`, '',
+  `Command: \`node bench/js/http2.mjs ${process.argv.slice(2).join(' ')}\`. ${taskset ? 'Servers on core 0, load generator on core 1 (taskset).' : 'Not pinned (taskset missing).'} ` +
+  `${rounds} round(s), servers interleaved; medians with min–max. Cleartext: HTTP/2 by prior knowledge, HTTP/1.1 upgrades.`, '',
+  '## Echo (messages/s, one in flight per WebSocket)', '',
+  `| case | ${CASES.map((c) => c[0]).join(' | ')} | h2 / h1 (ours) | h2 / ws |`, `|---|${CASES.map(() => '---|').join('')}---|---|`];
+for (const connections of quick ? [100] : [100, 1000]) {
+  for (const size of quick ? [512] : [512, 16384]) {
+    const title = `${connections} × ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`;
+    progress(`echo ${title}`);
+    const runs = await runCase(() => ['--scenario', 'echo', '--connections', String(connections), '--size', String(size), '--binary',
+      '--seconds', seconds, '--warmup', quick ? '0.3' : '1']);
+    const rate = runs.map((r) => med(r, (x) => x.rate));
+    out.push(`| ${title} | ${runs.map((r, i) => `${k(rate[i])} (${spread(r, (x) => x.rate)})`).join(' | ')} | ${ratio(rate[0], rate[1])} | ${ratio(rate[0], rate[2])} |`);
   }
 }
-
-const fmt = (x) => Math.round(x).toLocaleString('en-US');
-const lines = [`# WebSocket over HTTP/2 (${new Date().toISOString().slice(0, 10)}, ${rounds} round(s) × ${seconds} s${taskset ? ', server on core 0, client on core 1' : ''})`, '',
-  'Echo: one message in flight per WebSocket, binary; round trips per second, median (min–max). The client is sockudo-ws\'s own (HTTP/2: `connectHttp2`), not the native load generator.', '',
-  `| case | ${SIZES.map((s) => `${s >= 1024 ? `${s / 1024} KiB` : `${s} B`}`).join(' | ')} |`, `|---|${SIZES.map(() => '---').join('|')}|`];
-for (const c of CASES) {
-  lines.push(`| ${c.name} | ${SIZES.map((s) => { const xs = echo[`${c.name}|${s}`]; return `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`; }).join(' | ')} |`);
-}
-lines.push('', `Idle memory: server RSS growth per WebSocket (${idle} WebSockets, after a GC).`, '', '| WebSocket on | bytes each |', '|---|---|');
-for (const [k, v] of Object.entries(memory)) lines.push(`| ${k} | ${fmt(v)} |`);
-console.log(lines.join('\n'));
+out.push('', `## Idle memory (${idle.toLocaleString('en-US')} WebSockets)`, '', '| case | RSS per idle WebSocket |', '|---|---|');
+progress('idle memory');
+const idleRuns = await runCase(() => ['--scenario', 'connections', '--connections', String(idle), '--hold', '1']);
+idleRuns.forEach((r, i) => out.push(`| ${CASES[i][0]} | ${k(med(r, (x) => x.rss_per_connection_bytes))} B (${spread(r, (x) => x.rss_per_connection_bytes)}) |`));
+console.log(out.join('\n'));

@@ -135,14 +135,14 @@ describe('bench/js/tls.mjs (wss:// vs ws over https)', () => {
 });
 
 describe('bench/js/http2.mjs (WebSocket over HTTP/2)', () => {
-  it('one quick round: echo over one multiplexed HTTP/2 connection, over HTTP/1.1 (ours, ws), and idle memory per stream', () => {
+  it('one quick round: echo over HTTP/2 streams and over HTTP/1.1 (ours, ws) with the native load generator, and idle memory per WebSocket', () => {
     const r = spawnSync(process.execPath, [path.join(root, 'bench', 'js', 'http2.mjs'), '--quick'], { cwd: root, encoding: 'utf8', timeout: 150_000 });
     expect(r.status, r.stderr).toBe(0);
-    for (const row of ['| ours, 100 WebSockets on 1 HTTP/2 connection |', '| ours, 100 HTTP/1.1 connections |', '| ws, 100 HTTP/1.1 connections |']) {
-      const line = r.stdout.split('\n').find((l) => l.startsWith(row));
-      expect(line, row).toBeDefined();
-      expect(Number(line!.split('|')[2]!.trim().split(' ')[0]!.replace(/,/g, ''))).toBeGreaterThan(0);
-    }
-    expect(r.stdout).toMatch(/\| HTTP\/2 stream \(10 connections\) \| [\d,]+ \|/);
+    const echo = r.stdout.split('\n').find((l) => l.startsWith('| 100 × 512 B |'));
+    expect(echo, r.stdout).toBeDefined();
+    const cells = echo!.split('|').map((c) => c.trim());
+    for (const i of [2, 3, 4]) expect(Number(cells[i]!.split(' ')[0]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(cells[5]).toMatch(/^\d+\.\d\d×$/);
+    expect(r.stdout).toMatch(/\| ours, HTTP\/2 streams \(100 per connection\) \| [\d,]+ B/);
   }, 180_000);
 });
