@@ -5,9 +5,13 @@
 //    same counts of HTTP/1.1 connections to our server and to `ws`;
 //  - idle memory: server RSS growth per idle WebSocket, as an HTTP/2 stream and as an HTTP/1.1
 //    connection (ours), and `ws`'s HTTP/1.1 connection.
-// Cleartext (h2c prior knowledge): the load generator's HTTP/2 mode has no TLS yet.
-//   node bench/js/http2.mjs [--rounds 3] [--seconds 3] [--idle 2000] [--quick]
-import { cpus } from 'node:os';
+// Cleartext (h2c prior knowledge, HTTP/1.1 upgrades) by default; `--tls`: the same over TLS
+// (ALPN h2 vs http/1.1; `ws` on Node's https), with a test certificate made here.
+//   node bench/js/http2.mjs [--rounds 3] [--seconds 3] [--idle 2000] [--quick] [--tls]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { loadgenPath, median, taskset } from './bench-common.mjs';
@@ -19,8 +23,20 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     idle: { type: 'string', default: '2000' },
     quick: { type: 'boolean', default: false },
+    tls: { type: 'boolean', default: false },
   },
 });
+const tls = values.tls;
+if (tls) {  // the certificate for every server process of this run
+  const dir = mkdtempSync(join(tmpdir(), 'sockudo-ws-bench-h2-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+  process.env.SOCKUDO_BENCH_TLS_CERT = join(dir, 'cert.pem');
+  process.env.SOCKUDO_BENCH_TLS_KEY = join(dir, 'key.pem');
+}
 const quick = values.quick;
 const rounds = quick ? 1 : Number(values.rounds);
 const seconds = quick ? '1' : values.seconds;
@@ -29,7 +45,11 @@ const progress = (m) => process.stderr.write(`${m}\n`);
 const loadgen = loadgenPath();
 
 // [row label, server impl, extra load-generator arguments]
-const CASES = [
+const CASES = tls ? [
+  ['ours, HTTP/2 streams over TLS (100 per connection)', 'sockudo-h2-tls', ['--http2', '--tls', '--streams', '100']],
+  ['ours, HTTP/1.1 over TLS', 'sockudo-tls', ['--tls']],
+  ['ws, HTTP/1.1 over https', 'ws-https', ['--tls']],
+] : [
   ['ours, HTTP/2 streams (100 per connection)', 'sockudo-h2', ['--http2', '--streams', '100']],
   ['ours, HTTP/1.1 connections', 'sockudo', []],
   ['ws, HTTP/1.1 connections', 'ws', []],
@@ -61,7 +81,7 @@ const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${
 
 const out = [`# WebSocket over HTTP/2; ${cpus()[0].model.trim()}, ${cpus().length} cores, node ${process.version}`, '',
   `Command: \`node bench/js/http2.mjs ${process.argv.slice(2).join(' ')}\`. ${taskset ? 'Servers on core 0, load generator on core 1 (taskset).' : 'Not pinned (taskset missing).'} ` +
-  `${rounds} round(s), servers interleaved; medians with min–max. Cleartext: HTTP/2 by prior knowledge, HTTP/1.1 upgrades.`, '',
+  `${rounds} round(s), servers interleaved; medians with min–max. ${tls ? 'TLS 1.3, ECDSA P-256 certificate; ALPN h2 or http/1.1.' : 'Cleartext: HTTP/2 by prior knowledge, HTTP/1.1 upgrades.'}`, '',
   '## Echo (messages/s, one in flight per WebSocket)', '',
   `| case | ${CASES.map((c) => c[0]).join(' | ')} | h2 / h1 (ours) | h2 / ws |`, `|---|${CASES.map(() => '---|').join('')}---|---|`];
 for (const connections of quick ? [100] : [100, 1000]) {

@@ -34,7 +34,7 @@ nghttp2_ssize read_cb(nghttp2_session*, int32_t stream, uint8_t* buf, size_t len
 
 }  // namespace
 
-H2Mux::H2Mux(Loop& loop, const Endpoint& endpoint) : loop_(loop), endpoint_(endpoint) {
+H2Mux::H2Mux(Loop& loop, const Endpoint& endpoint, TlsContext* tls) : loop_(loop), endpoint_(endpoint), tls_ctx_(tls) {
   nghttp2_session_callbacks* cb = nullptr;
   nghttp2_session_callbacks_new(&cb);
   nghttp2_session_callbacks_set_on_header_callback(cb, header_cb);
@@ -64,10 +64,40 @@ void H2Mux::connect() {
   const int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&endpoint_.addr), endpoint_.addr_len);
   if (rc != 0 && errno != EINPROGRESS) return fail_all(std::string("connect: ") + strerror(errno));
   if (!loop_.add(fd_, this)) return fail_all(std::string("epoll_ctl: ") + strerror(errno));
-  if (rc == 0) {
-    connected_ = true;
+  if (rc == 0) up();
+}
+
+// TCP is connected: with TLS the handshake comes first (connected_ once it is done, ALPN h2).
+void H2Mux::up() {
+  if (tls_ctx_ != nullptr && !tls_) {
+    tls_ = std::make_unique<TlsSession>(*tls_ctx_);
+    if (!tls_->ok()) return fail_all("TLS: cannot create the session: " + tls_->error());
+    if (tls_->handshake() == TlsSession::Status::Error) return fail_all("TLS handshake failed: " + tls_->error());
     want_flush();
+    return;
   }
+  connected_ = true;
+  want_flush();
+}
+
+bool H2Mux::write_cipher() {
+  while (tls_->out_len() > 0) {
+    const ssize_t w = ::send(fd_, tls_->out_data(), tls_->out_len(), MSG_NOSIGNAL);
+    if (w > 0) {
+      tls_->out_consume(static_cast<size_t>(w));
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    fail_all(std::string("write: ") + strerror(w < 0 ? errno : EIO));
+    return false;
+  }
+  return true;
+}
+
+void H2Mux::input(const uint8_t* data, size_t len) {
+  const nghttp2_ssize rv = nghttp2_session_mem_recv2(ng_, data, len);
+  if (rv < 0) fail_all(std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(rv)));
 }
 
 void H2Mux::open(Conn* conn) {
@@ -131,14 +161,14 @@ void H2Mux::want_flush() {
 
 void H2Mux::on_io(uint32_t events) {
   if (failed_) return;
-  if (!connected_) {
+  if (!connected_ && !tls_) {
     if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return fail_all(std::string("connect: ") + strerror(err));
-    connected_ = true;
-    want_flush();
+    up();
+    if (failed_) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     uint8_t* buf = loop_.recv_buffer();
@@ -146,8 +176,37 @@ void H2Mux::on_io(uint32_t events) {
     for (;;) {
       const ssize_t n = read(fd_, buf, cap);
       if (n > 0) {
-        const nghttp2_ssize rv = nghttp2_session_mem_recv2(ng_, buf, static_cast<size_t>(n));
-        if (rv < 0) return fail_all(std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(rv)));
+        if (tls_) {
+          tls_->feed(buf, static_cast<size_t>(n));
+          if (!tls_->established()) {
+            const TlsSession::Status st = tls_->handshake();
+            if (st == TlsSession::Status::Error) return fail_all("TLS handshake failed: " + tls_->error());
+            if (!tls_->established()) {
+              want_flush();
+              if (static_cast<size_t>(n) < cap) break;
+              continue;
+            }
+            // RFC 9113 §3.2: the server must have chosen "h2".
+            if (tls_->alpn() != "h2") return fail_all("the server did not select h2 by ALPN");
+            connected_ = true;
+            want_flush();
+          }
+          uint8_t* plain = tls_ctx_->plain_buffer();
+          for (;;) {
+            size_t got = 0;
+            const TlsSession::Status st = tls_->read(plain, tls_ctx_->plain_capacity(), got);
+            if (st == TlsSession::Status::Ok) {
+              input(plain, got);
+              if (failed_) return;
+              continue;
+            }
+            if (st == TlsSession::Status::WantInput) break;
+            return fail_all(st == TlsSession::Status::Closed ? "the server closed the HTTP/2 connection" : "TLS: " + tls_->error());
+          }
+        } else {
+          input(buf, static_cast<size_t>(n));
+        }
+        if (failed_) return;
         if (static_cast<size_t>(n) < cap) break;
         continue;
       }
@@ -166,7 +225,15 @@ void H2Mux::on_io(uint32_t events) {
 
 void H2Mux::flush() {
   flush_queued_ = false;
-  if (failed_ || !connected_) return;
+  if (failed_) return;
+  if (tls_) {
+    if (!write_cipher() || !connected_) return;  // the handshake's flights, then HTTP/2
+    const int rv = nghttp2_session_send(ng_);
+    if (rv != 0) return fail_all(std::string("HTTP/2: ") + nghttp2_strerror(rv));
+    write_cipher();
+    return;
+  }
+  if (!connected_) return;
   if (!unsent_.empty()) {
     const ssize_t w = ::send(fd_, unsent_.data(), unsent_.size(), MSG_NOSIGNAL);
     if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return fail_all(std::string("write: ") + strerror(errno));
@@ -178,6 +245,11 @@ void H2Mux::flush() {
 }
 
 long H2Mux::on_send(const uint8_t* data, size_t len) {
+  if (tls_) {  // encrypted whole; at most 1 MiB of ciphertext waits for the socket
+    if (tls_->out_len() >= (1u << 20)) return NGHTTP2_ERR_WOULDBLOCK;
+    if (!tls_->write(data, len)) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return static_cast<long>(len);
+  }
   if (!unsent_.empty()) return NGHTTP2_ERR_WOULDBLOCK;
   const ssize_t w = ::send(fd_, data, len, MSG_NOSIGNAL);
   if (w < 0) {

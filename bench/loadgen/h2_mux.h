@@ -1,5 +1,6 @@
-// --http2: one cleartext HTTP/2 connection (prior knowledge, RFC 9113 §3.3) carrying many
-// WebSockets as extended CONNECT streams (RFC 8441), on nghttp2's client session. Each stream is a
+// --http2: one HTTP/2 connection (cleartext by prior knowledge, RFC 9113 §3.3, or with --tls over
+// TLS with ALPN "h2") carrying many WebSockets as extended CONNECT streams (RFC 8441), on
+// nghttp2's client session. Each stream is a
 // Conn in HTTP/2 mode: it frames and parses WebSocket frames as always; this mux moves its bytes
 // (DATA both ways, copied into nghttp2's frames) and reports the stream's response and end.
 // nghttp2 sends WINDOW_UPDATEs as data is consumed (the load generator reads everything at once).
@@ -11,8 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <memory>
+
 #include "endpoint.h"
 #include "loop.h"
+#include "tls.h"
 
 struct nghttp2_session;
 
@@ -22,7 +26,8 @@ class Conn;
 
 class H2Mux final : public IoHandler, public Flushable {
  public:
-  H2Mux(Loop& loop, const Endpoint& endpoint);
+  // `tls`: the run's context (offering h2), or null for cleartext.
+  H2Mux(Loop& loop, const Endpoint& endpoint, TlsContext* tls);
   ~H2Mux() override;
   H2Mux(const H2Mux&) = delete;
   H2Mux& operator=(const H2Mux&) = delete;
@@ -51,6 +56,9 @@ class H2Mux final : public IoHandler, public Flushable {
   void submit(Conn* conn);
   void fail_all(const std::string& why);
   void want_flush();
+  void up();                   // TCP connected (and TLS established): HTTP/2 may start
+  bool write_cipher();         // TLS: writes waiting ciphertext; false when blocked or failed
+  void input(const uint8_t* data, size_t len);  // plaintext HTTP/2 bytes from the server
 
   Loop& loop_;
   const Endpoint& endpoint_;
@@ -63,7 +71,9 @@ class H2Mux final : public IoHandler, public Flushable {
   std::unordered_map<int32_t, Conn*> streams_;
   std::unordered_map<int32_t, int> status_;     // :status of each stream's response
   std::vector<Conn*> read_;                     // Conns that got data in this read (on_read_done)
-  std::vector<uint8_t> unsent_;                 // what the socket refused
+  std::vector<uint8_t> unsent_;                 // what the socket refused (cleartext)
+  TlsContext* tls_ctx_;
+  std::unique_ptr<TlsSession> tls_;
 };
 
 }  // namespace sockudo::loadgen

@@ -103,7 +103,7 @@ const char* usage_text() {
   return "usage: sockudo-loadgen --scenario echo|pipelined|broadcast|connections|latency --port N [options]\n"
          "  common:      --host 127.0.0.1|::1|localhost  --path /  --cpu N  --json-out FILE  --deflate\n"
          "               --tls  --tls-resume  --tls-groups X25519:P-256 (these two need --tls)\n"
-         "               --http2 --streams 100 (WebSockets as HTTP/2 streams, h2c; not with --tls or --deflate)\n"
+         "               --http2 --streams 100 (WebSockets as HTTP/2 streams; h2c, or h2 with --tls; not with --deflate)\n"
          "               --concurrency 200  --stall-timeout 10  --handshake-timeout 10\n"
          "  echo:        --connections 100 --pipeline 1 --size 13 --binary --warmup 1 --seconds 5\n"
          "  pipelined:   --count 100000\n"
@@ -159,7 +159,7 @@ Options parse_options(int argc, char** argv) {
   };
   if (o.tls_resume && !o.tls) throw UsageError("--tls-resume needs --tls");
   if (!o.tls && was_given("tls-groups")) throw UsageError("--tls-groups needs --tls");
-  if (o.http2 && (o.tls || o.deflate)) throw UsageError("--http2 runs cleartext HTTP/2 without permessage-deflate: not with --tls or --deflate");
+  if (o.http2 && (o.deflate || o.tls_resume)) throw UsageError("--http2 runs without permessage-deflate and TLS resumption: not with --deflate or --tls-resume");
   if (!o.http2 && was_given("streams")) throw UsageError("--streams needs --http2");
   if (!was_given("connections")) o.connections = bit == kConnections ? 10000 : bit == kLatency ? 10 : 100;
   if (!was_given("size")) o.size = bit == kBroadcast ? 64 : 13;

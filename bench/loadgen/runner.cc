@@ -17,13 +17,16 @@ Run::Run(const Options& options, const Endpoint& ep) : opt(options), endpoint(ep
 
 size_t Run::create(size_t n, ConnHandler& handler) {
   // The SSL_CTX is made here rather than in the constructor so that its failure is fatal (exit 3).
-  if (opt.tls && !tls) tls = std::make_unique<TlsContext>(opt.tls_groups, opt.tls_resume, opt.scenario == "connections");
+  if (opt.tls && !tls) {
+    tls = std::make_unique<TlsContext>(opt.tls_groups, opt.tls_resume, opt.scenario == "connections");
+    if (opt.http2) tls->offer_h2();
+  }
   const size_t first = conns.size();
   conns.reserve(first + n);
   for (size_t i = 0; i < n; ++i) {
     H2Mux* mux = nullptr;
     if (opt.http2) {  // --streams WebSockets per HTTP/2 connection
-      if ((first + i) % opt.streams == 0) muxes.push_back(std::make_unique<H2Mux>(loop, endpoint));
+      if ((first + i) % opt.streams == 0) muxes.push_back(std::make_unique<H2Mux>(loop, endpoint, tls.get()));
       mux = muxes.back().get();
     }
     conns.push_back(std::make_unique<Conn>(loop, endpoint, handler, static_cast<uint32_t>(first + i), opt.deflate,

@@ -133,6 +133,17 @@ TlsSession::Status TlsSession::handshake() {
 
 bool TlsSession::reused() const { return SSL_session_reused(ssl_) == 1; }
 const char* TlsSession::protocol() const { return SSL_get_version(ssl_); }
+std::string TlsSession::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &n);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+}
+
+void TlsContext::offer_h2() {
+  static const unsigned char kH2[] = {2, 'h', '2'};
+  if (SSL_CTX_set_alpn_protos(ctx_, kH2, sizeof kH2) != 0) throw std::runtime_error("TLS: ALPN h2 refused: " + drain_errors());
+}
 const char* TlsSession::cipher() const { return SSL_get_cipher_name(ssl_); }
 const char* TlsSession::group() const {
   const char* g = SSL_get0_group_name(ssl_);

@@ -33,6 +33,8 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   bool resume() const { return resume_; }
+  // Offers "h2" alone by ALPN (--http2 --tls) instead of "http/1.1".
+  void offer_h2();
   bool has_session() const { return session_ != nullptr; }
 
   // Scratch shared by every connection (one thread, and no connection keeps them across calls):
@@ -86,6 +88,7 @@ class TlsSession {
   const char* protocol() const;
   const char* cipher() const;
   const char* group() const;  // the key exchange group, "" if unknown
+  std::string alpn() const;   // the protocol the server selected by ALPN, "" if none
   // Decrypts into buf: Ok with n > 0, WantInput (input used up), Closed (close_notify), Error.
   Status read(uint8_t* buf, size_t cap, size_t& n);
   // Encrypts all of data (never partially: the output buffer takes everything). false: error.

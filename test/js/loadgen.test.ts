@@ -426,6 +426,25 @@ describe('--http2 (WebSockets as extended CONNECT streams, RFC 8441)', () => {
     expect(ports.size).toBe(2);
   });
 
+  it.skipIf(noOpenssl)('with --tls: HTTP/2 over TLS with ALPN h2 to our wss:// server', async () => {
+    const lib = (await import('./helpers')).loadPackage();
+    const f = tlsFixtures();
+    const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', http2: true, tls: { key: f.server.key, cert: f.server.cert },
+      autoPing: false, idleTimeout: 0 }), (x) => x.close());
+    await new Promise((r) => wss.once('listening', r));
+    const secure: boolean[] = [];
+    wss.on('connection', (ws, req) => {
+      secure.push(req.secure && req.httpVersion === '2');
+      ws.on('message', (d, b) => ws.send(d, { binary: b }));
+    });
+    const { code, result: r } = await loadgen(['--scenario', 'echo', '--http2', '--tls', '--streams', '3', '--port', String((wss.address() as net.AddressInfo).port),
+      '--connections', '6', '--size', '16384', '--warmup', '0.2', '--seconds', '0.5']);
+    expect(code).toBe(0);
+    expect(r).toMatchObject({ ok: true, errors: 0, http2: true, http2_connections: 2, tls: true });
+    expect(num(r, 'messages')).toBeGreaterThan(0);
+    expect(secure).toEqual(Array(6).fill(true));
+  });
+
   it('echo against Node\'s http2 server echoing frames by hand (a peer independent of our server)', async () => {
     const http2 = await import('node:http2');
     const server = http2.createServer({ settings: { enableConnectProtocol: true } });
@@ -470,8 +489,8 @@ describe('--http2 (WebSockets as extended CONNECT streams, RFC 8441)', () => {
     expect(streams).toBe(4);
   });
 
-  it('refuses --http2 with --tls or --deflate, and --streams without --http2', () => {
-    for (const args of [['--http2', '--tls'], ['--http2', '--deflate'], ['--streams', '4']]) {
+  it('refuses --http2 with --deflate or --tls-resume, and --streams without --http2', () => {
+    for (const args of [['--http2', '--tls', '--tls-resume'], ['--http2', '--deflate'], ['--streams', '4']]) {
       const r = spawnSync(exe, ['--scenario', 'echo', '--port', '1', ...args], { encoding: 'utf8' });
       expect(r.status, args.join(' ')).toBe(2);
     }
