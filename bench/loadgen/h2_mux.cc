@@ -227,11 +227,14 @@ void H2Mux::flush() {
   flush_queued_ = false;
   if (failed_) return;
   if (tls_) {
-    if (!write_cipher() || !connected_) return;  // the handshake's flights, then HTTP/2
-    const int rv = nghttp2_session_send(ng_);
-    if (rv != 0) return fail_all(std::string("HTTP/2: ") + nghttp2_strerror(rv));
-    write_cipher();
-    return;
+    // The handshake's flights, then HTTP/2 frames: nghttp2 stops producing at 1 MiB of waiting
+    // ciphertext (on_send), so go on while the socket takes it all and frames remain.
+    for (;;) {
+      if (!write_cipher() || !connected_) return;  // blocked: the next EPOLLOUT continues
+      if (!nghttp2_session_want_write(ng_)) return;
+      const int rv = nghttp2_session_send(ng_);
+      if (rv != 0) return fail_all(std::string("HTTP/2: ") + nghttp2_strerror(rv));
+    }
   }
   if (!connected_) return;
   if (!unsent_.empty()) {
