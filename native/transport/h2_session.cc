@@ -338,6 +338,7 @@ int H2Session::on_stream_close(int32_t stream_id, uint32_t error_code) {
   st->closed = true;
   st->pending.clear();
   st->pending_bytes = 0;
+  maybe_done_.push_back(st);
   if (st->events != nullptr) {
     // A clean end (both END_STREAMs) is 0, anything else a reset. Reported even when the peer's
     // END_STREAM was: an endpoint lingering after its own END_STREAM waits for this.
@@ -461,6 +462,7 @@ void H2Session::settle_acks() {
     acks_.pop_front();
     H2Stream* st = a.stream;
     st->in_flight -= a.bytes;
+    if (st->in_flight == 0) maybe_done_.push_back(st);
     if (st->events != nullptr) st->events->on_link_acknowledged(a.bytes);
     if (st->in_flight == 0 && st->close_done != nullptr) {
       auto done = st->close_done;
@@ -485,6 +487,7 @@ void H2Session::update_wants() {
 
 void H2Session::release_stream(H2Stream* st) {
   st->detached = true;
+  maybe_done_.push_back(st);
   st->events = nullptr;
   st->pending.clear();
   st->pending_bytes = 0;
@@ -501,17 +504,18 @@ void H2Session::release_stream(H2Stream* st) {
   }
 }
 
+// Frees the streams that may have finished since the last sweep (O(those), not O(all streams):
+// a connection may carry thousands).
 void H2Session::sweep() {
   if (receiving_) return;
-  for (auto it = streams_.begin(); it != streams_.end();) {
-    H2Stream* st = *it;
-    if (st->finished()) {
-      if (!closed_) nghttp2_session_set_stream_user_data(ng_, st->id, nullptr);
-      it = streams_.erase(it);
-      delete st;
-    } else {
-      ++it;
-    }
+  std::vector<H2Stream*> maybe;
+  maybe.swap(maybe_done_);
+  for (H2Stream* st : maybe) {
+    auto it = streams_.find(st);
+    if (it == streams_.end() || !st->finished()) continue;  // freed already, or not done yet (listed again when it is)
+    if (!closed_) nghttp2_session_set_stream_user_data(ng_, st->id, nullptr);
+    streams_.erase(it);
+    delete st;
   }
   if (streams_.empty() && idle_since_ == 0 && !client_role()) {
     idle_since_ = loop_.now_ms();
@@ -615,6 +619,7 @@ void H2Session::destroy() {
   for (H2Stream* st : all) {
     st->closed = true;
     st->in_flight = 0;
+    maybe_done_.push_back(st);
     st->pending.clear();
     st->pending_bytes = 0;
     if (st->events != nullptr) deliver_eof(st, -ECONNRESET);

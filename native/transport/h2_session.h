@@ -146,6 +146,7 @@ class H2Session final : public LinkEvents, public LoopMember {
   };
   std::deque<Ack> acks_;
   std::unordered_set<H2Stream*> streams_;
+  std::vector<H2Stream*> maybe_done_;  // streams whose state moved towards finished() since the last sweep
   uv_timer_t timer_;
   uint64_t idle_since_ = 0;
   int handles_open_ = 0;
