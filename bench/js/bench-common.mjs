@@ -1,8 +1,9 @@
 // What the benchmark drivers share: core pinning (server on core 0, load on core 1), starting a
 // server script that prints "listening <port>", /proc readings, the native load generator's
-// path, and median / number formatting.
+// path, median / number formatting, and the TLS benchmarks' certificate.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,3 +57,19 @@ export const loadgenPath = () => benchBinary('sockudo-loadgen');
 
 export const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 export const fmt = (x) => Math.round(x).toLocaleString('en-US');
+
+/**
+ * Makes the benchmark's TLS certificate (ECDSA P-256, for localhost / 127.0.0.1, one day, made
+ * with the openssl CLI; removed at exit) and names its PEM files in SOCKUDO_BENCH_TLS_CERT /
+ * SOCKUDO_BENCH_TLS_KEY for every server process the run starts (server.mjs reads them).
+ */
+export function makeBenchCertificate(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+  process.env.SOCKUDO_BENCH_TLS_CERT = join(dir, 'cert.pem');
+  process.env.SOCKUDO_BENCH_TLS_KEY = join(dir, 'key.pem');
+}

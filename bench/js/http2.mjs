@@ -8,13 +8,10 @@
 // Cleartext (h2c prior knowledge, HTTP/1.1 upgrades) by default; `--tls`: the same over TLS
 // (ALPN h2 vs http/1.1; `ws` on Node's https), with a test certificate made here.
 //   node bench/js/http2.mjs [--rounds 3] [--seconds 3] [--idle 2000] [--quick] [--tls]
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { loadgenPath, median, taskset } from './bench-common.mjs';
+import { loadgenPath, makeBenchCertificate, median, taskset } from './bench-common.mjs';
 import { measure, Server } from './drive.mjs';
 
 const { values } = parseArgs({
@@ -27,16 +24,7 @@ const { values } = parseArgs({
   },
 });
 const tls = values.tls;
-if (tls) {  // the certificate for every server process of this run
-  const dir = mkdtempSync(join(tmpdir(), 'sockudo-ws-bench-h2-'));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
-  if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
-  process.env.SOCKUDO_BENCH_TLS_CERT = join(dir, 'cert.pem');
-  process.env.SOCKUDO_BENCH_TLS_KEY = join(dir, 'key.pem');
-}
+if (tls) makeBenchCertificate('sockudo-ws-bench-h2-');  // for every server process of this run
 const quick = values.quick;
 const rounds = quick ? 1 : Number(values.rounds);
 const seconds = quick ? '1' : values.seconds;

@@ -10,13 +10,10 @@
 // 127.0.0.1; the load generator does not verify it). Prints a Markdown report on stdout.
 //   node bench/js/tls.mjs [--rounds 3] [--seconds 3] [--idle 2000] [--quick] [--only echo,connections]
 //                         [--impls sockudo-tls,sockudo-https,ws-https]
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { loadgenPath, median, taskset } from './bench-common.mjs';
+import { loadgenPath, makeBenchCertificate, median, taskset } from './bench-common.mjs';
 import { measure, Server } from './drive.mjs';
 
 const { values } = parseArgs({
@@ -37,15 +34,7 @@ const idle = Number(values.idle ?? 2000) || 2000;
 const impls = values.impls.split(',');
 const progress = (m) => process.stderr.write(`${m}\n`);
 
-// The certificate, for every server process this run starts.
-const dir = mkdtempSync(join(tmpdir(), 'sockudo-ws-bench-tls-'));
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-  '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost',
-  '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
-if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
-process.env.SOCKUDO_BENCH_TLS_CERT = join(dir, 'cert.pem');
-process.env.SOCKUDO_BENCH_TLS_KEY = join(dir, 'key.pem');
+makeBenchCertificate('sockudo-ws-bench-tls-');  // for every server process this run starts
 
 const loadgen = loadgenPath();
 const KiB = 1024;
