@@ -21,7 +21,7 @@
 //   a use after free within the last 16 MiB freed is still caught), log_path: reports go to files in
 //   build-asan/reports/, each named after the process id, so nothing is lost in the test output.
 // - Left out: test/interop/chromium.test.ts and chromium-tls.test.ts (Chromium does not start with the ASan runtime
-//   preloaded) and test/js/build-gyp.test.ts (it builds and loads a second, uninstrumented addon
+//   preloaded; Firefox runs: test/interop/firefox.ts starts it without LD_PRELOAD) and test/js/build-gyp.test.ts (it builds and loads a second, uninstrumented addon
 //   with node-gyp). Both run in `npm test`.
 // - Expected to fail: the loader tests of test/js/package.test.ts that check how a binary is
 //   found without an override (the override is how this run loads the ASan build).

@@ -35,8 +35,8 @@ export interface BrowserPage {
   close(): Promise<void>;
 }
 
-/** Processes whose command line mentions `marker` (our own Chromium, identified by its unique user data dir). */
-function pidsUsing(marker: string): number[] {
+/** Processes whose command line mentions `marker` (our own browser, identified by its unique profile / user data dir). */
+export function pidsUsing(marker: string): number[] {
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -6,9 +6,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Cleanup, loadPackage, next } from '../js/helpers';
 import { opensslMissing, tlsFixtures } from '../js/tls-fixtures';
-import { chromiumSkip, openBrowserPage, PAGE_HELPERS, type BrowserPage } from './browser';
+import { chromiumSkip, openBrowserPage, type BrowserPage } from './browser';
 import { pattern, skipReason } from './peer-process';
 import { digest, expectSame } from './tls-common';
+import { CLOSE_REASON, makeText, PAGE_CASES, pageCase, WSS_PAGE_SCRIPT } from './wss-page';
 
 const lib = loadPackage();
 type Ws = import('sockudo-ws').WebSocket;
@@ -20,101 +21,11 @@ const browserSkip = skipReason(opensslMissing()) ?? chromiumSkip;
 
 if (browserSkip) console.warn(`wss:// interop with Chromium skipped: ${browserSkip}`);
 
-const MAKE_TEXT = String.raw`function makeText(n) { const unit = 'ü€漢字 ascii 한국어 😀🇩🇪 — '; let s = ''; while (s.length < n) s += unit; s = s.slice(0, n); return /[\uD800-\uDBFF]$/.test(s) ? s.slice(0, -1) + 'x' : s; }`;
-const makeText = new Function(`${MAKE_TEXT}; return makeText;`)() as (n: number) => string;
-const pagePattern = new Function(`${PAGE_HELPERS}; return pattern;`)() as (n: number) => ArrayBuffer;
-const PAGE_CASES: [string, 'text' | 'binary', number][] = [
-  ['empty text', 'text', 0], ['text 125', 'text', 125], ['text 65536', 'text', 65536], ['text 1 MiB+', 'text', MiB + 5],
-  ['empty binary', 'binary', 0], ['binary 125', 'binary', 125], ['binary 65536', 'binary', 65536], ['binary 1 MiB+', 'binary', MiB + 7],
-];
-function pageCase(kind: 'text' | 'binary', n: number): string | Buffer {
-  return kind === 'text' ? makeText(n) : Buffer.from(pagePattern(n));
-}
-
-const PAGE = String.raw`<!doctype html>
+const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>sockudo-ws wss interop</title>
 <script>
-'use strict';
-${PAGE_HELPERS}
-${MAKE_TEXT}
-async function hex(bytes) { return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join(''); }
-
-/** Opens url; messages queue up, next() takes one (bounded); reports open failure and the close event. */
-function open(url) {
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const queue = [];
-  let wake = null;
-  const poke = () => { if (wake) { const w = wake; wake = null; w(); } };
-  ws.onmessage = (e) => { queue.push(e.data); poke(); };
-  let isClosed = false;
-  const closed = new Promise((resolve) => {
-    ws.onclose = (e) => { isClosed = true; poke(); resolve({ code: e.code, reason: e.reason, wasClean: e.wasClean }); };
-  });
-  const opened = new Promise((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error('WebSocket error before open'));
-    setTimeout(() => reject(new Error('open timed out')), 10000);
-  });
-  async function next(ms = 15000) {
-    const until = Date.now() + ms;
-    while (queue.length === 0) {
-      if (Date.now() > until) throw new Error('no message within ' + ms + ' ms');
-      if (isClosed) throw new Error('closed before the next message');
-      await new Promise((r) => { wake = r; setTimeout(r, 100); });
-    }
-    return queue.shift();
-  }
-  return { ws, opened, closed, next };
-}
-
-/** Sends every case, compares each echo exactly and hashes it; closes with 4000 and a reason. */
-async function echoExchange(url, cases) {
-  const c = open(url);
-  await c.opened;
-  const results = [];
-  for (const [name, kind, n] of cases) {
-    const data = kind === 'text' ? makeText(n) : pattern(n);
-    c.ws.send(data);
-    const echo = await c.next();
-    const bytes = typeof echo === 'string' ? new TextEncoder().encode(echo) : new Uint8Array(echo);
-    const same = typeof data === 'string' ? echo === data : bytesEqual(echo, data);
-    results.push({ name, type: typeof echo === 'string' ? 'text' : 'binary', len: bytes.length, sha256: await hex(bytes), same });
-  }
-  c.ws.close(4000, 'bye from chromium over TLS ✓');
-  return { results, close: await c.closed };
-}
-
-/** Waits for "count" server pushes (hashed), then for the server's close. */
-async function pushExchange(url, count) {
-  const c = open(url);
-  await c.opened;
-  c.ws.send('go');
-  const got = [];
-  for (let i = 0; i < count; i++) {
-    const d = await c.next();
-    const bytes = typeof d === 'string' ? new TextEncoder().encode(d) : new Uint8Array(d);
-    got.push({ type: typeof d === 'string' ? 'text' : 'binary', len: bytes.length, sha256: await hex(bytes) });
-  }
-  return { got, close: await c.closed };
-}
-
-/**
- * RFC 8441 in Chromium: a WebSocket goes over HTTP/2 only on an existing h2 connection to its
- * origin whose server sent SETTINGS_ENABLE_CONNECT_PROTOCOL. A fetch (credentialed, as the
- * WebSocket is, so both use the same connection pool) opens that connection first.
- */
-async function overHttp2(origin, wsUrl, cases) {
-  const fetched = await fetch(origin + '/warm-up', { mode: 'no-cors', credentials: 'include' }).then(() => 'ok', (e) => String(e));
-  return { fetched, ...(await echoExchange(wsUrl, cases)) };
-}
-
-/** Only whether the connection opens (the certificate check is Chromium's). */
-async function tryOpen(url) {
-  const c = open(url);
-  try { await c.opened; c.ws.close(1000); return 'open'; } catch (e) { return String(e.message); }
-}
+${WSS_PAGE_SCRIPT}
 </script>
 <p>sockudo-ws wss interop page</p>
 `;
@@ -163,7 +74,7 @@ describe.skipIf(browserSkip !== null)('headless Chromium over wss:// to our nati
       expect(result.close).toEqual({ code: 4000, reason: '', wasClean: true });
       expect(received.length).toBe(PAGE_CASES.length);
       PAGE_CASES.forEach(([, kind, n], i) => expectSame(received[i], pageCase(kind, n)));
-      expect(await serverClose!).toEqual([4000, 'bye from chromium over TLS ✓']);
+      expect(await serverClose!).toEqual([4000, CLOSE_REASON]);
       const [, request] = connections[0]!;
       expect(request.secure).toBe(true);
       expect(request.url).toBe('/chromium');
@@ -229,7 +140,7 @@ describe.skipIf(browserSkip !== null)('headless Chromium over wss:// to our nati
       const want = PAGE_CASES.map(([name, kind, n]) => ({ name, ...digest(pageCase(kind, n)), same: true }));
       expect(result.results).toEqual(want);
       expect(result.close).toEqual({ code: 4000, reason: '', wasClean: true });
-      expect(await serverClose!).toEqual([4000, 'bye from chromium over TLS ✓']);
+      expect(await serverClose!).toEqual([4000, CLOSE_REASON]);
       expect(browser.pageErrors).toEqual([]);
     });
   });

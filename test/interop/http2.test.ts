@@ -1,7 +1,9 @@
 // WebSocket over HTTP/2 (RFC 8441) with peers nobody here wrote: Python's h2 + wsproto as a
 // client of our server and as a server for our client (test/interop/peers/h2_websocket.py), and
 // nghttpx (Debian nghttp2-proxy) bridging the `ws` package's HTTP/1.1 client to our h2 server
-// over TLS. Every process is started here, bound to 127.0.0.1 and killed by PID.
+// over TLS, and Hypercorn (Debian python3-hypercorn: an ASGI server with RFC 8441 on its h2
+// stack, wsproto framing) as a server for our client (test/interop/peers/hypercorn_server.py).
+// Every process is started here, bound to 127.0.0.1 and killed by PID.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -23,6 +25,8 @@ const pythonSkip = skipReason(pythonModuleMissing('h2', 'python3-h2') ?? pythonM
 const NGHTTPX = '/usr/sbin/nghttpx';
 const nghttpxSkip = skipReason(fs.existsSync(NGHTTPX) ? opensslMissing() : `${NGHTTPX} is absent (apt-get install nghttp2-proxy)`);
 if (pythonSkip) console.warn(`HTTP/2 interop with Python h2 skipped: ${pythonSkip}`);
+const hypercornSkip = skipReason(pythonModuleMissing('hypercorn', 'python3-hypercorn') ?? opensslMissing());
+if (hypercornSkip) console.warn(`HTTP/2 interop with Hypercorn skipped: ${hypercornSkip}`);
 if (nghttpxSkip) console.warn(`HTTP/2 interop with nghttpx skipped: ${nghttpxSkip}`);
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -133,5 +137,87 @@ describe.skipIf(nghttpxSkip !== null)('nghttpx bridging the ws package (HTTP/1.1
     const closed = new Promise<number>((resolve) => ws!.once('close', (code: number) => resolve(code)));
     ws!.close(1000);
     expect(await within(closed, 10_000, 'close')).toBe(1000);
+  });
+});
+
+describe.skipIf(hypercornSkip !== null)('Hypercorn (an RFC 8441 server) for our client', () => {
+  /** Hypercorn on 127.0.0.1 (TLS with our test certificate unless `cleartext`); stdin's end stops it. */
+  async function hypercorn(cleartext = false) {
+    const f = tlsFixtures();
+    const peer = PeerProcess.python('hypercorn_server.py', cleartext ? [] : [f.files.serverCert, f.files.serverKey], cleanup);
+    const port = (await peer.take('listening', 20_000)).port as number;
+    return { peer, port, ca: f.ca.cert };
+  }
+  const SIZES = [0, 125, 65_536, 1024 * 1024 + 5];
+
+  it('connectHttp2 over TLS (ALPN h2): two WebSockets on one connection, subprotocol chosen, every size echoed by sha256, a 403 with its body, our closes 1000 and 4000, the server\'s 4002', async () => {
+    const { peer, port, ca } = await hypercorn();
+    const session = await lib.connectHttp2(`https://127.0.0.1:${port}`, { ca });
+    const a = await session.websocket('/echo?room=1', { protocols: ['chat', 'other'] });
+    const b = await session.websocket('/echo');
+    expect(a.protocol).toBe('chat');
+    expect([a.httpVersion, b.httpVersion]).toEqual(['2', '2']);
+    for (const n of SIZES) {
+      for (const [ws, data] of [[a, 'é'.repeat(n >> 1)], [b, Buffer.alloc(n, n & 255)]] as const) {
+        const reply = next<[string | Buffer, boolean]>(ws, 'message', 15_000);
+        ws.send(data);
+        const [got, isBinary] = await reply;
+        expect(isBinary).toBe(typeof data !== 'string');
+        expect(sha(got as Buffer | string)).toBe(sha(data));
+      }
+    }
+    const refused = await session.websocket('/refuse').then(() => null, (e: unknown) => e as import('sockudo-ws').HandshakeError);
+    expect(refused?.status).toBe(403);
+    expect(String(refused?.body)).toBe('nope');
+    const closedA = next<[number, string]>(a, 'close');
+    a.close(1000, 'from node');
+    expect((await closedA)[0]).toBe(1000);
+    expect((await peer.take('disconnect', 10_000, (e) => e.path === '/echo')).ev).toBe('disconnect');
+    const closedB = next<[number, string]>(b, 'close');
+    b.close(4000);
+    expect((await closedB)[0]).toBe(4000);
+    // Last on this connection: Hypercorn 0.13 forgets a stream once it has sent its own close, so
+    // the client's close reply (DATA on that half-closed stream, as RFC 9113 §5.1 allows) makes it
+    // drop the whole connection.
+    const c = await session.websocket('/server-close');
+    const [[bye], [code, reason]] = await Promise.all([next<[string]>(c, 'message'), next<[number, string]>(c, 'close', 10_000)]);
+    expect([bye, code, reason]).toEqual(['bye soon', 4002, 'server bye']);
+    const requests = peer.events.filter((e) => e.ev === 'request');
+    expect(requests.map((r) => [r.path, r.http_version, r.scheme])).toEqual([
+      ['/echo', '2', 'wss'], ['/echo', '2', 'wss'], ['/refuse', '2', 'wss'], ['/server-close', '2', 'wss']]);
+    expect(requests[0]!.query).toBe('room=1');
+    expect(requests[0]!.subprotocols).toEqual(['chat', 'other']);
+    const headers = requests[0]!.headers as Record<string, string>;
+    expect(headers['sec-websocket-key']).toBeUndefined();
+    expect(headers['sec-websocket-version']).toBe('13');
+    await session.close();
+    expect(peer.problems()).toEqual([]);
+  });
+
+  it('connect(wss://, { http2: true }) takes h2 from Hypercorn and negotiates permessage-deflate with its wsproto by header', async () => {
+    const { peer, port, ca } = await hypercorn();
+    const ws = await lib.connect(`wss://127.0.0.1:${port}/deflate`, { ca, http2: true, compression: 'dedicated' });
+    expect(ws.httpVersion).toBe('2');
+    expect(ws.extensions).toMatch(/^permessage-deflate/);
+    const text = 'compressible text over h2 '.repeat(8000);
+    const reply = next<[string]>(ws, 'message', 10_000);
+    ws.send(text);
+    expect((await reply)[0]).toBe(text);
+    const request = await peer.take('request');
+    expect((request.headers as Record<string, string>)['sec-websocket-extensions']).toMatch(/permessage-deflate/);
+    const closed = next<[number]>(ws, 'close');
+    ws.close(1000);
+    expect((await closed)[0]).toBe(1000);
+  });
+
+  it('connectHttp2 over cleartext (prior knowledge) reaches Hypercorn\'s h2 stack too', async () => {
+    const { peer, port } = await hypercorn(true);
+    const session = await lib.connectHttp2(`http://127.0.0.1:${port}`);
+    const ws = await session.websocket('/plain');
+    const reply = next<[Buffer]>(ws, 'message', 10_000);
+    ws.send(Buffer.from([1, 2, 3]));
+    expect([...(await reply)[0]]).toEqual([1, 2, 3]);
+    expect((await peer.take('request')).http_version).toBe('2');
+    await session.close();
   });
 });
