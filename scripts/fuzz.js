@@ -34,6 +34,7 @@ const TARGETS = {
   fuzz_mask: { weight: 1, maxLen: 512 },
   fuzz_deflate: { weight: 1, maxLen: 4096 },
   fuzz_extended_connect: { weight: 1, maxLen: 4096 },
+  fuzz_h2_session: { weight: 2, maxLen: 4096 },
 };
 
 function die(msg) {

@@ -236,6 +236,56 @@ for (const [i, block] of variants.entries()) {
   }
 }
 
+// --- HTTP/2 session (h2_session_target.h: a script of operations) ---------------------------------
+{
+  const sid = (n) => (n - 1) / 2;  // the operand byte for client stream n (1, 3, 5, ...)
+  const u16 = (v) => [v & 255, v >> 8];
+  const VALID = 0x40 | 0x80;      // + sec-websocket-protocol, sec-websocket-extensions
+  const headers = (n, mask = VALID, flags = 0, size = 0) => [0, sid(n), flags, ...u16(mask), size];
+  // WebSocket frames for DATA: [b0 (bit7 FIN, bits 0-2 opcode index: text, binary, cont, close, ping, pong), len, payload]
+  const ws = (b0, payload) => [b0, payload.length, ...Buffer.from(payload, 'latin1')];
+  const data = (n, flags, ...frames) => [1, sid(n), flags, frames.length, ...frames.flat()];
+  const read = (n = 0xffff) => [10, ...u16(n - 1)];
+  const TURN = [11], END = [15, 0], GRACEFUL = [15, 1];
+  const writable = (b) => [12, ...u16(b)];
+  const decide = (which, how) => [13, which, how];
+  const act = (which, what, size) => [14, which, what, size];
+  const settings = (...pairs) => [4, pairs.length, ...pairs.flatMap(([id, v]) => [id - 1, ...u16(v)])];
+  const text = (t) => ws(0x80, t), close = (payload) => ws(0x83, payload);
+  const scripts = [
+    // accept with a subprotocol and deflate, echo text and binary, the client closes
+    [...headers(1), ...read(), ...TURN, ...decide(0, 12), ...TURN, ...data(1, 0, text('hello'), ws(0x81, 'b'.repeat(200))), ...read(), ...TURN,
+      ...act(0, 0, 3), ...TURN, ...data(1, 0, close('\x03\xe8bye')), ...read(), ...TURN, ...END],
+    // a small peer window: our send waits for WINDOW_UPDATE, the link blocks and drains
+    [...settings([4, 16]), ...headers(1), ...read(), ...decide(0, 0), ...TURN, ...act(0, 0, 200), ...writable(0), ...TURN,
+      ...[3, 0, ...u16(4000)], ...[3, 1, ...u16(30000)], ...read(), ...writable(1000), ...TURN, ...writable(0xffff), ...TURN, ...END],
+    // not a WebSocket request (GET), a rejected one, a malformed one (no :authority)
+    [...headers(1, VALID | 1), ...headers(3), ...headers(5, VALID | 16), ...read(), ...TURN, ...decide(0, 1), ...TURN, ...END],
+    // reset mid-message and after the close
+    [...headers(1), ...headers(3), ...read(), ...decide(0, 0), ...decide(0, 2), ...TURN, ...data(1, 0, ws(0x01, 'part')), ...[2, sid(1), 8],
+      ...data(3, 1, close('\x03\xe8')), ...read(), ...TURN, ...[2, sid(3), 0], ...read(), ...TURN, ...END],
+    // more streams than http2MaxStreams (8)
+    [...[1, 3, 5, 7, 9, 11, 13, 15, 17, 19].flatMap((n) => headers(n)), ...read(), ...decide(0, 0), ...decide(3, 0), ...decide(1, 1), ...TURN, ...END],
+    // the server closes gracefully while a WebSocket is open; then it closes
+    [...headers(1), ...read(), ...decide(0, 0), ...TURN, ...GRACEFUL, ...TURN, ...data(1, 0, close('\x03\xe8')), ...read(), ...TURN, ...TURN, ...END],
+    // a header block split into HEADERS + CONTINUATION; a CONTINUATION on another stream
+    [...headers(1, VALID, 0x80 | 10), ...read(20), ...read(), ...decide(0, 0), ...TURN, ...headers(3, VALID, 0xc0 | 5), ...read(), ...TURN, ...END],
+    // paused reading holds the stream's window; resumed
+    [...headers(1), ...read(), ...decide(0, 0), ...act(0, 4, 0), ...data(1, 0, text('x'.repeat(120)), text('y'.repeat(120))), ...read(), ...TURN,
+      ...act(0, 5, 0), ...TURN, ...TURN, ...END],
+    // two subscribers of a topic, one publish
+    [...headers(1), ...headers(3), ...read(), ...decide(0, 0), ...decide(0, 0), ...TURN, ...act(0, 7, 50), ...act(1, 7, 50), ...TURN, ...END],
+    // PING, SETTINGS, PRIORITY, GOAWAY from the client, a window update on the connection
+    [...[5, 0], ...[5, 1], ...settings([1, 100], [3, 10]), ...[7, sid(1), 0, 16], ...headers(1), ...read(7), ...read(), ...[6, 0, 0], ...[3, 1, 1, 0],
+      ...read(), ...TURN, ...END],
+    // an oversized header block (431), then garbage after the preface
+    [...headers(1, VALID | 512 | 0x4000, 0, 60), ...read(), ...TURN, ...[9, 6, 1, 2, 3, 4, 5, 6], ...read(), ...TURN, ...END],
+    // the application terminates and closes while DATA is in flight; the link fails
+    [...headers(1), ...headers(3), ...read(), ...decide(0, 0), ...decide(0, 0), ...act(0, 0, 255), ...act(0, 3, 0), ...act(0, 2, 0), ...TURN, 15, 1, 0],
+  ];
+  for (const script of scripts) add('fuzz_h2_session', B(script));
+}
+
 // --- UTF-8 ---------------------------------------------------------------------------------------
 const utf8 = [...vectorsFrom('test_utf8.cc'), Buffer.from('Hello-µ@ßöäüàá-UTF-8!!'), Buffer.from('κόσμε'),
   hex('ef bb bf'), hex('ed 9f bf ee 80 80'), hex('f0 90 80 80 f4 8f bf bf'), Buffer.alloc(70, 0x41)];
@@ -281,6 +331,8 @@ dicts.fuzz_extension_header = ['permessage-deflate', 'server_no_context_takeover
 dicts.fuzz_extended_connect = [':method', ':protocol', ':scheme', ':path', ':authority', ':status', 'CONNECT', 'websocket', 'https', 'http',
   'sec-websocket-version', '13', 'sec-websocket-protocol', 'sec-websocket-extensions', 'permessage-deflate', 'sec-websocket-key', 'connection',
   'upgrade', 'content-length', 'origin', '~', 'chat', 'v2', '/', '?', '#'];
+dicts.fuzz_h2_session = ['\x00\x00\xc0\x00', '\x01\x00\x00\x01\x81\x05hello', '\x0a\xff\xff', '\x0b', '\x0d\x00\x00', '\x0d\x00\x0c',
+  '\x0e\x00\x00\x03', '\x0e\x00\x03\x00', '\x0e\x00\x04\x00', '\x0e\x00\x05\x00', '\x0e\x00\x07\x20', '\x0c\x00\x00', '\x0c\xff\xff', '\x0f\x01'];
 dicts.fuzz_deflate = ['\x00\x00\xff\xff', '\xf2\x48\xcd\xc9\xc9\x07\x00', '\x01', '\x03', '\x05', '\x00\x05\x00\xfa\xff'];
 dicts.fuzz_utf8 = ['\xc2\x80', '\xdf\xbf', '\xe0\xa0\x80', '\xed\x9f\xbf', '\xed\xa0\x80', '\xee\x80\x80', '\xef\xbf\xbf',
   '\xf0\x90\x80\x80', '\xf4\x8f\xbf\xbf', '\xf4\x90\x80\x80', '\xc0\x80', '\xc1\xbf', '\xe0\x80\x80', '\xf0\x80\x80\x80',
