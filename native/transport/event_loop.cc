@@ -118,8 +118,12 @@ void Loop::on_closed(uv_handle_t* h) {
 }
 
 void Loop::shutdown(void (*done)(void*), void* arg) {
+  // Destroying one member may free another listed here: the last stream endpoint of an HTTP/2
+  // session that already closed frees that session. Only members still listed are destroyed
+  // (nothing joins the loop while it shuts down, so a listed address is a live member).
   std::vector<LoopMember*> all(members_.begin(), members_.end());
-  for (LoopMember* s : all) s->destroy();
+  for (LoopMember* s : all)
+    if (members_.count(s) != 0) s->destroy();
   std::vector<Listener*> listening(listeners_.begin(), listeners_.end());
   for (Listener* l : listening) l->close();
   dirty_.clear();
