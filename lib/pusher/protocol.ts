@@ -210,6 +210,11 @@ function clientEvent(app: AppRuntime, socket: PusherSocket, event: string, chann
     sendError(socket, ErrorCode.ClientEventRejected, `The event data should be at most ${config.maxEventPayloadSize} bytes.`);
     return;
   }
+  const size = typeof data === 'string' ? Buffer.byteLength(data) : Buffer.byteLength(JSON.stringify(data ?? null));
+  if (size > config.maxEventPayloadSize) {
+    sendError(socket, ErrorCode.ClientEventRejected, `The event data should be at most ${config.maxEventPayloadSize} bytes.`);
+    return;
+  }
   const second = Math.floor(now / 1000);
   if (state.eventWindow !== second) {
     state.eventWindow = second;
@@ -220,11 +225,6 @@ function clientEvent(app: AppRuntime, socket: PusherSocket, event: string, chann
     return;
   }
   const userId = kind === 'presence' ? state.presence.get(channel) : undefined;
-  const size = typeof data === 'string' ? Buffer.byteLength(data) : Buffer.byteLength(JSON.stringify(data ?? null));
-  if (size > config.maxEventPayloadSize) {
-    sendError(socket, ErrorCode.ClientEventRejected, `The event data should be at most ${config.maxEventPayloadSize} bytes.`);
-    return;
-  }
   app.publish(channel, event, data, socket, userId);
   if (app.webhooks.wants('client_event')) {
     app.webhook({ name: 'client_event', channel, event, data: typeof data === 'string' ? data : JSON.stringify(data), socket_id: state.socketId, ...(userId === undefined ? {} : { user_id: userId }) });
