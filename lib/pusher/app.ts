@@ -40,6 +40,8 @@ export class AppRuntime {
   readonly webhooks: WebhookSender;
   readonly #topicPrefix: string;
   readonly #wss: WebSocketServer<ConnectionState>;
+  readonly #closedQueue: PusherSocket[] = [];
+  #handlingClosed = false;
 
   constructor(config: AppConfig, server: PusherConfig, wss: WebSocketServer<ConnectionState>, topicPrefix: string) {
     this.config = config;
@@ -125,13 +127,28 @@ export class AppRuntime {
     socket.data.userId = null;
   }
 
-  /** The connection closed: it leaves everything. */
+  /**
+   * The connection closed: it leaves everything. A close can be reported from inside a publish
+   * (a write to a peer that reset fails there), and leaving publishes member_removed, which may
+   * find the next dead peer: closes reported meanwhile are queued and handled by the outermost
+   * call, so thousands of abrupt disconnects never nest.
+   */
   closed(socket: PusherSocket): void {
-    const state = socket.data;
-    state.closed = true;
-    for (const channel of [...state.channels]) this.leave(socket, channel);
-    this.#forgetUser(socket);
-    this.connections.delete(state.socketId);
+    socket.data.closed = true;
+    this.#closedQueue.push(socket);
+    if (this.#handlingClosed) return;
+    this.#handlingClosed = true;
+    try {
+      for (let i = 0; i < this.#closedQueue.length; i++) {
+        const s = this.#closedQueue[i]!;
+        for (const channel of [...s.data.channels]) this.leave(s, channel);
+        this.#forgetUser(s);
+        this.connections.delete(s.data.socketId);
+      }
+    } finally {
+      this.#closedQueue.length = 0;
+      this.#handlingClosed = false;
+    }
   }
 
   /** Counts the HTTP API reports for a channel. */
