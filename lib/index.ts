@@ -16,7 +16,7 @@ export { WebSocket } from './websocket.js';
 export type { ReadyState, SendStatus, SendData, SendOptions, SendCallback, Message, WebSocketEvents } from './websocket.js';
 
 export { WebSocketServer } from './server.js';
-export type { WebSocketServerEvents, WebSocketServerError, UpgradeCallback } from './server.js';
+export type { WebSocketServerEvents, WebSocketServerError, UpgradeCallback, PublishOptions } from './server.js';
 
 export { connect } from './client.js';
 export { connectHttp2, Http2Session, type Http2WebSocketOptions } from './http2-client.js';

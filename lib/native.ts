@@ -178,6 +178,8 @@ export interface NativeTlsServer {
 /** NativeServer's config: the connection limits, plus TLS for a listening wss:// server. */
 export interface NativeServerConfig extends NativeConnectionConfig {
   tls?: NativeTlsServer;
+  /** Hand non-upgrade HTTP/1.1 requests on plain TCP connections to JS (httpRequest handler) instead of answering 426. */
+  httpHandoff?: boolean;
 }
 
 export interface NativeClientConfig extends NativeConnectionConfig {
@@ -200,6 +202,8 @@ export interface NativeHandlers {
   upgrade(server: object, socket: NativeSocket, method: string, url: string, headers: string[], remoteAddress: string | undefined, remotePort: number, protocols: string[], tag: object | undefined, secure: boolean, httpVersion: number, authority: string): void;
   /** A handleUpgrade() socket (adopt/adoptDuplex) whose request the core answered itself: 400/426/431/505, or 408 after handshakeTimeout. `tag` is the adopt() tag or the adoptDuplex() target. */
   upgradeFailed(server: object, tag: object, status: number): void;
+  /** A native listener's non-upgrade HTTP request (servers with `httpHandoff`): a dup of the connection's fd (ours to close) and every byte read so far, the request head first. */
+  httpRequest(server: object, fd: number, bytes: Buffer): void;
   /** A TLS connection of a native wss:// listener failed before its upgrade request (code: ERR_SSL_* or a system error name). */
   tlsError(server: object, code: string, message: string, remoteAddress: string | undefined, remotePort: number): void;
   /** Client: the server accepted; `protocol` is the selected subprotocol ('' for none), `extensions` its Sec-WebSocket-Extensions. */
@@ -250,7 +254,7 @@ export interface NativeBinding {
   /** zlib-ng memory held for permessage-deflate in this environment. */
   deflateMemory(): NativeDeflateMemory;
   /** Publishes to every subscriber of the topic on this thread: [recipients, dropped]. */
-  publish(topic: string, data: string | Uint8Array, isBinary: boolean, compress: boolean): [number, number];
+  publish(topic: string, data: string | Uint8Array, isBinary: boolean, compress: boolean, exclude?: NativeSocket | null): [number, number];
   numSubscribers(topic: string): number;
   /** Topic tree size: topics, subscriptions and the bytes its containers hold. */
   pubsubStats(): { topics: number; subscriptions: number; bytes: number };

@@ -8,8 +8,8 @@
  * leave a limit at its default.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import type { Server as HttpServer } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
+import { createServer as createHttpServer, Server as HttpServer, type RequestListener } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 
 import { InvalidArgumentTypeError, InvalidArgumentValueError } from './errors.js';
 import type { NativeCompressionConfig, NativeConnectionConfig, NativeTlsServer } from './native.js';
@@ -148,6 +148,17 @@ export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
   http2WindowSize?: number;
   /** Receive window of a whole HTTP/2 connection. Default 8 MiB. */
   http2ConnectionWindowSize?: number;
+  /**
+   * Serve plain HTTP on the same port: a request that is not a WebSocket upgrade (answered 426
+   * without this) is handed, with its connection, to this request listener (`(req, res) => …`:
+   * an Express or Fastify handler works) or `http.Server` (not listening; its `request` events
+   * and options apply). The native core reads the request head, then gives Node the socket's file
+   * descriptor with every byte read so far, so keep-alive, pipelining and bodies of any size are
+   * Node's `http` as usual; an upgrade arriving later on such a connection comes back through
+   * `handleUpgrade()`. WebSocket upgrades never touch JS before the upgrade hook. Plain TCP only
+   * (not with `tls`; HTTP/2 connections keep answering non-CONNECT streams natively).
+   */
+  httpHandler?: RequestListener | HttpServer;
   /** An HTTP/2 connection without streams for this long is sent GOAWAY and closed. 0 disables. Default 120000. */
   http2IdleTimeout?: number;
   server?: never;
@@ -220,7 +231,7 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
-  'handleProtocols', 'upgrade']);
+  'handleProtocols', 'upgrade', 'httpHandler']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
@@ -336,6 +347,8 @@ export interface ServerConfig {
   tls: NativeTlsServer | undefined;
   /** `port` mode: WebSocket over HTTP/2 (handed to the native server with the connection settings). */
   http2: NativeHttp2Config;
+  /** `port` mode: the http.Server that serves non-upgrade requests (the httpHandler option). */
+  httpHandler: HttpServer | undefined;
 }
 
 /** The HTTP/2 settings of a native listener. */
@@ -387,7 +400,7 @@ export function serverConfig(options: unknown): ServerConfig {
     server = o.server as HttpServer | HttpsServer;
   }
   if (mode !== 'port') {
-    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only', 'tls', ...HTTP2_KEYS]) {
+    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'httpHandler', ...HTTP2_KEYS]) {
       if (o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'only applies together with "port"', o[key]);
     }
   }
@@ -407,7 +420,21 @@ export function serverConfig(options: unknown): ServerConfig {
     connection: connectionConfig(o, name),
     tls: mode === 'port' && o.tls !== undefined ? serverTls(o.tls, `${name}.tls`, o.http2 === true) : undefined,
     http2: http2Config(o, name),
+    httpHandler: httpHandlerOption(o, name),
   };
+}
+
+/** `httpHandler`: a request listener (wrapped in an http.Server) or an http.Server; not with `tls`. */
+function httpHandlerOption(o: Record<string, unknown>, name: string): HttpServer | undefined {
+  const h = o.httpHandler;
+  if (h === undefined) return undefined;
+  if (o.tls !== undefined) throw new InvalidArgumentValueError(`${name}.httpHandler`, 'is for plain TCP listeners: it cannot be combined with "tls"', h);
+  if (typeof h === 'function') return createHttpServer(h as RequestListener);
+  if (h instanceof HttpServer && !(h instanceof HttpsServer)) {
+    if (h.listening) throw new InvalidArgumentValueError(`${name}.httpHandler`, 'must be an http.Server that is not listening (its connections come from this server)', h);
+    return h;
+  }
+  throw new InvalidArgumentTypeError(`${name}.httpHandler`, 'a request listener function or an http.Server', h);
 }
 
 /** Validated client options (the URL is validated by the client). */

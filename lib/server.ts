@@ -4,9 +4,10 @@
  * pipeline: path check → upgrade hook → subprotocol → accept (→ `connection`) or reject.
  */
 import { lookup } from 'node:dns';
+import { closeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import { isIP, Socket, type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 
 import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
@@ -66,10 +67,25 @@ interface PendingUpgrade {
   callback: UpgradeCallback<unknown> | undefined;
 }
 
+/** Options of `server.publish()`: those of `send()`, plus a connection that must not get the message. */
+export interface PublishOptions extends SendOptions {
+  /**
+   * A connection of this thread left out of this publish (e.g. the sender of a Pusher-style
+   * `socket_id` exclusion). Skipped natively: the others still get the bytes framed once.
+   */
+  exclude?: WebSocket<unknown>;
+}
+
 /** `handleUpgrade()`'s optional callback, as in ws 8: the open WebSocket and Node's request. */
 export type UpgradeCallback<Data> = (ws: WebSocket<Data>, request: IncomingMessage) => void;
 
 const EMPTY = Buffer.alloc(0);
+
+function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch { /* already gone */ }
+}
 
 /**
  * A WebSocket server. Exactly one of `port` (the native core listens: the fast path), `server`
@@ -90,6 +106,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.emit('subscription', topic, newCount, oldCount, ws as WebSocket<Data>);
   };
   #detach: (() => void) | null = null;
+  #detachHttp: (() => void) | null = null;
+  /** Connections handed to the httpHandler's http.Server (closed by close()). */
+  readonly #httpSockets = new Set<Socket>();
   #closing: Promise<void> | null = null;
   #closed = false;
   #finishClose: (() => void) | null = null;
@@ -104,6 +123,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       onTlsError: (code, message, remoteAddress, remotePort) => {
         this.emit('tlsClientError', new TlsClientError(code, message, remoteAddress, remotePort));
       },
+      onHttpRequest: (fd, bytes) => this.#onHttpRequest(fd, bytes),
       onUpgradeFailed: (tag, status) => {
         const ctx = tag as PendingUpgrade;
         ctx.reject(new UpgradeError(status === 408 ? 'ERR_SOCKUDO_WS_HANDSHAKE_TIMEOUT' : 'ERR_SOCKUDO_WS_INVALID_UPGRADE',
@@ -111,7 +131,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
             : `not a valid WebSocket upgrade request (RFC 6455 §4.2.1); answered ${status} by the server core`, status));
       },
     };
-    this.#native = new native.NativeServer({ ...config.connection, ...config.http2, ...(config.tls === undefined ? {} : { tls: config.tls }) }, sink);
+    this.#native = new native.NativeServer({ ...config.connection, ...config.http2, ...(config.tls === undefined ? {} : { tls: config.tls }),
+      httpHandoff: config.httpHandler !== undefined }, sink);
+    const http = config.httpHandler;
+    if (http !== undefined) {
+      // A keep-alive connection Node serves may later ask for an upgrade: it comes back to us.
+      const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.handleUpgrade(request, socket, head).catch(() => { /* answered on the socket */ });
+      };
+      http.on('upgrade', onUpgrade);
+      this.#detachHttp = () => {
+        http.removeListener('upgrade', onUpgrade);
+        for (const socket of this.#httpSockets) socket.destroy();
+        this.#httpSockets.clear();
+      };
+    }
     this.#onClosed = (ws) => {
       this.#clients.delete(ws as WebSocket<Data>);
       // After the socket's own 'close' event (which is emitted right after this returns).
@@ -146,6 +180,30 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         server.removeListener('error', onError);
       };
     }
+  }
+
+  /**
+   * A plain HTTP request arrived on a native connection (`httpHandler`): Node's http server takes
+   * the connection over from here, starting with the bytes the native core already read.
+   */
+  #onHttpRequest(fd: number, bytes: Buffer): void {
+    const http = this.#config.httpHandler;
+    let socket: Socket;
+    try {
+      socket = new Socket({ fd, readable: true, writable: true });
+    } catch (error) {
+      closeFd(fd);
+      this.#report(error);
+      return;
+    }
+    if (http === undefined || this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    this.#httpSockets.add(socket);
+    socket.once('close', () => this.#httpSockets.delete(socket));
+    socket.unshift(bytes);
+    http.emit('connection', socket);
   }
 
   /** Binds the native listener to a numeric address ('' = every interface); 'listening' or 'error' follows on a later tick. */
@@ -186,10 +244,20 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    * `maxBackpressure` misses it (or is closed, with `closeOnBackpressureLimit`) without delaying
    * the others. Returns how many connections it was queued for.
    */
-  publish(topic: string, data: SendData, options?: SendOptions): number {
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
     checkTopic(topic);
-    const { payload, binary } = messagePayload(data, options);
-    return native.publish(topic, payload, binary, options === undefined || options.compress !== false)[0];
+    let exclude: NativeSocket | null = null;
+    let sendOptions: SendOptions | undefined = options;
+    if (options !== undefined && options !== null && typeof options === 'object' && 'exclude' in options) {
+      const { exclude: excluded, ...rest } = options;
+      if (excluded !== undefined) {
+        if (!(excluded instanceof WebSocket)) throw new InvalidArgumentTypeError('options.exclude', 'a WebSocket', excluded);
+        exclude = internals.nativeSocket(excluded);
+      }
+      sendOptions = rest;
+    }
+    const { payload, binary } = messagePayload(data, sendOptions);
+    return native.publish(topic, payload, binary, sendOptions === undefined || sendOptions.compress !== false, exclude)[0];
   }
 
   /** How many connections on this thread are subscribed to `topic`. */
@@ -370,6 +438,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.#native.close();
     this.#detach?.();
     this.#detach = null;
+    this.#detachHttp?.();
+    this.#detachHttp = null;
     this.#native.destroyPending();
     for (const ws of [...this.#clients]) ws.close(1001);
     if (this.#clients.size === 0) process.nextTick(() => this.#finishClose?.());

@@ -111,6 +111,8 @@ export interface UpgradeSink {
   onUpgradeFailed(tag: object, status: number): void;
   /** A native wss:// connection failed in its TLS handshake. */
   onTlsError(code: string, message: string, remoteAddress: string | undefined, remotePort: number): void;
+  /** A native listener's connection carried a plain HTTP request (the httpHandler option): its own fd and the bytes read so far. */
+  onHttpRequest(fd: number, bytes: Buffer): void;
 }
 
 /** @internal Package-private operations on sockets (not exported from the package). */
@@ -122,6 +124,8 @@ export interface WebSocketInternals {
   accepted(ws: WebSocket<unknown>, extensions: string): void;
   start(ws: WebSocket<unknown>): void;
   abort(ws: WebSocket<unknown>): void;
+  /** The native socket of a server connection (null once closed): a publish's `exclude`. */
+  nativeSocket(ws: WebSocket<unknown>): NativeSocket | null;
 }
 
 /** @internal */
@@ -587,6 +591,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   static {
     internals = {
       create: <D>(init: SocketInit) => new WebSocket<D>(CONSTRUCT, init),
+      nativeSocket: (ws) => ws.#socket,
       connecting: (ws, socket, hooks) => {
         ws.#socket = socket;
         ws.#syncControlListeners();
@@ -631,6 +636,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
         (server as UpgradeSink).onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure, httpVersion, authority),
       upgradeFailed: (server, tag, status) => (server as UpgradeSink).onUpgradeFailed(tag, status),
       tlsError: (server, code, message, remoteAddress, remotePort) => (server as UpgradeSink).onTlsError(code, message, remoteAddress, remotePort),
+      httpRequest: (server, fd, bytes) => (server as UpgradeSink).onHttpRequest(fd, bytes),
       open: (t, protocol, extensions) => ws(t).#connect?.opened(protocol, extensions),
       openFailed: (t, code, message, status, rawHead, body) => ws(t).#connect?.failed(code, message, status, rawHead, body),
       message: (t, data, isBinary) => ws(t).#onMessage(data, isBinary),

@@ -14,7 +14,7 @@ namespace sockudo::binding {
 // The JS functions native code calls, registered once per environment by lib/ (setHandlers).
 struct JsHandlers {
   Napi::FunctionReference upgrade, upgrade_failed, open, open_failed, message, ping, pong, close, error, drain, write, end, flow,
-      tls_error, respond, h2_ready, h2_failed, h2_closed;
+      tls_error, respond, h2_ready, h2_failed, h2_closed, http_request;
 };
 
 // Enters JS from libuv callbacks: a handle scope plus a callback scope (so promise jobs and

@@ -36,7 +36,19 @@ Napi::Value publish_from(const Napi::CallbackInfo& info, const transport::Endpoi
   return a;
 }
 
-Napi::Value publish(const Napi::CallbackInfo& info) { return publish_from(info, nullptr); }
+// publish(topic, data, isBinary, compress[, exclude: NativeSocket]) → [recipients, dropped]: the
+// loop-wide publish; `exclude` (a socket of this environment) does not get the message.
+Napi::Value publish(const Napi::CallbackInfo& info) {
+  const transport::Endpoint* exclude = nullptr;
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) {
+    Napi::Env env = info.Env();
+    if (!info[4].IsObject() || !info[4].As<Napi::Object>().InstanceOf(env_state(env).socket_ctor.Value()))
+      return throw_type_error(env, "publish(topic, data, isBinary, compress, exclude): exclude must be a NativeSocket");
+    // A socket that has closed is in no topic: excluding it excludes nobody.
+    exclude = SocketWrap::Unwrap(info[4].As<Napi::Object>())->socket();
+  }
+  return publish_from(info, exclude);
+}
 
 Napi::Value num_subscribers(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->topics().subscriber_count(topic_arg(info, 0))));

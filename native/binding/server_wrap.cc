@@ -29,6 +29,7 @@ std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& 
   c->head_limits.max_headers = static_cast<size_t>(get_number(o, "maxHeaders", 100));
   c->max_backpressure = static_cast<size_t>(get_number(o, "maxBackpressure", 1024.0 * 1024));
   c->close_on_backpressure_limit = get_bool(o, "closeOnBackpressureLimit", false);
+  c->http_handoff = get_bool(o, "httpHandoff", false);
   c->http2.enabled = get_bool(o, "http2", false);
   c->http2.cleartext = get_bool(o, "http2Cleartext", false);
   c->http2.max_streams = static_cast<uint32_t>(get_number(o, "http2MaxStreams", 100));
@@ -336,6 +337,21 @@ void ServerWrap::on_tls_failure(transport::Endpoint& socket, const transport::Li
   call_handler(*state_, env, state_->handlers.tls_error,
                {js_server_.Value(), Napi::String::New(env, failure.code), Napi::String::New(env, failure.message),
                 r.family ? Napi::String::New(env, r.ip) : env.Undefined(), Napi::Number::New(env, r.port)});
+}
+
+// httpRequest(server, fd, bytes): a non-upgrade request on a plain TCP connection (the server's
+// httpHandler option). JS gets its own dup of the descriptor (the endpoint closes ours) and the
+// bytes read so far; Node's http server takes the connection from there.
+bool ServerWrap::on_http_request(transport::Endpoint& socket, int fd, std::span<const uint8_t> bytes) {
+  if (js_server_.IsEmpty() || closed_ || state_->handlers.http_request.IsEmpty() || tags_.count(&socket) != 0 || socket.external()) return false;
+  const int copy = transport::dup_socket(fd);
+  if (copy < 0) return false;
+  Napi::Env env = Env();
+  state_->loop->ensure_js();
+  Napi::HandleScope scope(env);
+  Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  call_handler(*state_, env, state_->handlers.http_request, {js_server_.Value(), Napi::Number::New(env, copy), data});
+  return true;
 }
 
 void ServerWrap::on_session_gone(transport::H2Session& session) {

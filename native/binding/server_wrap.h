@@ -43,6 +43,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   void on_handshake_rejected(transport::Endpoint& socket, int status) override;
   void on_handshake_decided(transport::Endpoint& socket) override;
   void on_tls_failure(transport::Endpoint& socket, const transport::LinkFailure& failure) override;
+  bool on_http_request(transport::Endpoint& socket, int fd, std::span<const uint8_t> bytes) override;
   // The JS object that identifies an adopted socket: its tag (fd) or its target (Duplex).
   Napi::Value tag_of(transport::Endpoint& socket);
   void on_socket_gone(transport::Endpoint& socket) override;

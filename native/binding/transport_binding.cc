@@ -51,6 +51,7 @@ Napi::Value set_handlers(const Napi::CallbackInfo& info) {
   take(state.handlers.h2_ready, "h2Ready");
   take(state.handlers.h2_failed, "h2Failed");
   take(state.handlers.h2_closed, "h2Closed");
+  take(state.handlers.http_request, "httpRequest");
   state.handlers_set = true;
   return env.Undefined();
 }

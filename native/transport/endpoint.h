@@ -63,6 +63,9 @@ struct SocketConfig {
   // finish within tls_handshake_timeout_ms (0: only handshake_timeout_ms bounds it).
   std::shared_ptr<TlsServer> tls_server;
   uint64_t tls_handshake_timeout_ms = 0;
+  // Requests that are not upgrades, on plain TCP connections, are handed to the server's
+  // on_http_request (the application's own HTTP server) instead of being answered 426.
+  bool http_handoff = false;
   // WebSocket over HTTP/2 (RFC 8441): offered through ALPN "h2" on TLS, and with `cleartext` to
   // clients that start with the HTTP/2 preface (prior knowledge, RFC 9113 §3.3).
   struct Http2 {

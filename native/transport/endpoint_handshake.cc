@@ -80,6 +80,20 @@ void Endpoint::process_server_head(uint8_t* data, size_t len) {
   const auto r = head_->feed(data, len);
   if (r.state == handshake::HeadState::NeedMore) return;
   handshake::UpgradeVerdict verdict = handshake::validate_upgrade(*head_, request_);
+  if (verdict.kind == handshake::UpgradeKind::NotUpgrade && config_->http_handoff && link_->os_fd() >= 0) {
+    // Plain HTTP for the application: the head as it arrived, then whatever followed it (a body's
+    // start, pipelined requests), and the descriptor. Our copy of the fd is closed by destroy()
+    // without a shutdown, so the connection lives on in the application's hands.
+    std::vector<uint8_t> bytes;
+    const std::string_view raw = head_->raw();
+    bytes.reserve(raw.size() + (len - r.consumed));
+    bytes.insert(bytes.end(), raw.begin(), raw.end());
+    bytes.insert(bytes.end(), data + r.consumed, data + len);
+    if (server_->on_http_request(*this, link_->os_fd(), bytes)) {
+      destroy();
+      return;
+    }
+  }
   if (verdict.kind != handshake::UpgradeKind::Valid) {
     std::string out;
     handshake::build_rejection(verdict, out);

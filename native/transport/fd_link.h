@@ -23,6 +23,7 @@ class FdLink final : public Link {
   FdLink& operator=(const FdLink&) = delete;
 
   int fd() const { return fd_; }
+  int os_fd() const override { return closed_ ? -1 : fd_; }
   void set_events(LinkEvents* events) override { events_ = events; }
   LinkWrite write(std::span<const io::Slice> slices) override;
   void set_wants(bool read, bool write) override;

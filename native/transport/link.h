@@ -87,6 +87,10 @@ class Link {
   // TLS: the negotiated ALPN protocol ("" when none or not TLS), and whether the link is encrypted.
   virtual std::string_view alpn() const { return {}; }
   virtual bool encrypted() const { return false; }
+  // The operating system's socket descriptor when the link is plain TCP owned by us (so the
+  // connection can be handed to Node as it is: an HTTP request that is not an upgrade); -1 for a
+  // TLS link, a Duplex or a stream of a session.
+  virtual int os_fd() const { return -1; }
   // Bytes a write should gather before leaving, for links whose writes cost a crossing (JS).
   virtual size_t flush_threshold() const { return 4 * 1024; }
 

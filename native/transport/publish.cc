@@ -31,17 +31,13 @@ struct WireForm {
 PublishResult publish(Loop& loop, std::string_view topic, protocol::Opcode opcode, std::span<const uint8_t> payload,
                       bool compress, const Endpoint* exclude) {
   PublishResult result;
-  const pubsub::Topic* t = loop.topics().find(topic);
-  if (t == nullptr) return result;
   // A send may close its socket (closeOnBackpressureLimit), which leaves the topic: walk a copy.
-  std::vector<Endpoint*> targets;
-  targets.reserve(t->subs.size());
-  for (const auto& link : t->subs) {
-    auto* s = static_cast<Endpoint*>(link.subscriber->user());
-    if (s != exclude) targets.push_back(s);
-  }
+  std::vector<void*> targets;
+  loop.topics().recipients(topic, exclude, targets);
+  if (targets.empty()) return result;
   std::vector<WireForm> forms;
-  for (Endpoint* s : targets) {
+  for (void* user : targets) {
+    auto* s = static_cast<Endpoint*>(user);
     if (!s->is_open()) continue;
     const protocol::PerMessageDeflate* pmd = s->deflate();
     const bool wants_deflate = compress && pmd != nullptr && payload.size() >= pmd->threshold();

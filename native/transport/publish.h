@@ -28,6 +28,8 @@ struct PublishResult {
   size_t dropped = 0;     // subscribers over their backpressure limit
 };
 
+// `exclude`: a subscriber that does not get this message (the publishing socket itself, or the
+// socket a Pusher-style `socket_id` names); null for none.
 PublishResult publish(Loop& loop, std::string_view topic, protocol::Opcode opcode, std::span<const uint8_t> payload,
                       bool compress, const Endpoint* exclude);
 

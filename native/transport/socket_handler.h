@@ -77,6 +77,15 @@ class ServerHandler {
   // A TLS connection of this server failed before its upgrade request (garbage instead of TLS, a
   // refused client certificate, an alert, a handshake cut off): the socket closes right after.
   virtual void on_tls_failure(Endpoint& socket, const LinkFailure& failure) {}
+  // A complete, well-formed HTTP/1.1 request that is not an upgrade, on a plain TCP connection of
+  // a server configured with http_handoff: the application serves it (and what follows on the
+  // connection) itself. `bytes` holds everything read so far, the head first; `fd` is the
+  // connection's descriptor, which the endpoint stops using (and closes its own copy of) right
+  // after this call. Returns false to have the transport answer 426 as without a handoff.
+  virtual bool on_http_request(Endpoint& socket, int fd, std::span<const uint8_t> bytes) {
+    (void)socket, (void)fd, (void)bytes;
+    return false;
+  }
   // A socket of this server finished (after its handler's on_detached, if it had one).
   virtual void on_socket_gone(Endpoint& socket) = 0;
   // An HTTP/2 connection of this server began / ended (its streams are sockets of their own).

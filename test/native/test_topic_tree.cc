@@ -117,3 +117,38 @@ TEST(leaving_a_large_topic_is_linear) {
   for (int i = 19999; i >= 0; i--) tree.remove_all(*subs[i]);
   CHECK_EQ(tree.stats().topics, size_t{0});
 }
+
+// recipients(): the fan-out list a publish walks, with one subscriber left out (a Pusher-style
+// socket_id exclusion, or a socket publishing to its own topic).
+TEST(recipients_excludes_one_subscriber) {
+  TopicTree tree;
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  bool changed = false;
+  for (uintptr_t i = 1; i <= 5; i++) {
+    subs.push_back(std::make_unique<Subscriber>(reinterpret_cast<void*>(i)));
+    tree.subscribe(*subs.back(), "room", &changed);
+  }
+  Subscriber outsider(reinterpret_cast<void*>(99));
+  tree.subscribe(outsider, "other", &changed);
+  std::vector<void*> out{reinterpret_cast<void*>(7)};  // cleared first
+  CHECK_EQ(tree.recipients("room", nullptr, out), size_t{0});
+  CHECK_EQ(out.size(), size_t{5});
+  CHECK_EQ(tree.recipients("room", reinterpret_cast<void*>(3), out), size_t{1});
+  CHECK_EQ(out.size(), size_t{4});
+  std::set<void*> got(out.begin(), out.end());
+  CHECK_EQ(got.size(), size_t{4});
+  CHECK(got.count(reinterpret_cast<void*>(3)) == 0);
+  for (uintptr_t i : {1, 2, 4, 5}) CHECK(got.count(reinterpret_cast<void*>(i)) == 1);
+  // Excluding a socket that is not subscribed (or subscribed elsewhere) excludes nobody.
+  CHECK_EQ(tree.recipients("room", reinterpret_cast<void*>(99), out), size_t{0});
+  CHECK_EQ(out.size(), size_t{5});
+  // A topic nobody subscribes to has no recipients.
+  CHECK_EQ(tree.recipients("none", nullptr, out), size_t{0});
+  CHECK(out.empty());
+  // After the excluded socket leaves, the others still get everything.
+  tree.unsubscribe(*subs[2], "room", &changed);
+  CHECK_EQ(tree.recipients("room", reinterpret_cast<void*>(3), out), size_t{0});
+  CHECK_EQ(out.size(), size_t{4});
+  for (auto& s : subs) tree.remove_all(*s);
+  tree.remove_all(outsider);
+}

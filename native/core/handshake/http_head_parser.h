@@ -87,6 +87,8 @@ class HttpHeadParser final : public HeaderList {
   // The status a server answers a failed request head with (400, 414, 431, 505); 0 if none.
   int error_status() const;
   size_t head_size() const { return buf_.size(); }
+  // The head's bytes as received (once Complete: up to and including the empty line).
+  std::string_view raw() const { return buf_; }
 
   // Start line: valid once it has been parsed (at the latest when Complete).
   std::string_view method() const { return view(method_); }   // request

@@ -18,6 +18,23 @@ Topic* TopicTree::lookup(std::string_view topic) const {
 
 const Topic* TopicTree::find(std::string_view topic) const { return lookup(topic); }
 
+size_t TopicTree::recipients(std::string_view topic, const void* exclude, std::vector<void*>& out) const {
+  out.clear();
+  const Topic* t = lookup(topic);
+  if (t == nullptr) return 0;
+  out.reserve(t->subs.size());
+  size_t skipped = 0;
+  for (const auto& link : t->subs) {
+    void* user = link.subscriber->user();
+    if (exclude != nullptr && user == exclude) {
+      skipped++;
+      continue;
+    }
+    out.push_back(user);
+  }
+  return skipped;
+}
+
 size_t TopicTree::subscriber_count(std::string_view topic) const {
   const Topic* t = lookup(topic);
   return t ? t->subs.size() : 0;

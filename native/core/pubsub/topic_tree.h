@@ -86,6 +86,11 @@ class TopicTree {
   // The topic's record (null when nobody subscribes). Its `subs` may be iterated to fan out, but
   // must not be changed meanwhile: a caller that may unsubscribe during the walk copies it first.
   const Topic* find(std::string_view topic) const;
+  // The `user` pointers of the topic's subscribers, except the subscriber whose user is `exclude`
+  // (null: nobody excluded), appended to `out` (cleared first). A publish walks this copy, so
+  // sends that close sockets (and so unsubscribe them) cannot disturb the walk. Returns how many
+  // were skipped (0 or 1): the caller can tell an excluded subscriber from an absent one.
+  size_t recipients(std::string_view topic, const void* exclude, std::vector<void*>& out) const;
 
   TopicStats stats() const;
 
