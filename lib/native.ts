@@ -146,6 +146,8 @@ export interface NativeServer {
   pendingCount(): number;
   /** TLS servers: connections accepted from now on use these contexts. */
   setSecureContext(tls: NativeTlsServer): void;
+  /** The transport its connections use, and why (an io_uring server that fell back to epoll says what failed). */
+  transport(): { name: 'io_uring' | 'epoll'; reason: string };
 }
 
 /** A native TLS context (opaque; made by createTlsContext). */
@@ -178,6 +180,8 @@ export interface NativeTlsServer {
 /** NativeServer's config: the connection limits, plus TLS for a listening wss:// server. */
 export interface NativeServerConfig extends NativeConnectionConfig {
   tls?: NativeTlsServer;
+  /** 'io_uring' | 'epoll' | 'auto' (lib resolves the environment override). */
+  transport?: 'auto' | 'io_uring' | 'epoll';
   /** Hand non-upgrade HTTP/1.1 requests on plain TCP connections to JS (httpRequest handler) instead of answering 426. */
   httpHandoff?: boolean;
 }
@@ -251,6 +255,8 @@ export interface NativeBinding {
   connect(config: NativeClientConfig, target: object): NativeSocket;
   /** Live native sockets in this environment (leak checks). */
   socketCount(): number;
+  /** This environment's io_uring: whether one exists, operations in flight, prepared in all, and io_uring_enter calls that submitted. */
+  uringStats(): { ring: boolean; inFlight: number; prepared: number; submits: number };
   /** zlib-ng memory held for permessage-deflate in this environment. */
   deflateMemory(): NativeDeflateMemory;
   /** Publishes to every subscriber of the topic on this thread: [recipients, dropped]. */

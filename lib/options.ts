@@ -109,7 +109,21 @@ export interface ServerCommonOptions<Data> extends ConnectionOptions {
   handleProtocols?: HandleProtocols;
   /** The upgrade hook: authenticate, choose headers and per-socket data, or reject. Default: accept. */
   upgrade?: UpgradeHook<Data>;
+  /**
+   * How accepted (and `handleUpgrade`-adopted) TCP connections do their I/O: `'io_uring'` (the
+   * loop's io_uring: batched sends and receives, one `io_uring_enter` per loop turn for every
+   * socket; Linux 6.0+), `'epoll'` (readiness polling through libuv), or `'auto'` (the default;
+   * currently epoll, see the README's transport section). When the ring cannot be created
+   * (older kernel, a seccomp profile, `kernel.io_uring_disabled`), the server falls back to epoll
+   * and `server.transport.reason` says why. The environment variable `SOCKUDO_WS_TRANSPORT`
+   * (same values) overrides this option for every server of the process.
+   */
+  transport?: TransportName;
 }
+
+/** A server's I/O transport (see {@link ServerCommonOptions.transport}). */
+export type TransportName = 'auto' | 'io_uring' | 'epoll';
+const TRANSPORTS: readonly TransportName[] = ['auto', 'io_uring', 'epoll'];
 
 /** `new WebSocketServer({ port })`: the native core listens and accepts (the fast path). */
 export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
@@ -231,7 +245,7 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
-  'handleProtocols', 'upgrade', 'httpHandler']);
+  'handleProtocols', 'upgrade', 'httpHandler', 'transport']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
@@ -349,6 +363,26 @@ export interface ServerConfig {
   http2: NativeHttp2Config;
   /** `port` mode: the http.Server that serves non-upgrade requests (the httpHandler option). */
   httpHandler: HttpServer | undefined;
+  /** The transport asked for (the option, or SOCKUDO_WS_TRANSPORT when set). */
+  transport: TransportName;
+}
+
+/** `transport`, overridden by the environment variable SOCKUDO_WS_TRANSPORT (an operator's choice). */
+function transportOption(o: Record<string, unknown>, name: string): TransportName {
+  const env = process.env.SOCKUDO_WS_TRANSPORT;
+  if (env !== undefined && env !== '') {
+    if (!(TRANSPORTS as readonly string[]).includes(env)) {
+      throw new InvalidArgumentValueError('process.env.SOCKUDO_WS_TRANSPORT', `must be one of ${TRANSPORTS.map((t) => `"${t}"`).join(', ')}`, env);
+    }
+    return env as TransportName;
+  }
+  const t = o.transport;
+  if (t === undefined) return 'auto';
+  if (typeof t !== 'string') throw new InvalidArgumentTypeError(`${name}.transport`, 'of type string', t);
+  if (!(TRANSPORTS as readonly string[]).includes(t)) {
+    throw new InvalidArgumentValueError(`${name}.transport`, `must be one of ${TRANSPORTS.map((x) => `"${x}"`).join(', ')}`, t);
+  }
+  return t as TransportName;
 }
 
 /** The HTTP/2 settings of a native listener. */
@@ -421,6 +455,7 @@ export function serverConfig(options: unknown): ServerConfig {
     tls: mode === 'port' && o.tls !== undefined ? serverTls(o.tls, `${name}.tls`, o.http2 === true) : undefined,
     http2: http2Config(o, name),
     httpHandler: httpHandlerOption(o, name),
+    transport: transportOption(o, name),
   };
 }
 

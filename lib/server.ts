@@ -132,7 +132,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       },
     };
     this.#native = new native.NativeServer({ ...config.connection, ...config.http2, ...(config.tls === undefined ? {} : { tls: config.tls }),
-      httpHandoff: config.httpHandler !== undefined }, sink);
+      httpHandoff: config.httpHandler !== undefined, transport: config.transport }, sink);
     const http = config.httpHandler;
     if (http !== undefined) {
       // A keep-alive connection Node serves may later ask for an upgrade: it comes back to us.
@@ -233,6 +233,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   }
 
   /** The open connections (added before `connection` fires, removed when they close). */
+  /**
+   * The I/O transport of this server's connections: `name` is `'io_uring'` or `'epoll'`;
+   * `reason` says why (e.g. `"requested"`, or why io_uring was unavailable and the server fell back).
+   */
+  get transport(): { readonly name: 'io_uring' | 'epoll'; readonly reason: string } {
+    return this.#native.transport();
+  }
+
   get clients(): ReadonlySet<WebSocket<Data>> {
     return this.#clients;
   }

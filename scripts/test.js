@@ -8,6 +8,8 @@
 //             peers on Node's tls, our server with `tls`, our client on wss://)
 //   h2        the conformance cases against our server again, each WebSocket an HTTP/2 extended
 //             CONNECT stream from Node's http2 client (SOCKUDO_WS_TEST_H2=1)
+//   uring     the API, conformance, backpressure, pub/sub, bad-input, TLS and HTTP/2 suites again with
+//             every server on io_uring (SOCKUDO_WS_TRANSPORT=io_uring; epoll where the kernel has none)
 //   fuzz      libFuzzer smoke of every target (scripts/fuzz.js --ci; SOCKUDO_WS_FUZZ_SECONDS)
 //   sanitize  the addon under ASan+UBSan running the JS suites; native tests under valgrind
 // Without arguments: native and js, plus fuzz and sanitize when CI is set (they need clang and
@@ -115,7 +117,7 @@ function sanitizeSuite() {
   record('sanitizers (ASan+UBSan addon + JS suites; valgrind native tests)', passed, failed, 0);
 }
 
-const suitesToRun = only ? [only] : ['native', 'js', 'tls', 'h2', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
+const suitesToRun = only ? [only] : ['native', 'js', 'tls', 'h2', 'uring', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
 if (suitesToRun.includes('native')) nativeSuite();
 if (suitesToRun.includes('js')) jsSuite();
 if (suitesToRun.includes('tls')) jsSuite('conformance over native TLS (vitest)', ['test/conformance'], { SOCKUDO_WS_TEST_TLS: '1' });
@@ -124,6 +126,13 @@ if (suitesToRun.includes('tls')) jsSuite('conformance over native TLS (vitest)',
 if (suitesToRun.includes('h2')) {
   jsSuite('conformance over HTTP/2 streams (vitest)', ['test/conformance/close.test.ts', 'test/conformance/fragmentation.test.ts',
     'test/conformance/framing.test.ts', 'test/conformance/limits.test.ts', 'test/conformance/utf8.test.ts'], { SOCKUDO_WS_TEST_H2: '1' });
+}
+// Every suite that runs over plain TCP, again on the io_uring transport (plus TLS and HTTP/2 over it).
+if (suitesToRun.includes('uring')) {
+  jsSuite('over io_uring (vitest)', ['test/conformance', 'test/js/websocket.test.ts', 'test/js/backpressure.test.ts', 'test/js/pubsub.test.ts',
+    'test/js/bad-input.test.ts', 'test/js/hardening.test.ts', 'test/js/echo-sizes.test.ts', 'test/js/handle-upgrade.test.ts',
+    'test/js/protocol-behaviour.test.ts', 'test/js/compression.test.ts', 'test/js/tls.test.ts', 'test/js/http2.test.ts', 'test/js/scale.test.ts'],
+  { SOCKUDO_WS_TRANSPORT: 'io_uring' });
 }
 if (suitesToRun.includes('fuzz')) fuzzSuite();
 if (suitesToRun.includes('sanitize')) sanitizeSuite();

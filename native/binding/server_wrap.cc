@@ -79,6 +79,7 @@ Napi::Function ServerWrap::define(Napi::Env env) {
                          InstanceMethod<&ServerWrap::adopt_stream>("adoptStream"),
                          InstanceMethod<&ServerWrap::pending_count>("pendingCount"),
                          InstanceMethod<&ServerWrap::set_secure_context>("setSecureContext"),
+                         InstanceMethod<&ServerWrap::transport>("transport"),
                      });
 }
 
@@ -101,7 +102,34 @@ ServerWrap::ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Server
     config_->tls_server->current = std::move(contexts);
     config_->tls_handshake_timeout_ms = static_cast<uint64_t>(get_number(tls.As<Napi::Object>(), "handshakeTimeout", 0));
   }
+  // The transport: io_uring when asked for and the loop has a ring, else epoll with the reason.
+  const Napi::Value t = info[0].As<Napi::Object>().Get("transport");
+  const std::string wanted = t.IsString() ? t.As<Napi::String>().Utf8Value() : "auto";
+  if (wanted == "io_uring" && config_->http_handoff) {
+    // A plain HTTP request's connection is handed to Node by descriptor, with the bytes read so
+    // far: a receive the ring may still complete would take bytes Node never sees.
+    transport_reason_ = "io_uring unavailable: httpHandler hands connections to Node by descriptor (epoll only)";
+  } else if (wanted == "io_uring") {
+    std::string why;
+    if (state_->loop->uring(&why) != nullptr) {
+      config_->io_uring = true;
+      transport_reason_ = "requested";
+    } else {
+      transport_reason_ = "io_uring unavailable: " + why;
+    }
+  } else {
+    transport_reason_ = wanted == "epoll" ? "requested" : "auto: epoll is the default (see the README's transport section)";
+  }
   js_server_ = Napi::Persistent(info[1].As<Napi::Object>());
+}
+
+// transport() → { name: 'io_uring' | 'epoll', reason }
+Napi::Value ServerWrap::transport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", config_->io_uring ? "io_uring" : "epoll");
+  o.Set("reason", transport_reason_);
+  return o;
 }
 
 ServerWrap::~ServerWrap() {

@@ -34,6 +34,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   Napi::Value destroy_pending(const Napi::CallbackInfo& info);
   Napi::Value pending_count(const Napi::CallbackInfo& info);
   Napi::Value set_secure_context(const Napi::CallbackInfo& info);
+  Napi::Value transport(const Napi::CallbackInfo& info);
 
   void on_upgrade_request(transport::Endpoint& socket, const handshake::HeaderList& head,
                           const handshake::UpgradeRequest& request) override;
@@ -51,6 +52,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
 
   EnvState* state_;
   std::shared_ptr<transport::SocketConfig> config_;
+  std::string transport_reason_;
   transport::Listener* listener_ = nullptr;
   bool closed_ = false;  // close() called: no new sockets; JS server released when the last goes
   Napi::ObjectReference js_server_;

@@ -17,6 +17,7 @@
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/handshake_errors.h"
 #include "transport/errno_name.h"
+#include "transport/uring_ring.h"
 
 namespace sockudo::binding {
 
@@ -111,6 +112,20 @@ Napi::Value socket_count(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->member_count()));
 }
 
+// uringStats() → { ring, inFlight, prepared, submits } of this environment's io_uring (ring: false
+// when none was created or it could not be): what tests check after teardown and what benchmarks
+// report per message.
+Napi::Value uring_stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  transport::UringRing* r = env_state(env).loop->uring_if_created();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ring", Napi::Boolean::New(env, r != nullptr));
+  o.Set("inFlight", Napi::Number::New(env, r ? static_cast<double>(r->in_flight()) : 0));
+  o.Set("prepared", Napi::Number::New(env, r ? static_cast<double>(r->prepared()) : 0));
+  o.Set("submits", Napi::Number::New(env, r ? static_cast<double>(r->submits()) : 0));
+  return o;
+}
+
 // deflateMemory() → { bytes, deflaters, inflaters, pooledInflaters }: zlib-ng memory of this
 // environment's connections (the per-mode cost benchmarks and tests report).
 Napi::Value deflate_memory(const Napi::CallbackInfo& info) {
@@ -157,6 +172,7 @@ void register_transport(Napi::Env env, Napi::Object exports) {
   exports.Set("setHandlers", Napi::Function::New(env, set_handlers, "setHandlers"));
   exports.Set("connect", Napi::Function::New(env, connect, "connect"));
   exports.Set("socketCount", Napi::Function::New(env, socket_count, "socketCount"));
+  exports.Set("uringStats", Napi::Function::New(env, uring_stats, "uringStats"));
   exports.Set("deflateMemory", Napi::Function::New(env, deflate_memory, "deflateMemory"));
 }
 

@@ -1,6 +1,7 @@
 #include "transport/endpoint.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -14,10 +15,17 @@
 #include "transport/fd_link.h"
 #include "transport/h2_session.h"
 #include "transport/tls_link.h"
+#include "transport/uring_link.h"
 
 namespace sockudo::transport {
 
 namespace {
+// io_uring links carry sockets only (a pipe handed to handleUpgrade stays on readiness polling).
+bool is_socket(int fd) {
+  struct stat st {};
+  return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 constexpr size_t kMaxIov = 256;     // slices per write (well under IOV_MAX)
 
 // Marks a receive in progress: on this socket (a nested feed of its own is held) and on the loop
@@ -64,7 +72,9 @@ Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const Sock
     link = std::move(e);
   } else {
     peer_address(fd, remote);
-    link = std::make_unique<FdLink>(loop, fd, false);
+    UringRing* ring = config->io_uring ? loop.uring(nullptr) : nullptr;
+    if (ring != nullptr && is_socket(fd)) link = std::make_unique<UringLink>(loop, *ring, fd);
+    else link = std::make_unique<FdLink>(loop, fd, false);
     if (tls && config->tls_server && config->tls_server->current) {
       LinkFailure failure;
       auto t = TlsLink::server(loop, std::move(link), config->tls_server->current, &failure);

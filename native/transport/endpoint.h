@@ -66,6 +66,9 @@ struct SocketConfig {
   // Requests that are not upgrades, on plain TCP connections, are handed to the server's
   // on_http_request (the application's own HTTP server) instead of being answered 426.
   bool http_handoff = false;
+  // Accepted (and adopted) TCP connections run on the loop's io_uring (uring_link.h) instead of
+  // readiness polling; set only when the loop has a ring (the server fell back otherwise).
+  bool io_uring = false;
   // WebSocket over HTTP/2 (RFC 8441): offered through ALPN "h2" on TLS, and with `cleartext` to
   // clients that start with the HTTP/2 preface (prior knowledge, RFC 9113 §3.3).
   struct Http2 {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "transport/listener.h"
+#include "transport/uring_ring.h"
 
 namespace sockudo::transport {
 
@@ -40,7 +41,17 @@ void Loop::flush_dirty() {
     s->flush_from_loop();
   }
   dirty_.clear();
+  if (uring_) uring_->submit();  // everything this turn prepared, in one io_uring_enter
   update_handles();
+}
+
+UringRing* Loop::uring(std::string* why) {
+  if (!uring_tried_) {
+    uring_tried_ = true;
+    uring_ = UringRing::create(*this, &uring_error_);
+  }
+  if (!uring_ && why != nullptr) *why = uring_error_;
+  return uring_.get();
 }
 
 void Loop::schedule_resume(LoopMember* s) {
@@ -104,6 +115,13 @@ void Loop::remove_listener(Listener* l) {
 }
 
 void Loop::maybe_done() {
+  if (done_ != nullptr && closing_ == 0 && members_.empty() && listeners_.empty() && uring_ && !uring_closing_) {
+    // Every socket's operations have completed (their links finished closing): the ring can go.
+    uring_closing_ = true;
+    closing_++;
+    uring_->close(&Loop::on_uring_closed, this);
+    return;
+  }
   if (done_ != nullptr && closing_ == 0 && members_.empty() && listeners_.empty()) {
     auto done = done_;
     done_ = nullptr;
@@ -113,6 +131,12 @@ void Loop::maybe_done() {
 
 void Loop::on_closed(uv_handle_t* h) {
   auto* loop = static_cast<Loop*>(h->data);
+  --loop->closing_;
+  loop->maybe_done();
+}
+
+void Loop::on_uring_closed(void* arg) {
+  auto* loop = static_cast<Loop*>(arg);
   --loop->closing_;
   loop->maybe_done();
 }
@@ -128,6 +152,7 @@ void Loop::shutdown(void (*done)(void*), void* arg) {
   for (Listener* l : listening) l->close();
   dirty_.clear();
   resume_.clear();
+  if (uring_) uring_->submit();  // the closing links' cancels: the loop's flush no longer runs
   done_ = done;
   done_arg_ = arg;
   closing_ = 3;

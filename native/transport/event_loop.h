@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -26,6 +27,7 @@
 namespace sockudo::transport {
 
 class Listener;
+class UringRing;
 
 // How the binding enters JavaScript from a libuv callback (a handle scope plus a callback scope,
 // so promise jobs run when the callback returns). Opened lazily: only callbacks that actually
@@ -89,6 +91,10 @@ class Loop {
   void add_listener(Listener* l) { listeners_.insert(l); }
   void remove_listener(Listener* l);
   bool shutting_down() const { return done_ != nullptr; }
+  // The loop's io_uring, created on first use (uring_ring.h); null when this kernel or sandbox
+  // has none, with *why (the same reason on every later call).
+  UringRing* uring(std::string* why);
+  UringRing* uring_if_created() const { return uring_.get(); }
   size_t member_count() const { return members_.size(); }
   // Ends every member (environment teardown). `done` runs once every handle has closed.
   void shutdown(void (*done)(void*), void* arg);
@@ -149,6 +155,11 @@ class Loop {
   int closing_ = 0;
   void (*done_)(void*) = nullptr;
   void* done_arg_ = nullptr;
+  std::unique_ptr<UringRing> uring_;
+  bool uring_tried_ = false;
+  bool uring_closing_ = false;
+  std::string uring_error_;
+  static void on_uring_closed(void* arg);
 };
 
 }  // namespace sockudo::transport

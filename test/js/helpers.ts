@@ -9,6 +9,15 @@ import * as path from 'node:path';
 export const root = path.resolve(__dirname, '..', '..');
 export const requireFromRoot = createRequire(path.join(root, 'package.json'));
 
+/**
+ * Whether a test may rely on the kernel's socket buffer being the only buffer below the engine, and
+ * on its filling being seen synchronously by send() (epoll: sendmsg returns EAGAIN at once). Over
+ * io_uring (SOCKUDO_WS_TRANSPORT=io_uring, scripts/test.js suite "uring") the link's send buffer
+ * (up to 4 MiB) stands in front of it and a full kernel buffer shows a loop turn later, so those
+ * few tests measure something else there (README, "Transports").
+ */
+export const KERNEL_BUFFER_TIMING = process.env.SOCKUDO_WS_TRANSPORT !== 'io_uring';
+
 /** Runs a CommonJS snippet in a fresh Node process (own env, own addon load); returns its output. */
 export function runNode(code: string, env: Record<string, string | undefined> = {}, cwd = root) {
   const r = spawnSync(process.execPath, ['-e', code], { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });

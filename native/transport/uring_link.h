@@ -1,0 +1,116 @@
+// A link over a TCP socket driven by the loop's io_uring (uring_ring.h) instead of readiness
+// polling: one multishot receive per socket into the loop's provided buffers, handed to the
+// session in place; sends prepared during the turn and submitted with every other socket's in one
+// io_uring_enter.
+//
+// Writes: what the session offers is copied into the link's send buffer (as the kernel's socket
+// buffer would take it) and sent from there, one send in flight per socket (a second write waits
+// behind it, keeping the order); up to kMaxBuffered bytes, beyond which the link reports
+// `blocked` and calls on_link_writable once the kernel took half of it. kMaxBuffered is the
+// kernel's largest autotuned send buffer (tcp_wmem's default maximum), so a write that epoll's
+// sendmsg would have seen taken whole is taken whole here too: send() statuses, bufferedAmount
+// and maxBackpressure behave as over epoll. The session's queue releases on write as over epoll,
+// and TLS or HTTP/2 compose over this link unchanged. An idle link keeps no buffer.
+//
+// Reading off (pause, backpressure on input) cancels the receive; completions already on their way
+// are kept (bounded by what the kernel had delivered) and handed over by pump() when reading
+// resumes. close() cancels the receive, lets what was taken finish sending (bounded by
+// kCloseLingerMs, then cancelled; at once when the loop shuts down) and reports done only once
+// every operation has completed and the descriptor is closed: nothing the kernel may still write
+// into or read from is freed before that.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "transport/link.h"
+#include "transport/uring_ring.h"
+
+namespace sockudo::transport {
+
+class Loop;
+
+class UringLink final : public Link {
+ public:
+  // Bytes taken but not yet sent before writes report `blocked`.
+  static constexpr size_t kMaxBuffered = 4 * 1024 * 1024;
+
+  UringLink(Loop& loop, UringRing& ring, int fd);
+  ~UringLink() override;
+  UringLink(const UringLink&) = delete;
+  UringLink& operator=(const UringLink&) = delete;
+
+  void set_events(LinkEvents* events) override { events_ = events; }
+  LinkWrite write(std::span<const io::Slice> slices) override;
+  void set_wants(bool read, bool write) override;
+  void pump() override;
+  bool shutdown_write() override;
+  void close(void (*done)(void*), void* arg) override;
+
+ private:
+  struct Recv final : UringRing::Op {
+    UringLink* link;
+    void complete(const io_uring_cqe& cqe) override { link->on_recv(cqe); }
+  };
+  struct Send final : UringRing::Op {
+    UringLink* link;
+    void complete(const io_uring_cqe& cqe) override { link->on_send(cqe); }
+  };
+  struct Cancel final : UringRing::Op {
+    UringLink* link;
+    void complete(const io_uring_cqe&) override { link->on_cancelled(); }
+  };
+  struct Linger final : UringRing::Op {
+    UringLink* link;
+    __kernel_timespec ts{};
+    void complete(const io_uring_cqe& cqe) override { link->on_linger_expired(cqe); }
+  };
+  // After close(), what was taken still goes out (as the kernel would send what a closed socket
+  // had buffered), for at most this long; then the send is cancelled.
+  static constexpr long kCloseLingerMs = 2000;
+
+  void arm_recv();
+  void cancel_recv();
+  void start_send();
+  void on_recv(const io_uring_cqe& cqe);
+  void on_send(const io_uring_cqe& cqe);
+  void on_cancelled();
+  void on_linger_expired(const io_uring_cqe& cqe);
+  void prepare_cancel(const void* target);
+  void finish_op();
+  void fail(int error);
+  // Bytes taken and not yet sent (not Link::buffered(): like the kernel's socket buffer over epoll, they
+  // are not the session's backpressure).
+  size_t unsent() const { return (out_.size() - out_sent_) + next_.size(); }
+
+  Loop& loop_;
+  UringRing& ring_;
+  int fd_;
+  LinkEvents* events_ = nullptr;
+  Recv recv_;
+  Send send_;
+  Cancel cancel_;
+  Linger linger_;
+  bool lingering_ = false;  // the close linger timeout is in flight
+  int in_flight_ = 0;        // operations submitted and not yet completed for good
+  bool recv_armed_ = false;  // the multishot receive is in flight
+  bool cancelling_ = false;  // a cancel of the receive is in flight
+  bool sending_ = false;
+  bool want_read_ = false;
+  bool want_write_ = false;
+  bool blocked_ = false;  // a write was refused: report writable when the buffer has room
+  bool shutdown_pending_ = false;  // shutdown_write() while sending: FIN once the buffer is sent
+  bool closed_ = false;
+  bool eof_seen_ = false;   // the peer's EOF (or an error) is known
+  bool eof_delivered_ = false;
+  int eof_error_ = 0;
+  int completing_ = 0;  // inside a completion of ours (close() must not finish there)
+  std::vector<uint8_t> out_;  // being sent: the kernel reads out_[out_sent_..]
+  size_t out_sent_ = 0;
+  std::vector<uint8_t> next_;  // taken while a send is in flight
+  std::vector<uint8_t> held_;  // received while reading was off
+  void (*done_)(void*) = nullptr;
+  void* done_arg_ = nullptr;
+};
+
+}  // namespace sockudo::transport
