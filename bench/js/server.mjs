@@ -5,6 +5,8 @@
 //     sockudo        our native listener; broadcast = server.publish() to a topic every connection joined
 //     sockudo-http   a Node http server whose 'upgrade' handler calls our handleUpgrade(); same broadcast
 //     sockudo-loop   our native listener; broadcast = a hand-written ws.send() loop over server.clients
+//     sockudo-uring  our native listener on the io_uring transport (transport: 'io_uring'); fails if the
+//                    kernel has none
 //     ws             `ws` with bufferutil (the process fails if bufferutil does not load)
 //     ws-nobuf       `ws` with WS_NO_BUFFER_UTIL=1: its JavaScript masking
 //     sockudo-tls    our native listener serving wss:// (native TLS); the certificate and key are
@@ -97,7 +99,9 @@ function sockudo(mode) {
     server.on('upgrade', (req, socket, head) => { wss.handleUpgrade(req, socket, head).catch(() => {}); });
     server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => ready(server.address().port));
   } else {
-    wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, ...options });
+    const transport = mode === 'uring' ? { transport: 'io_uring' } : {};
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, ...transport, ...options });
+    if (mode === 'uring' && wss.transport.name !== 'io_uring') throw new Error(`no io_uring here: ${wss.transport.reason}`);
     wss.on('listening', () => ready(wss.address().port));
   }
   const loop = mode === 'loop';
@@ -187,6 +191,7 @@ const impls = {
   sockudo: () => sockudo('native'),
   'sockudo-http': () => sockudo('http'),
   'sockudo-loop': () => sockudo('loop'),
+  'sockudo-uring': () => sockudo('uring'),
   'sockudo-tls': () => sockudo('tls'),
   'sockudo-h2': () => sockudo('h2'),
   'sockudo-h2-tls': () => sockudo('h2-tls'),
