@@ -40,6 +40,8 @@ const EXCLUDED = [
 // [file, full-name pattern, why]: failures that the override itself causes.
 const EXPECTED = [
   ['test/js/package.test.ts', /^loader /, 'checks how the loader finds a binary without SOCKUDO_WS_NATIVE_PATH, which this run sets'],
+  ['test/js/io-uring.test.ts', /no descriptor left: EMFILE/, 'uses up every descriptor in a child process; the sanitizer runtime then cannot read '
+    + 'memory maps itself and UBSan reports the ServerWrap it cannot inspect ("object has invalid vptr, memory cannot be printed")'],
 ];
 
 function die(msg) {

@@ -226,24 +226,27 @@ describe('a peer that stops reading', () => {
   it.runIf(KERNEL_BUFFER_TIMING)('server writable stream waits for drain instead of growing the buffer past maxBackpressure', async () => {
     const limit = 512 * KiB;
     const { peer, ws } = await stalledPeer({ maxBackpressure: limit });
+    // 16 MiB: more than the kernel's send and receive buffers on loopback can absorb however far
+    // they autotune (4 MiB wmem + 6 MiB rmem by default), so the writer must wait.
+    const WRITES = 256;
     const writer = ws.writable.getWriter();
     let written = 0;
     let maxBuffered = 0;
     const writing = (async () => {
-      for (let k = 0; k < 64; k++) {
+      for (let k = 0; k < WRITES; k++) {
         await writer.write(tagged(k, 64 * KiB));
         written++;
         maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
       }
     })();
     await new Promise((r) => setTimeout(r, 300));
-    expect(written).toBeLessThan(64);
+    expect(written).toBeLessThan(WRITES);
     expect(ws.bufferedAmount).toBeLessThanOrEqual(limit);
     peer.sock.resume();
     await within(writing, 15_000, 'all writes');
     expect(maxBuffered).toBeLessThanOrEqual(limit);
-    await waitUntil(() => peer.received >= 64 * frameSize(64 * KiB), 'all bytes', 15_000);
-    expect(frames(peer.buffered).map((f) => f.payload.readUInt32BE(0))).toEqual([...Array(64).keys()]);
+    await waitUntil(() => peer.received >= WRITES * frameSize(64 * KiB), 'all bytes', 15_000);
+    expect(frames(peer.buffered).map((f) => f.payload.readUInt32BE(0))).toEqual([...Array(WRITES).keys()]);
   }, 40_000);
 });
 
