@@ -141,6 +141,22 @@ void UringLink::on_recv(const io_uring_cqe& cqe) {
   finish_op();
 }
 
+// `sent` more bytes are gone: sends the rest of the current buffer, else the one filled meanwhile.
+// An idle link keeps no big buffer.
+void UringLink::advance(size_t sent) {
+  out_sent_ += sent;
+  if (out_sent_ < out_.size()) {
+    start_send();
+    return;
+  }
+  out_.clear();
+  out_sent_ = 0;
+  out_.swap(next_);
+  if (next_.capacity() > 64 * 1024) std::vector<uint8_t>().swap(next_);
+  if (out_.empty() && out_.capacity() > 64 * 1024) std::vector<uint8_t>().swap(out_);
+  if (!out_.empty()) start_send();
+}
+
 void UringLink::on_send(const io_uring_cqe& cqe) {
   completing_++;
   in_flight_--;
@@ -148,37 +164,17 @@ void UringLink::on_send(const io_uring_cqe& cqe) {
   if (closed_) {
     // Closing: the rest of what was taken still goes out, unless the send failed or the linger
     // expired (cancelled); once nothing is left, the linger timeout goes too.
-    if (cqe.res > 0) {
-      out_sent_ += static_cast<size_t>(cqe.res);
-      if (out_sent_ >= out_.size()) {
-        out_.clear();
-        out_sent_ = 0;
-        out_.swap(next_);
-      }
-      if (!out_.empty() && lingering_) start_send();
-    }
+    if (cqe.res > 0 && lingering_) advance(static_cast<size_t>(cqe.res));
     if (!sending_ && lingering_) prepare_cancel(&linger_);
-  } else {
-    if (cqe.res >= 0) {
-      out_sent_ += static_cast<size_t>(cqe.res);
-      if (out_sent_ < out_.size()) {
-        start_send();  // the rest of it
-      } else {
-        out_.clear();
-        out_sent_ = 0;
-        out_.swap(next_);
-        if (next_.capacity() > 64 * 1024) std::vector<uint8_t>().swap(next_);  // an idle link keeps no big buffer
-        if (out_.empty() && out_.capacity() > 64 * 1024) std::vector<uint8_t>().swap(out_);
-        if (!out_.empty()) start_send();
-        else if (shutdown_pending_) ::shutdown(fd_, SHUT_WR);
-      }
-      if (blocked_ && unsent() <= kMaxBuffered / 2) {
-        blocked_ = false;
-        if (want_write_ && events_ != nullptr) events_->on_link_writable();
-      }
-    } else if (cqe.res != -ECANCELED) {
-      fail(cqe.res);
+  } else if (cqe.res >= 0) {
+    advance(static_cast<size_t>(cqe.res));
+    if (!sending_ && shutdown_pending_) ::shutdown(fd_, SHUT_WR);
+    if (blocked_ && unsent() <= kMaxBuffered / 2) {
+      blocked_ = false;
+      if (want_write_ && events_ != nullptr) events_->on_link_writable();
     }
+  } else if (cqe.res != -ECANCELED) {
+    fail(cqe.res);
   }
   completing_--;
   finish_op();

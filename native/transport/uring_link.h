@@ -72,6 +72,7 @@ class UringLink final : public Link {
   void arm_recv();
   void cancel_recv();
   void start_send();
+  void advance(size_t sent);
   void on_recv(const io_uring_cqe& cqe);
   void on_send(const io_uring_cqe& cqe);
   void on_cancelled();
