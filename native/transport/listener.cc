@@ -32,8 +32,48 @@ Listener::Listener(Loop& loop, int fd, std::shared_ptr<const SocketConfig> confi
   poll_.data = this;
   uv_timer_init(loop_.uv(), &backoff_);
   backoff_.data = this;
-  uv_poll_start(&poll_, UV_READABLE, &Listener::on_poll);
+  accept_.listener = this;
+  cancel_.listener = this;
+  if (config_->io_uring) ring_ = loop_.uring(nullptr);
+  start();
   loop_.add_listener(this);
+}
+
+void Listener::start() {
+  if (ring_ == nullptr) {
+    uv_poll_start(&poll_, UV_READABLE, &Listener::on_poll);
+    return;
+  }
+  io_uring_sqe* sqe = ring_->prepare(&accept_);
+  io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  accept_armed_ = true;
+  handles_open_++;
+}
+
+void Listener::accepted(int fd) {
+  set_nodelay(fd);
+  Endpoint::create_server(loop_, fd, config_, server_, nullptr, 0, true);
+}
+
+void Listener::on_accept(const io_uring_cqe& cqe) {
+  const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+  if (cqe.res >= 0) {
+    if (closed_) ::close(cqe.res);  // raced with close(): nobody will serve it
+    else accepted(cqe.res);
+  }
+  if (more) return;
+  accept_armed_ = false;
+  const int e = -cqe.res;
+  if (closed_) {
+    release();
+    return;
+  }
+  handles_open_--;  // this accept is over; start() arms the next (it cannot be the last reference)
+  if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+    uv_timer_start(&backoff_, &Listener::on_backoff, kBackoffMs, 0);
+  } else {
+    start();  // the kernel ended the multishot (an overflowing completion queue, ...): go on
+  }
 }
 
 void Listener::on_poll(uv_poll_t* handle, int status, int events) {
@@ -49,13 +89,13 @@ void Listener::on_poll(uv_poll_t* handle, int status, int events) {
       return;
     }
     if (fd < 0) return;
-    Endpoint::create_server(self->loop_, fd, self->config_, self->server_, nullptr, 0, true);
+    self->accepted(fd);
   }
 }
 
 void Listener::on_backoff(uv_timer_t* handle) {
   auto* self = static_cast<Listener*>(handle->data);
-  if (!self->closed_) uv_poll_start(&self->poll_, UV_READABLE, &Listener::on_poll);
+  if (!self->closed_) self->start();
 }
 
 void Listener::close() {
@@ -63,17 +103,23 @@ void Listener::close() {
   closed_ = true;
   uv_poll_stop(&poll_);
   uv_timer_stop(&backoff_);
-  ::close(fd_);
+  if (accept_armed_) {  // the socket closes once the accept has completed (release)
+    io_uring_sqe* sqe = ring_->prepare(&cancel_);
+    io_uring_prep_cancel64(sqe, reinterpret_cast<uintptr_t>(&accept_), 0);
+    handles_open_++;
+    if (loop_.shutting_down()) ring_->submit();  // the loop's flush no longer runs
+  }
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&backoff_), on_closed);
 }
 
-void Listener::on_closed(uv_handle_t* h) {
-  auto* self = static_cast<Listener*>(h->data);
-  if (--self->handles_open_ == 0) {
-    self->loop_.remove_listener(self);
-    delete self;
-  }
+void Listener::on_closed(uv_handle_t* h) { static_cast<Listener*>(h->data)->release(); }
+
+void Listener::release() {
+  if (--handles_open_ > 0) return;
+  ::close(fd_);  // nothing in flight reads it any more
+  loop_.remove_listener(this);
+  delete this;
 }
 
 }  // namespace sockudo::transport

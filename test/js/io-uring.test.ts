@@ -58,6 +58,38 @@ function rings(): { fd: string; sqHead: number; cqHead: number }[] {
   return out;
 }
 
+/**
+ * N raw WebSocket clients in a child process (10,000 connections take 20,000 descriptors in one
+ * process). They never answer pings. stdin: "reset" resets them all; "count" prints how many got
+ * a frame after the upgrade ("got K").
+ */
+function rawClients(port: number, N: number) {
+  const child = spawn(process.execPath, ['-e', `const net = require('node:net');
+    const up = 'GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n';
+    const sockets = [];
+    let got = 0;
+    (async () => {
+      for (let i = 0; i < ${N}; i += 500) {
+        sockets.push(...await Promise.all(Array.from({ length: Math.min(500, ${N} - i) }, () => new Promise((resolve, reject) => {
+          const s = net.connect(${port}, '127.0.0.1', () => { s.write(up); resolve(s); });
+          let upgraded = false, counted = false;
+          s.on('data', (d) => {
+            if (!upgraded) upgraded = d.includes('\\r\\n\\r\\n') && d.length === d.indexOf('\\r\\n\\r\\n') + 4;
+            else if (!counted) { counted = true; got++; }
+          });
+          s.on('error', reject);
+        }))));
+      }
+      console.log('connected');
+    })().catch((e) => { console.error(e); process.exit(1); });
+    process.stdin.on('data', (d) => {
+      if (String(d).startsWith('count')) { console.log('got ' + got); return; }
+      for (const s of sockets) s.resetAndDestroy(); console.log('reset'); setTimeout(() => process.exit(0), 200);
+    });`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanup.add(child, (c) => c.kill('SIGKILL'));
+  return { child, connected: next(child.stdout!, 'data', 60_000) };
+}
+
 describe('transport option', () => {
   it('reports io_uring (requested) when the kernel has it, else epoll with the reason; epoll and auto say so', async () => {
     const { wss } = await uringServer();
@@ -173,34 +205,93 @@ describe.skipIf(!hasRing)('over io_uring', () => {
       open++;
       ws.on('close', () => closed++);
     });
-    // The clients live in a child process: 10,000 connections take 20,000 descriptors in one process.
     const N = 10_000;
-    const clients = spawn(process.execPath, ['-e', `const net = require('node:net');
-      const up = 'GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n';
-      const sockets = [];
-      (async () => {
-        for (let i = 0; i < ${N}; i += 500) {
-          sockets.push(...await Promise.all(Array.from({ length: Math.min(500, ${N} - i) }, () => new Promise((resolve, reject) => {
-            const s = net.connect(${port}, '127.0.0.1', () => { s.write(up); resolve(s); });
-            s.on('error', reject);
-          }))));
-        }
-        console.log('connected');
-      })().catch((e) => { console.error(e); process.exit(1); });
-      process.stdin.on('data', () => { for (const s of sockets) s.resetAndDestroy(); console.log('reset'); setTimeout(() => process.exit(0), 200); });`],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
-    cleanup.add(clients, (c) => c.kill('SIGKILL'));
-    await next(clients.stdout!, 'data', 60_000);
+    const clients = rawClients(port, N);
+    await clients.connected;
     await waitUntil(() => open === N, `${N} connections open (${open})`, 60_000);
-    clients.stdin!.write('reset\n');
+    clients.child.stdin!.write('reset\n');
     await waitUntil(() => closed === N, `${N} closes (${closed})`, 60_000);
     await waitUntil(() => nativeBinding().socketCount() <= baseline, `native sockets back to the baseline (${nativeBinding().socketCount()} > ${baseline})`, 20_000);
+    // What stays in flight is the listener's multishot accept; closing the server cancels it.
+    await waitUntil(() => nativeBinding().uringStats().inFlight === 1, `only the accept in flight (${nativeBinding().uringStats().inFlight})`, 20_000);
+    await new Promise((resolve) => wss.close(resolve));
     await waitUntil(() => nativeBinding().uringStats().inFlight === 0, `no io_uring operation in flight (${nativeBinding().uringStats().inFlight})`, 20_000);
+  }, 120_000);
+  it('a publish to 10,000 subscribers leaves in one io_uring_enter: 10,000 sends prepared in the turn, submitted together', async () => {
+    const { wss, port } = await uringServer({ autoPing: false, backlog: 65_535 });
+    let open = 0;
+    wss.on('connection', (ws: Ws) => {
+      open++;
+      ws.subscribe('all');
+    });
+    const N = 10_000;
+    const clients = rawClients(port, N);
+    await clients.connected;
+    await waitUntil(() => open === N, `${N} connections open (${open})`, 60_000);
+    await new Promise((r) => setTimeout(r, 200));  // the handshakes' sends have completed
+    const before = nativeBinding().uringStats();
+    // One publish in a turn of its own; the loop's flush at the end of the turn submits.
+    const after = await new Promise<typeof before>((resolve) => setTimeout(() => {
+      expect(wss.publish('all', 'to every subscriber')).toBe(N);
+      setImmediate(() => resolve(nativeBinding().uringStats()));
+    }, 0));
+    expect(after.prepared - before.prepared).toBe(N);  // one send each
+    expect(after.submits - before.submits).toBe(1);
+    let got = 0;
+    clients.child.stdout!.on('data', (d: Buffer) => { const m = /got (\d+)/.exec(String(d)); if (m) got = Number(m[1]); });
+    await waitUntil(() => { clients.child.stdin!.write('count\n'); return got === N; }, `every subscriber got the message (${got})`, 20_000);
   }, 120_000);
 });
 
+describe('out of descriptors at accept', () => {
+  // The server's process has (almost) no descriptor left: accepting fails with EMFILE. The listener
+  // pauses (kBackoffMs) instead of spinning, keeps the waiting connections in the backlog, and
+  // takes them once descriptors are free. Over io_uring this ends the multishot accept, which is
+  // armed again after the pause.
+  it.each(hasRing ? ['io_uring', 'epoll'] : ['epoll'])('over %s: the listener pauses and later accepts every waiting connection', async (transport) => {
+    const child = spawn(process.execPath, ['-e', `const fs = require('node:fs'); const { WebSocketServer } = require('.');
+      const s = new WebSocketServer({ port: 0, host: '127.0.0.1', transport: '${transport}' });
+      if (s.transport.name !== '${transport}') throw new Error('transport ' + JSON.stringify(s.transport));
+      let open = 0;
+      s.on('connection', (ws) => { open++; ws.on('message', (d) => ws.send(d)); });
+      s.on('listening', () => {
+        const held = []; try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
+        for (const fd of held.splice(0, 8)) fs.closeSync(fd);  // room for 8 connections
+        console.log('port ' + s.address().port);
+        setInterval(() => console.log('open ' + open), 50);
+        process.stdin.on('data', () => { for (const fd of held.splice(0, 256)) fs.closeSync(fd); });
+      });`], { cwd: path.join(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanup.add(child, (c) => c.kill('SIGKILL'));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    await waitUntil(() => /port (\d+)/.test(out), 'the server to listen', 20_000);
+    const port = Number(/port (\d+)/.exec(out)![1]);
+    const reported = () => Number([...out.matchAll(/open (\d+)/g)].pop()?.[1] ?? 0);
+    const N = 40;
+    let opened = 0;
+    const clients: Ws[] = [];
+    const connecting = Array.from({ length: N }, (_, i) => lib.connect(`ws://127.0.0.1:${port}`, { handshakeTimeout: 30_000 }).then((c) => {
+      cleanup.add(c, (w) => w.terminate());
+      clients[i] = c;
+      opened++;
+    }));
+    await waitUntil(() => reported() >= 4, `some connections accepted (${reported()})`, 20_000);
+    await new Promise((r) => setTimeout(r, 300));  // several backoff periods: the rest wait in the backlog
+    const stalled = reported();
+    expect(stalled).toBeLessThan(N);
+    expect(child.exitCode).toBe(null);
+    child.stdin!.write('free\n');
+    await within(Promise.all(connecting), 20_000, `all ${N} clients open (${opened})`);
+    await waitUntil(() => reported() === N, `the server reports ${N} connections (${reported()})`, 20_000);
+    const last = clients[N - 1]!;
+    const echo = next<[Buffer]>(last, 'message', 5000);
+    last.send('after the pause');
+    expect(String((await echo)[0])).toBe('after the pause');
+  }, 60_000);
+});
+
 describe.skipIf(!hasRing || !fs.existsSync(STRACE))('system calls (strace)', () => {
-  it('an echo run makes no recv/send/writev calls on the sockets: the ring does the I/O, with fewer io_uring_enter calls than messages', async () => {
+  it('an echo run makes no accept/recv/send/writev calls on the sockets: the ring does the I/O, with fewer io_uring_enter calls than messages', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-ws-strace-'));
     cleanup.add(dir, (d) => fs.rmSync(d, { recursive: true, force: true }));
     const out = path.join(dir, 'counts');
@@ -209,7 +300,7 @@ describe.skipIf(!hasRing || !fs.existsSync(STRACE))('system calls (strace)', () 
       s.on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
       s.on('listening', () => console.log(s.address().port));
       process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
-    const child = spawn(STRACE, ['-f', '-c', '-o', out, '-e', 'trace=recvfrom,recvmsg,sendto,sendmsg,writev,readv,io_uring_enter',
+    const child = spawn(STRACE, ['-f', '-c', '-o', out, '-e', 'trace=accept,accept4,recvfrom,recvmsg,sendto,sendmsg,writev,readv,io_uring_enter',
       process.execPath, '-e', server], { cwd: path.join(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
     cleanup.add(child, (c) => c.kill('SIGKILL'));
     const port = Number((await next<[Buffer]>(child.stdout!, 'data', 20_000))[0].toString().trim());
@@ -229,6 +320,7 @@ describe.skipIf(!hasRing || !fs.existsSync(STRACE))('system calls (strace)', () 
     const calls = (name: string) => Number(new RegExp(`\\s(\\d+)(?:\\s+\\d+)?\\s+${name}\\n`).exec(table)?.[1] ?? 0);
     const socketCalls = ['recvfrom', 'recvmsg', 'sendto', 'sendmsg', 'writev', 'readv'].reduce((n, s) => n + calls(s), 0);
     expect(socketCalls, table).toBeLessThan(40);  // none per message (a handful at start-up: Node's own)
+    expect(calls('accept4') + calls('accept'), table).toBe(0);  // the multishot accept took the 4 connections
     expect(calls('io_uring_enter'), table).toBeGreaterThan(0);
     expect(calls('io_uring_enter'), table).toBeLessThan(MESSAGES);
     expect(spawnSync(STRACE, ['-V']).status).toBe(0);
