@@ -76,7 +76,7 @@ function attempt(target: Target, ip: string, config: ClientConfig, timeout: numb
     });
     const headers = target.authorization === undefined ? config.headers : ['Authorization', target.authorization, ...config.headers];
     const nativeConfig: NativeClientConfig = {
-      ...connection, handshakeTimeout: timeout, ip, port: target.port, host: target.hostname, secure: target.secure, path: target.path,
+      ...connection, transport: config.transport, handshakeTimeout: timeout, ip, port: target.port, host: target.hostname, secure: target.secure, path: target.path,
       protocols: config.protocols, origin: config.origin, headers,
     };
     if (tls !== undefined) {

@@ -71,7 +71,7 @@ export class Http2Session extends EventEmitter {
       };
       try {
         this.#native = new native.NativeHttp2Session({
-          ...config.connection, handshakeTimeout: timeout, ip: this.#ip, port: t.port, host: t.hostname, secure: t.secure,
+          ...config.connection, transport: config.transport, handshakeTimeout: timeout, ip: this.#ip, port: t.port, host: t.hostname, secure: t.secure,
           ...(tls === undefined ? {} : { tls: tls.context, servername: tls.servername ?? t.hostname }),
         }, sink);
       } catch (error) {

@@ -68,6 +68,8 @@ export interface NativeSocket {
   bufferedAmount(): number;
   /** [address, port, family] of the peer, when known. */
   remote(): [string, number, 'IPv4' | 'IPv6'] | undefined;
+  /** [what moves the bytes, why]: see WebSocket.transport. */
+  transport(): [ConnectionTransportName, string];
   /** External (Duplex) connections: bytes read from the Duplex, and its end. */
   feed(chunk: Uint8Array): void;
   end(): void;
@@ -186,7 +188,12 @@ export interface NativeServerConfig extends NativeConnectionConfig {
   httpHandoff?: boolean;
 }
 
+/** What moves a connection's bytes (WebSocket.transport). */
+export type ConnectionTransportName = 'io_uring' | 'epoll' | 'duplex';
+
 export interface NativeClientConfig extends NativeConnectionConfig {
+  /** 'auto' | 'io_uring' | 'epoll' (SOCKUDO_WS_TRANSPORT applied). */
+  transport?: string;
   ip: string;
   port: number;
   host: string;

@@ -116,7 +116,7 @@ export interface ServerCommonOptions<Data> extends ConnectionOptions {
    * currently epoll, see the README's transport section). When the ring cannot be created
    * (older kernel, a seccomp profile, `kernel.io_uring_disabled`), the server falls back to epoll
    * and `server.transport.reason` says why. The environment variable `SOCKUDO_WS_TRANSPORT`
-   * (same values) overrides this option for every server of the process.
+   * (same values) overrides this option for every server and client of the process.
    */
   transport?: TransportName;
 }
@@ -213,6 +213,12 @@ export interface ClientOptions extends ConnectionOptions, TlsClientOptions {
    * extended CONNECT. `ws.httpVersion` reports which was used. Default false.
    */
   http2?: boolean;
+  /**
+   * How this connection does its I/O: `'io_uring'`, `'epoll'` or `'auto'` (the default: epoll),
+   * as for a server ({@link ServerCommonOptions.transport}); `SOCKUDO_WS_TRANSPORT` overrides it.
+   * `ws.transport` says what was used and why.
+   */
+  transport?: TransportName;
 }
 
 /** The documented defaults (times in ms, sizes in bytes). */
@@ -246,7 +252,7 @@ const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowB
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
   'handleProtocols', 'upgrade', 'httpHandler', 'transport']);
-const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2']);
+const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2', 'transport']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
   maxPayload: 'maxPayloadLength (largest message) and maxFrameSize (largest frame; defaults to maxPayloadLength)',
@@ -367,7 +373,7 @@ export interface ServerConfig {
   transport: TransportName;
 }
 
-/** `transport`, overridden by the environment variable SOCKUDO_WS_TRANSPORT (an operator's choice). */
+/** `transport` (a server's or a client's), overridden by the environment variable SOCKUDO_WS_TRANSPORT (an operator's choice). */
 function transportOption(o: Record<string, unknown>, name: string): TransportName {
   const env = process.env.SOCKUDO_WS_TRANSPORT;
   if (env !== undefined && env !== '') {
@@ -481,6 +487,8 @@ export interface ClientConfig {
   /** connect(): WebSocket over HTTP/2 first, HTTP/1.1 as the fallback. */
   http2: boolean;
   connection: NativeConnectionConfig;
+  /** The transport asked for (the option, or SOCKUDO_WS_TRANSPORT when set). */
+  transport: TransportName;
   /** The options object, for the TLS settings a wss:// URL needs (lib/tls.ts validates them). */
   raw: Record<string, unknown>;
 }
@@ -508,6 +516,7 @@ export function clientConfig(options: unknown): ClientConfig {
     signal,
     http2: boolOption(o, 'http2', false, name),
     connection: connectionConfig(o, name),
+    transport: transportOption(o, name),
     raw: o,
   };
 }

@@ -16,7 +16,7 @@ import {
 } from './errors.js';
 import { MessageQueue } from './message-queue.js';
 import { byteLength, checkTopic, controlPayload, isLocalCloseCode, messagePayload } from './payload.js';
-import { native, type NativeSocket } from './native.js';
+import { type ConnectionTransportName, native, type NativeSocket } from './native.js';
 
 /** `CONNECTING` 0, `OPEN` 1, `CLOSING` 2, `CLOSED` 3 (the WHATWG values). */
 export type ReadyState = 0 | 1 | 2 | 3;
@@ -176,6 +176,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** Per-socket user data: what the server's upgrade hook returned as `data` (writable). */
   data: Data;
   #socket: NativeSocket | null;
+  #transport: { readonly name: ConnectionTransportName; readonly reason: string } | undefined;
   #state: ReadyState;
   #protocol: string;
   #extensions = '';
@@ -249,6 +250,20 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** The peer's port. */
   get remotePort(): number | undefined {
     return this.#remotePort;
+  }
+
+  /**
+   * What moves this connection's bytes: `'io_uring'` (the loop's ring), `'epoll'` (readiness
+   * polling), or `'duplex'` (a JS Duplex, e.g. a `handleUpgrade` over a TLS socket); for TLS and
+   * HTTP/2 connections, the TCP connection under them. `reason`: why (the client's `transport`
+   * option and what the kernel allowed, or the server's choice). Kept after the close.
+   */
+  get transport(): { readonly name: ConnectionTransportName; readonly reason: string } {
+    if (this.#transport === undefined && this.#socket !== null) {
+      const [name, reason] = this.#socket.transport();
+      this.#transport = Object.freeze({ name, reason });
+    }
+    return this.#transport ?? { name: 'epoll', reason: 'not connected' };
   }
 
   /**

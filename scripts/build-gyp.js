@@ -18,7 +18,12 @@ fs.rmSync(path.join(out, 'node_modules'), { recursive: true, force: true });
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(out, 'node_modules'));
 const gyp = path.join(path.dirname(require.resolve('node-gyp/package.json', { paths: [root] })), 'bin', 'node-gyp.js');
 const jobs = String(os.availableParallelism ? os.availableParallelism() : os.cpus().length);
-const r = spawnSync(process.execPath, [gyp, 'rebuild', '--jobs', jobs, '--loglevel', 'warn'], {
+// The headers of the running Node when they are installed beside it (a distribution's node, or
+// npm's nodedir setting, which npm passes on only to scripts it runs): node-gyp would otherwise
+// try to download them.
+const nodedir = process.env.npm_config_nodedir || path.join(path.dirname(process.execPath), '..');
+const headers = fs.existsSync(path.join(nodedir, 'include', 'node', 'node_api.h')) ? ['--nodedir', nodedir] : [];
+const r = spawnSync(process.execPath, [gyp, 'rebuild', '--jobs', jobs, '--loglevel', 'warn', ...headers], {
   cwd: out, stdio: ['ignore', process.stderr, 'inherit'],
 });
 if (r.status !== 0) process.exit(r.status || 1);

@@ -9,6 +9,7 @@
 #include "binding/server_wrap.h"
 #include "binding/socket_wrap.h"
 #include "binding/tls_binding.h"
+#include "binding/transport_choice.h"
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/handshake_errors.h"
 #include "transport/errno_name.h"
@@ -34,6 +35,7 @@ H2ClientWrap::H2ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H2
   }
   Napi::Object o = info[0].As<Napi::Object>();
   config_ = read_socket_config(o);
+  transport_reason_ = choose_transport(*state_->loop, o, *config_).reason;
   const std::string ip = get_string(o, "ip");
   host_ = get_string(o, "host");
   port_ = static_cast<uint16_t>(get_number(o, "port", 443));
@@ -104,6 +106,7 @@ Napi::Value H2ClientWrap::websocket(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   wrap->attach(s);
+  wrap->set_transport_reason(transport_reason_);  // ws.transport: the session link's
   return wrap_obj;
 }
 

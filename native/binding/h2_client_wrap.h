@@ -6,6 +6,8 @@
 
 #include <napi.h>
 
+#include <string>
+
 #include "binding/env_state.h"
 #include "transport/h2_session.h"
 
@@ -28,6 +30,7 @@ class H2ClientWrap final : public Napi::ObjectWrap<H2ClientWrap>, public transpo
 
   EnvState* state_;
   std::shared_ptr<transport::SocketConfig> config_;
+  std::string transport_reason_;
   transport::H2Session* session_ = nullptr;
   Napi::ObjectReference target_;
   std::string host_;

@@ -103,34 +103,15 @@ ServerWrap::ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Server
     config_->tls_handshake_timeout_ms = static_cast<uint64_t>(get_number(tls.As<Napi::Object>(), "handshakeTimeout", 0));
   }
   // The transport: io_uring when asked for and the loop has a ring, else epoll with the reason.
-  const Napi::Value t = info[0].As<Napi::Object>().Get("transport");
-  const std::string wanted = t.IsString() ? t.As<Napi::String>().Utf8Value() : "auto";
-  if (wanted == "io_uring" && config_->http_handoff) {
-    // A plain HTTP request's connection is handed to Node by descriptor, with the bytes read so
-    // far: a receive the ring may still complete would take bytes Node never sees.
-    transport_reason_ = "io_uring unavailable: httpHandler hands connections to Node by descriptor (epoll only)";
-  } else if (wanted == "io_uring") {
-    std::string why;
-    if (state_->loop->uring(&why) != nullptr) {
-      config_->io_uring = true;
-      transport_reason_ = "requested";
-    } else {
-      transport_reason_ = "io_uring unavailable: " + why;
-    }
-  } else {
-    transport_reason_ = wanted == "epoll" ? "requested" : "auto: epoll is the default (see the README's transport section)";
-  }
+  // A plain HTTP request's connection is handed to Node by descriptor, with the bytes read so
+  // far: a receive the ring may still complete would take bytes Node never sees.
+  transport_ = choose_transport(*state_->loop, info[0].As<Napi::Object>(), *config_,
+                                config_->http_handoff ? "httpHandler hands connections to Node by descriptor (epoll only)" : "");
   js_server_ = Napi::Persistent(info[1].As<Napi::Object>());
 }
 
 // transport() → { name: 'io_uring' | 'epoll', reason }
-Napi::Value ServerWrap::transport(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("name", config_->io_uring ? "io_uring" : "epoll");
-  o.Set("reason", transport_reason_);
-  return o;
-}
+Napi::Value ServerWrap::transport(const Napi::CallbackInfo& info) { return transport_.to_js(info.Env()); }
 
 ServerWrap::~ServerWrap() {
   // At environment teardown the loop has already closed (and freed) everything.
@@ -311,6 +292,12 @@ void ServerWrap::on_upgrade_request(transport::Endpoint& socket, const handshake
   } else {
     wrap = SocketWrap::create(env, &socket);
   }
+  // ws.transport: the server's choice, unless this connection could not follow it.
+  const std::string_view name = socket.transport_name();
+  SocketWrap::Unwrap(wrap.As<Napi::Object>())->set_transport_reason(
+      name == (transport_.io_uring ? "io_uring" : "epoll") ? "the server's: " + transport_.reason
+      : name == "duplex"                                   ? std::string("a JS Duplex carries its bytes")
+                                                           : std::string("adopted descriptor is not a TCP socket"));
   tag = tag_of(socket);
   Napi::Array headers = Napi::Array::New(env, head.header_count() * 2);
   for (size_t i = 0; i < head.header_count(); i++) {

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "binding/env_state.h"
+#include "binding/transport_choice.h"
 #include "transport/listener.h"
 #include "transport/endpoint.h"
 
@@ -52,7 +53,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
 
   EnvState* state_;
   std::shared_ptr<transport::SocketConfig> config_;
-  std::string transport_reason_;
+  TransportChoice transport_;
   transport::Listener* listener_ = nullptr;
   bool closed_ = false;  // close() called: no new sockets; JS server released when the last goes
   Napi::ObjectReference js_server_;

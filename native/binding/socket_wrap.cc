@@ -69,6 +69,7 @@ Napi::Function SocketWrap::define(Napi::Env env) {
                          InstanceMethod<&SocketWrap::flush>("flush"),
                          InstanceMethod<&SocketWrap::buffered_amount>("bufferedAmount"),
                          InstanceMethod<&SocketWrap::remote>("remote"),
+                         InstanceMethod<&SocketWrap::transport>("transport"),
                          InstanceMethod<&SocketWrap::feed>("feed"),
                          InstanceMethod<&SocketWrap::end>("end"),
                          InstanceMethod<&SocketWrap::drained>("drained"),
@@ -94,6 +95,7 @@ SocketWrap::~SocketWrap() {
 
 void SocketWrap::attach(transport::Endpoint* socket) {
   socket_ = socket;
+  transport_name_ = socket->transport_name();
   socket->set_handler(this);
   Ref();
 }
@@ -256,6 +258,15 @@ Napi::Value SocketWrap::remote(const Napi::CallbackInfo& info) {
   a.Set(0u, Napi::String::New(env, socket_->remote().ip));
   a.Set(1u, Napi::Number::New(env, socket_->remote().port));
   a.Set(2u, Napi::String::New(env, socket_->remote().family == 6 ? "IPv6" : "IPv4"));
+  return a;
+}
+
+// transport() → [name: 'io_uring' | 'epoll' | 'duplex', reason: string ('' unless a client's)]
+Napi::Value SocketWrap::transport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::String::New(env, transport_name_));
+  a.Set(1u, Napi::String::New(env, transport_reason_));
   return a;
 }
 

@@ -8,6 +8,8 @@
 
 #include <napi.h>
 
+#include <string>
+
 #include "binding/env_state.h"
 #include "transport/endpoint.h"
 
@@ -24,6 +26,8 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
 
   void attach(transport::Endpoint* socket);
   void set_target(Napi::Object target);
+  // A client's transport choice (binding/transport_choice.h): why its link is what it is.
+  void set_transport_reason(std::string reason) { transport_reason_ = std::move(reason); }
   transport::Endpoint* socket() const { return socket_; }
   Napi::Value target_object() { return target_value(); }
 
@@ -43,6 +47,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   Napi::Value flush(const Napi::CallbackInfo& info);
   Napi::Value buffered_amount(const Napi::CallbackInfo& info);
   Napi::Value remote(const Napi::CallbackInfo& info);
+  Napi::Value transport(const Napi::CallbackInfo& info);
   Napi::Value feed(const Napi::CallbackInfo& info);
   Napi::Value end(const Napi::CallbackInfo& info);
   Napi::Value drained(const Napi::CallbackInfo& info);
@@ -76,6 +81,8 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
 
   EnvState* state_ = nullptr;
   transport::Endpoint* socket_ = nullptr;
+  const char* transport_name_ = "epoll";  // the link's, kept once the endpoint is gone
+  std::string transport_reason_;
   Napi::ObjectReference target_;
   // Whether JS listens for 'ping' / 'pong': without a listener the event never crosses into JS
   // (automatic pongs are native either way).

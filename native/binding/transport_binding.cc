@@ -14,6 +14,7 @@
 #include "binding/server_wrap.h"
 #include "binding/socket_wrap.h"
 #include "binding/tls_binding.h"
+#include "binding/transport_choice.h"
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/handshake_errors.h"
 #include "transport/errno_name.h"
@@ -66,6 +67,7 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
   EnvState& state = env_state(env);
   Napi::Object o = info[0].As<Napi::Object>();
   auto config = read_socket_config(o);
+  const TransportChoice choice = choose_transport(*state.loop, o, *config);
   const std::string ip = get_string(o, "ip");
   const auto port = static_cast<uint16_t>(get_number(o, "port", 80));
   ClientRequest req;
@@ -105,6 +107,7 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   wrap->attach(s);
+  wrap->set_transport_reason(choice.reason);
   return wrap_obj;
 }
 

@@ -104,7 +104,7 @@ Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const Sock
 Endpoint* Endpoint::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                               std::string request, std::unique_ptr<handshake::ClientHandshake> handshake,
                               SocketHandler* handler, const TlsClientParams* tls, int* error, LinkFailure* failure) {
-  std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure);
+  std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure, config->io_uring);
   if (!link) return nullptr;
   auto* s = new Endpoint(loop, std::move(link), std::move(config));
   s->handler_ = handler;

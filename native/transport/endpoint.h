@@ -160,6 +160,7 @@ class Endpoint final : public LinkEvents, public LoopMember {
   void set_handler(SocketHandler* handler);
   SocketHandler* handler() const { return handler_; }
   bool external() const { return link_ && link_->external(); }
+  const char* transport_name() const { return link_ ? link_->transport_name() : "epoll"; }
   // Whether the connection is TLS (wss://) and the protocol ALPN agreed ("" when none).
   bool encrypted() const { return link_ && link_->encrypted(); }
   std::string_view alpn() const { return link_ ? link_->alpn() : std::string_view(); }

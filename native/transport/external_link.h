@@ -32,6 +32,7 @@ class ExternalLink final : public Link {
   void close(void (*done)(void*), void* arg) override;
   size_t buffered() const override { return buffered_; }
   bool external() const override { return true; }
+  const char* transport_name() const override { return "duplex"; }
   size_t flush_threshold() const override { return kFlushThreshold; }
   // The Duplex emitted 'drain' after a write that asked us to wait.
   void drained();

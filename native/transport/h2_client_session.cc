@@ -15,7 +15,7 @@ namespace sockudo::transport {
 
 H2Session* H2Session::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                                     const TlsClientParams* tls, H2ClientHandler* handler, int* error, LinkFailure* failure) {
-  std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure);
+  std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure, config->io_uring);
   if (!link) return nullptr;
   auto* s = new H2Session(loop, std::move(link), std::move(config), nullptr, SocketAddress{ip, port, ip.find(':') == std::string::npos ? 4 : 6});
   s->client_ = handler;

@@ -140,6 +140,10 @@ bool H2StreamLink::encrypted() const {
   return stream_ != nullptr && stream_->session->link() != nullptr && stream_->session->link()->encrypted();
 }
 
+const char* H2StreamLink::transport_name() const {
+  return stream_ != nullptr && stream_->session->link() != nullptr ? stream_->session->link()->transport_name() : "epoll";
+}
+
 std::string_view H2StreamLink::alpn() const {
   return stream_ != nullptr && stream_->session->link() != nullptr ? stream_->session->link()->alpn() : std::string_view();
 }

@@ -74,6 +74,7 @@ class H2StreamLink final : public Link {
   bool reads_after_write() const override { return true; }
   size_t buffered() const override;
   bool encrypted() const override;
+  const char* transport_name() const override;
   std::string_view alpn() const override;
   int http_version() const override { return 2; }
   bool frames_answer() const override { return true; }

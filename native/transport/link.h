@@ -91,6 +91,10 @@ class Link {
   // connection can be handed to Node as it is: an HTTP request that is not an upgrade); -1 for a
   // TLS link, a Duplex or a stream of a session.
   virtual int os_fd() const { return -1; }
+  // What moves the bytes: "epoll" (readiness polling and a syscall per read and write),
+  // "io_uring" (the loop's ring), "duplex" (a JS Duplex). TLS and HTTP/2 streams answer for the
+  // link under them.
+  virtual const char* transport_name() const { return "epoll"; }
   // Bytes a write should gather before leaving, for links whose writes cost a crossing (JS).
   virtual size_t flush_threshold() const { return 4 * 1024; }
 

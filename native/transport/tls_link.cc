@@ -10,6 +10,7 @@
 #include "transport/event_loop.h"
 #include "transport/fd_link.h"
 #include "transport/tcp.h"
+#include "transport/uring_link.h"
 
 namespace sockudo::transport {
 
@@ -413,14 +414,17 @@ void TlsLink::close(void (*done)(void*), void* arg) {
 }
 
 std::unique_ptr<Link> connect_client_link(Loop& loop, const std::string& ip, uint16_t port, const TlsClientParams* tls,
-                                          int* error, LinkFailure* failure) {
+                                          int* error, LinkFailure* failure, bool io_uring) {
   const int fd = tcp_connect(ip, port);
   if (fd < 0) {
     *error = -fd;
     return nullptr;
   }
   *error = 0;
-  std::unique_ptr<Link> link = std::make_unique<FdLink>(loop, fd, true);
+  UringRing* ring = io_uring ? loop.uring(nullptr) : nullptr;
+  std::unique_ptr<Link> link;
+  if (ring != nullptr) link = std::make_unique<UringLink>(loop, *ring, fd, true);
+  else link = std::make_unique<FdLink>(loop, fd, true);
   if (tls == nullptr) return link;
   link = TlsLink::client(loop, std::move(link), *tls, failure);
   if (!link) *error = EPROTO;

@@ -46,6 +46,7 @@ class TlsLink final : public Link, private LinkEvents {
   void pump() override;
   bool shutdown_write() override;
   void close(void (*done)(void*), void* arg) override;
+  const char* transport_name() const override { return inner_->transport_name(); }
   size_t buffered() const override { return out_.size() - out_pos_ + inner_->buffered(); }
   bool ready() const override { return handshake_done_; }
   std::string_view alpn() const override { return alpn_; }
@@ -104,8 +105,9 @@ class TlsLink final : public Link, private LinkEvents {
 
 // A client's link: a non-blocking TCP connect to ip:port, with TLS over it when `tls` is given.
 // Null with *error = errno when the connect cannot start (EPROTO and *failure when the TLS state
-// cannot be created); progress and failures later are reported to the link's events.
+// cannot be created); progress and failures later are reported to the link's events. The socket
+// runs on the loop's io_uring when `io_uring` is set and the loop has a ring (uring_link.h).
 std::unique_ptr<Link> connect_client_link(Loop& loop, const std::string& ip, uint16_t port, const TlsClientParams* tls,
-                                          int* error, LinkFailure* failure);
+                                          int* error, LinkFailure* failure, bool io_uring);
 
 }  // namespace sockudo::transport

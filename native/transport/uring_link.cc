@@ -1,5 +1,6 @@
 #include "transport/uring_link.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,14 +9,42 @@
 #include <memory>
 
 #include "transport/event_loop.h"
+#include "transport/tcp.h"
 
 namespace sockudo::transport {
 
-UringLink::UringLink(Loop& loop, UringRing& ring, int fd) : loop_(loop), ring_(ring), fd_(fd) {
+UringLink::UringLink(Loop& loop, UringRing& ring, int fd, bool connecting) : loop_(loop), ring_(ring), fd_(fd) {
   recv_.link = this;
   send_.link = this;
   cancel_.link = this;
   linger_.link = this;
+  connect_.link = this;
+  if (connecting) {  // writable once the connect completed, either way
+    io_uring_sqe* sqe = ring_.prepare(&connect_);
+    io_uring_prep_poll_add(sqe, fd_, POLLOUT);
+    connecting_ = true;
+    in_flight_++;
+  }
+}
+
+void UringLink::on_connected(const io_uring_cqe& cqe) {
+  completing_++;
+  in_flight_--;
+  connecting_ = false;
+  if (!closed_ && events_ != nullptr) {
+    const int r = cqe.res < 0 ? cqe.res : tcp_connect_result(fd_);
+    if (r != 0) {
+      eof_seen_ = true;
+      eof_error_ = r;
+      eof_delivered_ = true;
+      events_->on_link_eof(r);
+    } else {
+      if (want_read_ && !recv_armed_) arm_recv();
+      events_->on_link_connected();
+    }
+  }
+  completing_--;
+  finish_op();
 }
 
 // A link that never started (its endpoint failed to) still owns the descriptor.
@@ -55,6 +84,10 @@ void UringLink::start_send() {
 
 LinkWrite UringLink::write(std::span<const io::Slice> slices) {
   LinkWrite r;
+  if (connecting_) {  // the endpoint writes once connected (on_link_connected)
+    r.blocked = true;
+    return r;
+  }
   if (closed_ || eof_error_ != 0) {
     if (eof_error_ != 0) r.error = eof_error_;
     else r.blocked = true;
@@ -79,6 +112,7 @@ void UringLink::set_wants(bool read, bool write) {
   want_write_ = write;
   if (closed_ || read == want_read_) return;
   want_read_ = read;
+  if (connecting_) return;  // the receive is armed once connected
   if (!read) {
     cancel_recv();
   } else if (!held_.empty() || (eof_seen_ && !eof_delivered_)) {
@@ -89,7 +123,7 @@ void UringLink::set_wants(bool read, bool write) {
 }
 
 void UringLink::pump() {
-  if (closed_ || !want_read_ || events_ == nullptr) return;
+  if (closed_ || connecting_ || !want_read_ || events_ == nullptr) return;
   completing_++;
   if (!held_.empty()) {
     // A private copy, padded like the loop's receive buffer (kernels may read past the end).
@@ -184,7 +218,7 @@ void UringLink::on_cancelled() {
   completing_++;
   in_flight_--;
   cancelling_ = false;
-  if (!closed_ && want_read_ && !recv_armed_ && !eof_seen_ && held_.empty()) arm_recv();
+  if (!closed_ && !connecting_ && want_read_ && !recv_armed_ && !eof_seen_ && held_.empty()) arm_recv();
   completing_--;
   finish_op();
 }
@@ -200,7 +234,7 @@ void UringLink::fail(int error) {
 }
 
 bool UringLink::shutdown_write() {
-  if (closed_) return false;
+  if (closed_ || connecting_) return false;
   if (sending_) {
     shutdown_pending_ = true;  // after what was written
     return true;
@@ -223,6 +257,7 @@ void UringLink::close(void (*done)(void*), void* arg) {
     }
   } else {
     cancel_recv();
+    if (connecting_) prepare_cancel(&connect_);
     if (sending_) {  // what was taken goes out first, for at most kCloseLingerMs
       linger_.ts.tv_sec = kCloseLingerMs / 1000;
       linger_.ts.tv_nsec = (kCloseLingerMs % 1000) * 1000000;

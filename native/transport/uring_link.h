@@ -12,6 +12,10 @@
 // and maxBackpressure behave as over epoll. The session's queue releases on write as over epoll,
 // and TLS or HTTP/2 compose over this link unchanged. An idle link keeps no buffer.
 //
+// A client's link starts `connecting`: the non-blocking connect's completion is awaited with a
+// poll for writability (IORING_OP_POLL_ADD), then SO_ERROR says how it went (on_link_connected,
+// or on_link_eof with the error, as over epoll); writes wait until then.
+//
 // Reading off (pause, backpressure on input) cancels the receive; completions already on their way
 // are kept (bounded by what the kernel had delivered) and handed over by pump() when reading
 // resumes. close() cancels the receive, lets what was taken finish sending (bounded by
@@ -35,7 +39,7 @@ class UringLink final : public Link {
   // Bytes taken but not yet sent before writes report `blocked`.
   static constexpr size_t kMaxBuffered = 4 * 1024 * 1024;
 
-  UringLink(Loop& loop, UringRing& ring, int fd);
+  UringLink(Loop& loop, UringRing& ring, int fd, bool connecting = false);
   ~UringLink() override;
   UringLink(const UringLink&) = delete;
   UringLink& operator=(const UringLink&) = delete;
@@ -46,6 +50,7 @@ class UringLink final : public Link {
   void pump() override;
   bool shutdown_write() override;
   void close(void (*done)(void*), void* arg) override;
+  const char* transport_name() const override { return "io_uring"; }
 
  private:
   struct Recv final : UringRing::Op {
@@ -55,6 +60,10 @@ class UringLink final : public Link {
   struct Send final : UringRing::Op {
     UringLink* link;
     void complete(const io_uring_cqe& cqe) override { link->on_send(cqe); }
+  };
+  struct Connect final : UringRing::Op {
+    UringLink* link;
+    void complete(const io_uring_cqe& cqe) override { link->on_connected(cqe); }
   };
   struct Cancel final : UringRing::Op {
     UringLink* link;
@@ -76,6 +85,7 @@ class UringLink final : public Link {
   void on_recv(const io_uring_cqe& cqe);
   void on_send(const io_uring_cqe& cqe);
   void on_cancelled();
+  void on_connected(const io_uring_cqe& cqe);
   void on_linger_expired(const io_uring_cqe& cqe);
   void prepare_cancel(const void* target);
   void finish_op();
@@ -91,6 +101,8 @@ class UringLink final : public Link {
   Recv recv_;
   Send send_;
   Cancel cancel_;
+  Connect connect_;
+  bool connecting_ = false;  // a client's connect is in progress (its poll is in flight)
   Linger linger_;
   bool lingering_ = false;  // the close linger timeout is in flight
   int in_flight_ = 0;        // operations submitted and not yet completed for good

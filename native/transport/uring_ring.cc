@@ -70,7 +70,9 @@ std::unique_ptr<UringRing> UringRing::create(Loop& loop, std::string* why) {
   r->poll_.data = r.get();
   r->polling_ = true;
   uv_poll_start(&r->poll_, UV_READABLE, &UringRing::on_poll);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&r->poll_));  // sockets keep the loop alive, not the ring
+  // The ring keeps the loop alive while operations are in flight (prepare/reap), as a socket's
+  // poll handle does over epoll: a listening server, a connection reading or sending.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&r->poll_));
   return r;
 }
 
@@ -88,7 +90,7 @@ io_uring_sqe* UringRing::prepare(Op* op) {
   }
   io_uring_sqe_set_data(sqe, op);
   prepared_++;
-  in_flight_++;
+  if (in_flight_++ == 0 && polling_) uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
   if (unsubmitted_++ == 0) loop_.mark_dirty(this);  // the loop's flush ends with submit()
   return sqe;
 }
@@ -130,7 +132,10 @@ void UringRing::reap() {
     if (io_uring_peek_cqe(&ring_, &cqe) != 0 || cqe == nullptr) break;
     const io_uring_cqe copy = *cqe;
     io_uring_cqe_seen(&ring_, cqe);
-    if ((copy.flags & IORING_CQE_F_MORE) == 0) in_flight_--;  // a multishot operation goes on otherwise
+    // A multishot operation goes on while F_MORE is set.
+    if ((copy.flags & IORING_CQE_F_MORE) == 0 && --in_flight_ == 0 && polling_) {
+      uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+    }
     auto* op = static_cast<Op*>(io_uring_cqe_get_data(&copy));
     if (op != nullptr) op->complete(copy);
   }

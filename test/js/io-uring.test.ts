@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -108,12 +109,15 @@ describe('transport option', () => {
     expect(wss.transport.reason).toMatch(/httpHandler/);
   });
 
-  it('rejects an unknown transport and an unknown SOCKUDO_WS_TRANSPORT with typed errors', () => {
+  it('rejects an unknown transport (server or client) and an unknown SOCKUDO_WS_TRANSPORT with typed errors', async () => {
     expect(() => new lib.WebSocketServer({ port: 0, transport: 'kqueue' as 'epoll' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => new lib.WebSocketServer({ port: 0, transport: 1 as unknown as 'epoll' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     const r = runNode(`const { WebSocketServer } = require('.'); try { new WebSocketServer({ port: 0 }); } catch (e) { console.log(e.code, e.message); }`,
       { SOCKUDO_WS_TRANSPORT: 'uring' });
     expect(r.stdout).toMatch(/^ERR_INVALID_ARG_VALUE .*SOCKUDO_WS_TRANSPORT/);
+    // A client's option: the same values and errors, before any connection is attempted.
+    await expect(lib.connect('ws://127.0.0.1:1', { transport: 'kqueue' as 'epoll' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(lib.connect('ws://127.0.0.1:1', { transport: 2 as unknown as 'epoll' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });
 
   it('SOCKUDO_WS_TRANSPORT overrides the option for every server of the process', () => {
@@ -174,6 +178,61 @@ describe.skipIf(!hasRing)('over io_uring', () => {
     const moved = after.some((r) => { const b = before.find((x) => x.fd === r.fd); return b !== undefined && r.cqHead - b.cqHead >= 4000; });
     expect(moved).toBe(true);
     for (const c of clients) c.close();
+  });
+
+  it('keeps the process alive as epoll does: a listening server, and a client reading, hold the event loop; closing them lets it exit', async () => {
+    // Nothing else holds this child's loop: over io_uring only the ring's operations in flight
+    // (the multishot accept, the receive) can. It must stay up, serve, and exit once both close.
+    const child = spawn(process.execPath, ['-e', `const { WebSocketServer, connect } = require('.');
+      const s = new WebSocketServer({ port: 0, host: '127.0.0.1', transport: 'io_uring' });
+      s.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+      s.on('listening', () => console.log('port ' + s.address().port));
+      process.stdin.once('data', async () => {
+        const c = await connect('ws://127.0.0.1:' + s.address().port, { transport: 'io_uring' });
+        process.stdin.pause();
+        c.on('message', (d) => { console.log('echo ' + d); setTimeout(() => { c.close(); s.close(); }, 300); });
+        setTimeout(() => c.send('still here'), 300);
+      });`], { cwd: path.join(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanup.add(child, (c) => c.kill('SIGKILL'));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    await waitUntil(() => /port (\d+)/.test(out), 'the server to listen', 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(child.exitCode).toBe(null);
+    const c = cleanup.add(await lib.connect(`ws://127.0.0.1:${/port (\d+)/.exec(out)![1]}`), (w) => w.terminate());
+    c.send('x');
+    expect(String((await next<[Buffer]>(c, 'message'))[0])).toBe('x');
+    c.close();
+    child.stdin!.write('go\n');
+    const [code] = await next<[number]>(child, 'exit', 20_000);
+    expect(out).toContain('echo still here');
+    expect(code).toBe(0);
+  });
+
+  it('clients on io_uring: ws.transport says so on both ends; connect, echo up to 4 MiB, refusal and close codes work as over epoll', async () => {
+    const { wss, port } = await uringServer();
+    const serverSide: Ws[] = [];
+    wss.on('connection', (ws: Ws) => {
+      serverSide.push(ws);
+      ws.on('message', (d, binary) => ws.send(d, { binary }));
+    });
+    const c = cleanup.add(await lib.connect(`ws://127.0.0.1:${port}`, { transport: 'io_uring' }), (w) => w.terminate());
+    expect(c.transport).toEqual({ name: 'io_uring', reason: 'requested' });
+    expect(serverSide[0]!.transport).toEqual({ name: 'io_uring', reason: "the server's: requested" });
+    for (const size of [0, 1, 125, 126, 65_535, 65_536, 4 * 1024 * 1024]) {
+      const payload = Buffer.alloc(size, size & 0xff);
+      const reply = next<[Buffer]>(c, 'message', 10_000);
+      c.send(payload);
+      expect(Buffer.compare((await reply)[0], payload), `${size} bytes`).toBe(0);
+    }
+    const e = await lib.connect('ws://127.0.0.1:1', { transport: 'io_uring' }).catch((x: unknown) => x) as { code: string };
+    expect(e.code).toBe('ECONNREFUSED');
+    const epollClient = cleanup.add(await lib.connect(`ws://127.0.0.1:${port}`, { transport: 'epoll' }), (w) => w.terminate());
+    expect(epollClient.transport).toEqual({ name: 'epoll', reason: 'requested' });
+    const closed = next<[number, string]>(c, 'close', 10_000);
+    serverSide[0]!.close(4002, 'server says bye');
+    expect(await closed).toEqual([4002, 'server says bye']);
+    expect(c.transport.name).toBe('io_uring');  // kept after the close
   });
 
   it('echo order and close codes: 5,000 messages burst on one connection arrive in order; close 4001 with a reason both ways', async () => {
@@ -241,6 +300,55 @@ describe.skipIf(!hasRing)('over io_uring', () => {
     clients.child.stdout!.on('data', (d: Buffer) => { const m = /got (\d+)/.exec(String(d)); if (m) got = Number(m[1]); });
     await waitUntil(() => { clients.child.stdin!.write('count\n'); return got === N; }, `every subscriber got the message (${got})`, 20_000);
   }, 120_000);
+});
+
+describe.skipIf(!hasRing)('worker_threads exit with io_uring operations in flight', () => {
+  // A worker's environment has its own loop and ring. Ending the worker while its sockets have
+  // receives armed, sends in flight (4 MiB messages to clients that stopped reading) and a close
+  // lingering cancels every operation and waits for it before anything is freed (the sanitizer
+  // run, scripts/sanitize.js, runs this file against the ASan addon). Both ways out: terminate()
+  // from outside, process.exit() from a callback inside the worker.
+  const root = path.join(__dirname, '..', '..');
+  it.each(['terminate', 'exit'])('%s: the worker ends, this process and its own ring carry on', async (how) => {
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const lib = require(${JSON.stringify(root)});
+      (async () => {
+        const wss = new lib.WebSocketServer({ port: 0, host: '127.0.0.1', transport: 'io_uring', maxBackpressure: 64 * 1024 * 1024 });
+        await new Promise((r) => wss.on('listening', r));
+        if (wss.transport.name !== 'io_uring') throw new Error('not on io_uring');
+        const big = Buffer.alloc(4 * 1024 * 1024, 7);
+        let n = 0;
+        wss.on('connection', (ws) => {
+          ws.on('message', () => {
+            for (let i = 0; i < 4; i++) ws.send(big);  // the client reads nothing: sends stay in flight
+            if (++n === 8) {
+              ws.close(1000);  // a close lingering on its unsent bytes
+              if (${JSON.stringify(how)} === 'exit') setImmediate(() => process.exit(0));
+              else parentPort.postMessage('busy');
+            }
+          });
+        });
+        const clients = [];
+        for (let i = 0; i < 8; i++) clients.push(await lib.connect('ws://127.0.0.1:' + wss.address().port, { transport: 'io_uring' }));
+        for (const c of clients) { c.pause(); c.send('go'); }
+      })().catch((e) => { parentPort.postMessage('error ' + e.message); });`;
+    const w = new Worker(code, { eval: true });
+    const exited = new Promise<number>((resolve) => w.once('exit', resolve));
+    if (how === 'terminate') {
+      const [msg] = await next<[string]>(w, 'message', 20_000);
+      expect(msg).toBe('busy');
+      await new Promise((r) => setTimeout(r, 50));  // sends in flight
+      await w.terminate();
+    }
+    await within(exited, 20_000, 'the worker to exit');
+    // This environment's ring (if any) is untouched and still serves.
+    const { wss, port } = await uringServer();
+    wss.on('connection', (ws: Ws) => ws.on('message', (d) => ws.send(d)));
+    const c = cleanup.add(await lib.connect(`ws://127.0.0.1:${port}`), (x) => x.terminate());
+    c.send('after the worker');
+    expect(String((await next<[Buffer]>(c, 'message'))[0])).toBe('after the worker');
+  }, 60_000);
 });
 
 describe('out of descriptors at accept', () => {
