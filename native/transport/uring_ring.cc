@@ -33,8 +33,12 @@ std::unique_ptr<UringRing> UringRing::create(Loop& loop, std::string* why) {
   }
   std::unique_ptr<UringRing> r(new UringRing(loop));
   io_uring_params p{};
-  // Not COOP_TASKRUN: completions must wake the loop while it sleeps in epoll_wait on the ring fd.
-  p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE;
+  // COOP_TASKRUN (5.19): a completion's task work does not interrupt the loop with an IPI while it
+  // runs JavaScript; it runs at the loop's next kernel entry (the turn's io_uring_enter, or
+  // epoll_wait, which a sleeping loop is woken from). TASKRUN_FLAG marks such work in the SQ flags,
+  // so reap()'s peek enters the kernel for it when no completion is visible yet.
+  p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN |
+            IORING_SETUP_TASKRUN_FLAG;
   p.cq_entries = kEntries * 2;
   int rv = io_uring_queue_init_params(kEntries, &r->ring_, &p);
   if (rv == -EINVAL) {  // an older kernel without some of the flags
