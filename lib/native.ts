@@ -263,7 +263,7 @@ export interface NativeBinding {
   /** Live native sockets in this environment (leak checks). */
   socketCount(): number;
   /** This environment's io_uring: whether one exists, operations in flight, prepared in all, and io_uring_enter calls that submitted. */
-  uringStats(): { ring: boolean; inFlight: number; prepared: number; submits: number };
+  uringStats(): { ring: boolean; inFlight: number; prepared: number; submits: number; bufferShortages: number };
   /** zlib-ng memory held for permessage-deflate in this environment. */
   deflateMemory(): NativeDeflateMemory;
   /** Publishes to every subscriber of the topic on this thread: [recipients, dropped]. */

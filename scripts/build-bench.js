@@ -2,17 +2,18 @@
 'use strict';
 // Builds native benchmark programs in build-bench/ (Release, SOCKUDO_WS_BENCH=ON, no sanitizers):
 // the load generator (bench/loadgen, target sockudo-loadgen) and the kernel benchmark
-// (bench/native, target bench_kernels). Build output goes to stderr; stdout carries one line per
+// (bench/native, target bench_kernels) and the io_uring send benchmark (bench_send_zc). Build output goes to stderr; stdout carries one line per
 // requested target: the binary's path, in the order asked.
 //
-//   node scripts/build-bench.js [sockudo-loadgen] [bench_kernels]   (default: sockudo-loadgen)
+//   node scripts/build-bench.js [sockudo-loadgen] [bench_kernels] [bench_send_zc]   (default: sockudo-loadgen)
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const build = path.join(root, 'build-bench');
-const outputs = { 'sockudo-loadgen': ['bench', 'loadgen', 'sockudo-loadgen'], bench_kernels: ['bench', 'native', 'bench_kernels'] };
+const outputs = { 'sockudo-loadgen': ['bench', 'loadgen', 'sockudo-loadgen'], bench_kernels: ['bench', 'native', 'bench_kernels'],
+  bench_send_zc: ['bench', 'native', 'bench_send_zc'] };
 const targets = process.argv.length > 2 ? process.argv.slice(2) : ['sockudo-loadgen'];
 for (const t of targets) {
   if (!outputs[t]) {

@@ -114,6 +114,7 @@ function sockudo(mode) {
     broadcast: loop ? (data) => { for (const c of wss.clients) c.send(data, TEXT); } : (data) => wss.publish(TOPIC, data, TEXT),
     connections: () => wss.clients.size,
     topicStats: () => native.pubsubStats(),
+    uringStats: () => native.uringStats(),
     subscribeMany: (topics, per) => {
       let k = 0;
       for (const c of wss.clients) for (let j = 0; j < per; j++) c.subscribe(`topic-${(k++) % topics}`);
@@ -211,7 +212,8 @@ process.on('message', async (m) => {
   if (m.cmd === 'memory') {
     globalThis.gc?.();
     const u = process.memoryUsage();
-    process.send({ rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, topics: api.topicStats?.() ?? null, connections: api.connections() });
+    process.send({ rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, topics: api.topicStats?.() ?? null,
+      uring: api.uringStats?.() ?? null, connections: api.connections() });
   } else if (m.cmd === 'subscribe') {
     process.send({ subscriptions: api.subscribeMany ? api.subscribeMany(m.topics, m.perConnection) : 0 });
   } else if (m.cmd === 'publish-cost') {

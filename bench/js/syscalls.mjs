@@ -64,10 +64,13 @@ for (const size of values.sizes.split(',').map(Number)) {
         const out = await runLoadgen(loadgen, ['--scenario', 'echo', '--port', String(server.port), '--connections', values.connections,
           '--size', String(size), '--seconds', values.seconds, '--warmup', '0']).done;
         const counts = await perf.stop();
+        const uring = (await server.ask({ cmd: 'memory' })).uring;
+        if (uring?.ring) counts.shortage = uring.bufferShortages;
         const perMessage = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / out.messages]));
         (rows[`${size}`] ??= {})[impl] ??= [];
         rows[`${size}`][impl].push({ rate: out.rate, perMessage });
-        process.stderr.write(`syscalls ${impl} ${size} B: ${perMessage.all.toFixed(3)} per message at ${fmt(out.rate)} msg/s\n`);
+        process.stderr.write(`syscalls ${impl} ${size} B: ${perMessage.all.toFixed(3)} per message at ${fmt(out.rate)} msg/s` +
+          `${counts.shortage !== undefined ? `, ${counts.shortage} receive buffer shortages` : ''}\n`);
       } finally {
         await server.stop();
       }

@@ -115,7 +115,7 @@ Napi::Value socket_count(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->member_count()));
 }
 
-// uringStats() → { ring, inFlight, prepared, submits } of this environment's io_uring (ring: false
+// uringStats() → { ring, inFlight, prepared, submits, bufferShortages } of this environment's io_uring (ring: false
 // when none was created or it could not be): what tests check after teardown and what benchmarks
 // report per message.
 Napi::Value uring_stats(const Napi::CallbackInfo& info) {
@@ -126,6 +126,7 @@ Napi::Value uring_stats(const Napi::CallbackInfo& info) {
   o.Set("inFlight", Napi::Number::New(env, r ? static_cast<double>(r->in_flight()) : 0));
   o.Set("prepared", Napi::Number::New(env, r ? static_cast<double>(r->prepared()) : 0));
   o.Set("submits", Napi::Number::New(env, r ? static_cast<double>(r->submits()) : 0));
+  o.Set("bufferShortages", Napi::Number::New(env, r ? static_cast<double>(r->buffer_shortages()) : 0));
   return o;
 }
 

@@ -19,6 +19,7 @@ UringLink::UringLink(Loop& loop, UringRing& ring, int fd, bool connecting) : loo
   cancel_.link = this;
   linger_.link = this;
   connect_.link = this;
+  ring_.socket_added();
   if (connecting) {  // writable once the connect completed, either way
     io_uring_sqe* sqe = ring_.prepare(&connect_);
     io_uring_prep_poll_add(sqe, fd_, POLLOUT);
@@ -49,6 +50,7 @@ void UringLink::on_connected(const io_uring_cqe& cqe) {
 
 // A link that never started (its endpoint failed to) still owns the descriptor.
 UringLink::~UringLink() {
+  ring_.socket_removed();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -161,7 +163,9 @@ void UringLink::on_recv(const io_uring_cqe& cqe) {
       else held_.insert(held_.end(), data, data + cqe.res);  // at most what was in flight when reading stopped
     }
     ring_.recycle(id);
-  } else if (cqe.res == 0 || (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -ECANCELED)) {
+  } else if (cqe.res == -ENOBUFS) {
+    ring_.count_buffer_shortage();
+  } else if (cqe.res == 0 || (cqe.res < 0 && cqe.res != -ECANCELED)) {
     eof_seen_ = true;
     if (cqe.res < 0) eof_error_ = cqe.res;
     if (!closed_ && want_read_ && held_.empty() && !eof_delivered_ && events_ != nullptr) {

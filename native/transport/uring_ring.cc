@@ -52,21 +52,16 @@ std::unique_ptr<UringRing> UringRing::create(Loop& loop, std::string* why) {
     return nullptr;
   }
   r->ring_ready_ = true;
-  r->buffers_.reset(new (std::nothrow) uint8_t[kBufferCount * kStride]);
-  if (!r->buffers_) {
-    *why = "no memory for the receive buffers";
-    return nullptr;
-  }
   int err = 0;
-  r->buf_ring_ = io_uring_setup_buf_ring(&r->ring_, kBufferCount, kBufferGroup, 0, &err);
+  r->buf_ring_ = io_uring_setup_buf_ring(&r->ring_, kRingEntries, kBufferGroup, 0, &err);
   if (r->buf_ring_ == nullptr) {
     *why = std::string("registering the receive buffer ring failed: ") + errno_name(-err, "EINVAL");
     return nullptr;
   }
-  const int mask = io_uring_buf_ring_mask(kBufferCount);
-  for (unsigned i = 0; i < kBufferCount; i++)
-    io_uring_buf_ring_add(r->buf_ring_, r->buffer(static_cast<uint16_t>(i)), kBufferSize, static_cast<uint16_t>(i), mask, static_cast<int>(i));
-  io_uring_buf_ring_advance(r->buf_ring_, kBufferCount);
+  if (!r->add_slab()) {
+    *why = "no memory for the receive buffers";
+    return nullptr;
+  }
   if (uv_poll_init(loop.uv(), &r->poll_, r->ring_.ring_fd) != 0) {
     *why = "the ring's descriptor cannot be watched by libuv";
     return nullptr;
@@ -80,8 +75,29 @@ std::unique_ptr<UringRing> UringRing::create(Loop& loop, std::string* why) {
   return r;
 }
 
+bool UringRing::add_slab() {
+  if (buffer_count() + kSlabBuffers > kRingEntries) return false;
+  std::unique_ptr<uint8_t[]> slab(new (std::nothrow) uint8_t[kSlabBuffers * kStride]);  // pages are touched only when used
+  if (!slab) return false;
+  const auto first = static_cast<unsigned>(buffer_count());
+  slabs_.push_back(std::move(slab));
+  const int mask = io_uring_buf_ring_mask(kRingEntries);
+  for (unsigned i = 0; i < kSlabBuffers; i++) {
+    const auto id = static_cast<uint16_t>(first + i);
+    io_uring_buf_ring_add(buf_ring_, buffer(id), kBufferSize, id, mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(buf_ring_, kSlabBuffers);
+  return true;
+}
+
+void UringRing::socket_added() {
+  sockets_++;
+  while (buffer_count() < sockets_ + kSpareBuffers && add_slab()) {
+  }
+}
+
 UringRing::~UringRing() {
-  if (buf_ring_ != nullptr) io_uring_free_buf_ring(&ring_, buf_ring_, kBufferCount, kBufferGroup);
+  if (buf_ring_ != nullptr) io_uring_free_buf_ring(&ring_, buf_ring_, kRingEntries, kBufferGroup);
   if (ring_ready_) io_uring_queue_exit(&ring_);
 }
 
@@ -116,7 +132,7 @@ void UringRing::submit() {
 }
 
 void UringRing::recycle(uint16_t id) {
-  io_uring_buf_ring_add(buf_ring_, buffer(id), kBufferSize, id, io_uring_buf_ring_mask(kBufferCount), 0);
+  io_uring_buf_ring_add(buf_ring_, buffer(id), kBufferSize, id, io_uring_buf_ring_mask(kRingEntries), 0);
   io_uring_buf_ring_advance(buf_ring_, 1);
 }
 
