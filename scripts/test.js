@@ -9,7 +9,7 @@
 //   h2        the conformance cases against our server again, each WebSocket an HTTP/2 extended
 //             CONNECT stream from Node's http2 client (SOCKUDO_WS_TEST_H2=1)
 //   uring     the API, conformance, backpressure, pub/sub, bad-input, TLS and HTTP/2 suites again with
-//             every server on io_uring (SOCKUDO_WS_TRANSPORT=io_uring; epoll where the kernel has none)
+//             every server and client on io_uring (SOCKUDO_WS_TRANSPORT=io_uring; epoll where the kernel has none)
 //   fuzz      libFuzzer smoke of every target (scripts/fuzz.js --ci; SOCKUDO_WS_FUZZ_SECONDS)
 //   sanitize  the addon under ASan+UBSan running the JS suites; native tests under valgrind
 // Without arguments: native and js, plus fuzz and sanitize when CI is set (they need clang and
@@ -131,7 +131,7 @@ if (suitesToRun.includes('h2')) {
 if (suitesToRun.includes('uring')) {
   jsSuite('over io_uring (vitest)', ['test/conformance', 'test/js/websocket.test.ts', 'test/js/backpressure.test.ts', 'test/js/pubsub.test.ts',
     'test/js/bad-input.test.ts', 'test/js/hardening.test.ts', 'test/js/echo-sizes.test.ts', 'test/js/handle-upgrade.test.ts',
-    'test/js/protocol-behaviour.test.ts', 'test/js/compression.test.ts', 'test/js/tls.test.ts', 'test/js/http2.test.ts', 'test/js/scale.test.ts'],
+    'test/js/protocol-behaviour.test.ts', 'test/js/compression.test.ts', 'test/js/tls.test.ts', 'test/js/http2.test.ts', 'test/js/http2-client.test.ts', 'test/js/scale.test.ts'],
   { SOCKUDO_WS_TRANSPORT: 'io_uring' });
 }
 if (suitesToRun.includes('fuzz')) fuzzSuite();

@@ -235,6 +235,23 @@ describe.skipIf(!hasRing)('over io_uring', () => {
     expect(c.transport.name).toBe('io_uring');  // kept after the close
   });
 
+  it('HTTP/2 over io_uring on both ends: the streams report the TCP connection under them', async () => {
+    const { wss, port } = await uringServer({ http2: true, http2Cleartext: true });
+    const serverSide: Ws[] = [];
+    wss.on('connection', (ws: Ws) => { serverSide.push(ws); ws.on('message', (d) => ws.send(d)); });
+    const session = cleanup.add(await lib.connectHttp2(`http://127.0.0.1:${port}`, { transport: 'io_uring' }), (x) => x.close());
+    const sockets = await Promise.all([0, 1, 2].map((i) => session.websocket(`/s${i}`)));
+    sockets.forEach((ws) => cleanup.add(ws, (w) => w.terminate()));
+    for (const ws of sockets) {
+      expect(ws.httpVersion).toBe('2');
+      expect(ws.transport).toEqual({ name: 'io_uring', reason: 'requested' });
+      const reply = next<[Buffer]>(ws, 'message', 5000);
+      ws.send(Buffer.alloc(100_000, 3));
+      expect((await reply)[0].length).toBe(100_000);
+    }
+    expect(serverSide.map((ws) => ws.transport.name)).toEqual(['io_uring', 'io_uring', 'io_uring']);
+  });
+
   it('echo order and close codes: 5,000 messages burst on one connection arrive in order; close 4001 with a reason both ways', async () => {
     const { wss, port } = await uringServer();
     let serverClose: Promise<[number, string]> | undefined;
