@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -56,6 +57,8 @@ Endpoint::Endpoint(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const
   timer_.data = this;
   handles_open_ = 2;  // the timer and the link
   link_->set_events(this);
+  // An io_uring link sends straight from our queues: they keep what it took until it was sent.
+  if (link_->send_in_place(true)) preopen_output_.set_release_on_ack(true);
   loop_.add_member(this);
 }
 
@@ -154,7 +157,10 @@ void Endpoint::on_link_failed(const LinkFailure& failure) {
 }
 
 void Endpoint::on_link_acknowledged(size_t bytes) {
-  if (engine_) engine_->output().acknowledge(bytes);
+  // In stream order: what the handshake queue sent first, then the engine's output.
+  const size_t early = std::min(bytes, preopen_output_.unacknowledged());
+  if (early > 0) preopen_output_.acknowledge(early);
+  if (engine_ && bytes > early) engine_->output().acknowledge(bytes - early);
   // Our last bytes (a close reply) have left the stream: end our direction now.
   if (phase_ == EndpointPhase::Draining && !lingering_ && buffered_amount() == 0) linger();
 }
@@ -343,7 +349,9 @@ void Endpoint::write_response_now() {
     part[count++] = {slices[i].data, len};
     left -= len;
   }
-  (void)link_->write(std::span<const io::Slice>(part, count));
+  // Committed, so a link that sends in place (io_uring) keeps reading them after the clear that
+  // follows: they count as sent, not as dropped.
+  q.commit(link_->write(std::span<const io::Slice>(part, count)).taken);
 }
 
 void Endpoint::pause_reading() {

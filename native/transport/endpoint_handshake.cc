@@ -113,6 +113,7 @@ void Endpoint::process_server_head(uint8_t* data, size_t len) {
 // reader, and this endpoint goes away without closing the link (its server forgets it).
 void Endpoint::hand_over_to_http2(uint8_t* data, size_t len) {
   std::unique_ptr<Link> link = std::move(link_);
+  link->send_in_place(false);  // the session's writes are copied (nothing of ours was sent yet)
   handles_open_--;  // the link is the session's now
   H2Session::create_server(loop_, std::move(link), config_, server_, remote_, data, len);
   destroy();
@@ -193,7 +194,7 @@ void Endpoint::open_engine(protocol::Role role, const protocol::DeflateAgreement
   client_.reset();
   // A client's request has left by now: free the handshake queue's chunk instead of keeping it
   // for a reuse that never comes. (A server's 101 goes through the engine's own queue.)
-  if (preopen_output_.empty()) preopen_output_.clear();
+  if (preopen_output_.empty() && preopen_output_.unacknowledged() == 0) preopen_output_.clear();
   phase_ = EndpointPhase::Open;
 }
 

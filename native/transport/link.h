@@ -115,6 +115,14 @@ class Link {
   // frames them later, borrowing them in place): the endpoint's output queue then runs in
   // acknowledgement mode.
   virtual bool releases_on_ack() const { return false; }
+  // Asks the link to send the session's bytes in place, reporting them with on_link_acknowledged
+  // once sent, instead of copying them (only a session that keeps its output until then may ask:
+  // the endpoint directly over the link, not TLS or an HTTP/2 session). True when it will.
+  // send_in_place(false) before the link changes hands (an HTTP/2 session takes it over).
+  virtual bool send_in_place(bool on) {
+    (void)on;
+    return false;
+  }
   // Whether, after shutdown_write(), the link reports the end of the exchange (on_link_eof) even
   // when the peer's end was reported before (an HTTP/2 stream: its close once both sides ended).
   virtual bool reports_close() const { return false; }

@@ -78,10 +78,51 @@ void UringLink::prepare_cancel(const void* target) {
 }
 
 void UringLink::start_send() {
+  if (in_place_) {
+    start_send_in_place();
+    return;
+  }
   io_uring_sqe* sqe = ring_.prepare(&send_);
   io_uring_prep_send(sqe, fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
   sending_ = true;
   in_flight_++;
+}
+
+// One SENDMSG over the first kMaxIov slices taken (the message lives in the link until completion).
+void UringLink::start_send_in_place() {
+  send_iov_.clear();
+  for (const iovec& v : taken_slices_) {
+    if (send_iov_.size() == kMaxIov) break;
+    send_iov_.push_back(v);
+  }
+  send_msg_ = msghdr{};
+  send_msg_.msg_iov = send_iov_.data();
+  send_msg_.msg_iovlen = send_iov_.size();
+  io_uring_sqe* sqe = ring_.prepare(&send_);
+  io_uring_prep_sendmsg(sqe, fd_, &send_msg_, MSG_NOSIGNAL);
+  sending_ = true;
+  in_flight_++;
+}
+
+// `sent` bytes of the slices taken are gone: the session may release them (unless closing), and
+// the rest goes next.
+void UringLink::advance_in_place(size_t sent) {
+  taken_ -= sent;
+  for (size_t left = sent; left > 0;) {
+    iovec& head = taken_slices_.front();
+    if (head.iov_len <= left) {
+      left -= head.iov_len;
+      taken_slices_.pop_front();
+    } else {
+      head.iov_base = static_cast<uint8_t*>(head.iov_base) + left;
+      head.iov_len -= left;
+      left = 0;
+    }
+  }
+  // The next send first: the session may shut down or close from the acknowledgement, and must
+  // find it in flight (so the rest still goes out).
+  if (!taken_slices_.empty() && !sending_ && (!closed_ || lingering_)) start_send_in_place();
+  if (!closed_ && events_ != nullptr && sent > 0) events_->on_link_acknowledged(sent);
 }
 
 LinkWrite UringLink::write(std::span<const io::Slice> slices) {
@@ -96,6 +137,21 @@ LinkWrite UringLink::write(std::span<const io::Slice> slices) {
     return r;
   }
   const size_t room = kMaxBuffered > unsent() ? kMaxBuffered - unsent() : 0;
+  if (in_place_) {
+    size_t total = 0;
+    for (const io::Slice& s : slices) {
+      total += s.len;
+      const size_t n = std::min(s.len, room - r.taken);
+      if (n == 0) continue;
+      taken_slices_.push_back({const_cast<uint8_t*>(s.data), n});
+      r.taken += n;
+    }
+    taken_ += r.taken;
+    r.blocked = r.taken < total;
+    if (r.blocked) blocked_ = true;
+    if (!sending_ && taken_ > 0) start_send_in_place();
+    return r;
+  }
   std::vector<uint8_t>& dst = sending_ ? next_ : out_;
   size_t total = 0;
   for (const io::Slice& s : slices) {
@@ -182,6 +238,10 @@ void UringLink::on_recv(const io_uring_cqe& cqe) {
 // `sent` more bytes are gone: sends the rest of the current buffer, else the one filled meanwhile.
 // An idle link keeps no big buffer.
 void UringLink::advance(size_t sent) {
+  if (in_place_) {
+    advance_in_place(sent);
+    return;
+  }
   out_sent_ += sent;
   if (out_sent_ < out_.size()) {
     start_send();

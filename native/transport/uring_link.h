@@ -3,7 +3,13 @@
 // session in place; sends prepared during the turn and submitted with every other socket's in one
 // io_uring_enter.
 //
-// Writes: what the session offers is copied into the link's send buffer (as the kernel's socket
+// Writes in place (send_in_place(): the endpoint directly over this link): the session's slices are
+// sent as they are (IORING_OP_SENDMSG over up to kMaxIov of them), and reported sent with
+// on_link_acknowledged; the session's queue keeps them until then (acknowledgement mode), and
+// frees its output only after close() is done (reads_after_write). Up to kMaxBuffered bytes are
+// taken at a time, as below.
+//
+// Writes otherwise (under TLS or an HTTP/2 session): what the session offers is copied into the link's send buffer (as the kernel's socket
 // buffer would take it) and sent from there, one send in flight per socket (a second write waits
 // behind it, keeping the order); up to kMaxBuffered bytes, beyond which the link reports
 // `blocked` and calls on_link_writable once the kernel took half of it. kMaxBuffered is the
@@ -24,7 +30,11 @@
 // into or read from is freed before that.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "transport/link.h"
@@ -51,6 +61,12 @@ class UringLink final : public Link {
   bool shutdown_write() override;
   void close(void (*done)(void*), void* arg) override;
   const char* transport_name() const override { return "io_uring"; }
+  bool send_in_place(bool on) override {
+    in_place_ = on;
+    return on;
+  }
+  bool releases_on_ack() const override { return in_place_; }
+  bool reads_after_write() const override { return in_place_; }
 
  private:
   struct Recv final : UringRing::Op {
@@ -92,7 +108,9 @@ class UringLink final : public Link {
   void fail(int error);
   // Bytes taken and not yet sent (not Link::buffered(): like the kernel's socket buffer over epoll, they
   // are not the session's backpressure).
-  size_t unsent() const { return (out_.size() - out_sent_) + next_.size(); }
+  size_t unsent() const { return in_place_ ? taken_ : (out_.size() - out_sent_) + next_.size(); }
+  void start_send_in_place();
+  void advance_in_place(size_t sent);
 
   Loop& loop_;
   UringRing& ring_;
@@ -122,6 +140,14 @@ class UringLink final : public Link {
   size_t out_sent_ = 0;
   std::vector<uint8_t> next_;  // taken while a send is in flight
   std::vector<uint8_t> held_;  // received while reading was off
+  // In place: the session's bytes taken and not yet sent (the head possibly part-sent), and the
+  // message of the send in flight (its iovecs point into taken_slices_' memory, the session's).
+  static constexpr size_t kMaxIov = 256;
+  bool in_place_ = false;
+  std::deque<iovec> taken_slices_;
+  size_t taken_ = 0;
+  std::vector<iovec> send_iov_;
+  msghdr send_msg_{};
   void (*done_)(void*) = nullptr;
   void* done_arg_ = nullptr;
 };

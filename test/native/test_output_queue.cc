@@ -1,5 +1,6 @@
 // OutputQueue: slices in order, copies merged, borrowed owners released exactly when written,
 // partial commits at every offset, bounded memory when drained.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -349,19 +350,23 @@ TEST(ack_mode_keeps_sent_bytes_until_acknowledged_at_every_split) {
   }
 }
 
-TEST(ack_mode_clear_releases_sent_and_unsent) {
+TEST(ack_mode_clear_releases_unsent_and_keeps_sent_until_acknowledged) {
   OutputQueue q;
   q.set_release_on_ack(true);
   int alive = 0;
   auto b = bytes(1000, 3);
   q.append_borrowed(b.data(), b.size(), std::make_unique<Owner>(alive, 1, nullptr));
   q.append_borrowed(b.data(), b.size(), std::make_unique<Owner>(alive, 2, nullptr));
+  q.append_borrowed(b.data(), b.size(), std::make_unique<Owner>(alive, 3, nullptr));
   q.commit(1500);
-  CHECK_EQ(alive, 2);
+  CHECK_EQ(alive, 3);
   q.clear();
+  CHECK_EQ(alive, 2);  // the third was never sent; half of the second was, so it stays
+  CHECK_EQ(q.unacknowledged(), size_t{1500});
+  CHECK(q.empty());
+  CHECK_EQ(q.acknowledge(1500), size_t{1500});
   CHECK_EQ(alive, 0);
   CHECK_EQ(q.unacknowledged(), size_t{0});
-  CHECK(q.empty());
   // The mode can change only while nothing is queued or unacknowledged.
   q.append_copy(b.data(), 10);
   q.set_release_on_ack(false);
@@ -370,4 +375,50 @@ TEST(ack_mode_clear_releases_sent_and_unsent) {
   q.acknowledge(10);
   q.set_release_on_ack(false);
   CHECK(!q.release_on_ack());
+}
+
+TEST(clear_in_ack_mode_keeps_sent_unacknowledged_bytes_at_every_split) {
+  // A connection torn down while a send is in flight (an io_uring send reads the queue's bytes in
+  // place until its completion): clear() drops only what was never sent. The bytes sent but not
+  // acknowledged stay intact and owned until acknowledge(); then nothing is left.
+  Fixture f;
+  OutputQueue probe;
+  f.fill(probe);
+  const size_t total = f.expected.size();
+  for (size_t sent = 1; sent <= total; sent += 37) {
+    Fixture x;
+    OutputQueue q;
+    q.set_release_on_ack(true);
+    x.fill(q);
+    // What was sent, as the transport saw it (pointers into the queue's storage).
+    std::vector<Slice> in_flight;
+    Slice s[16];
+    const size_t n = q.gather(s, 16);
+    size_t left = sent;
+    for (size_t i = 0; i < n && left > 0; i++) {
+      const size_t take = std::min(left, s[i].len);
+      in_flight.push_back({s[i].data, take});
+      left -= take;
+    }
+    q.commit(sent);
+    q.clear();
+    CHECK_EQ(q.bytes(), size_t{0});
+    CHECK_EQ(q.unacknowledged(), sent);
+    // Overwrite the heap a little: freed storage would show here.
+    std::vector<std::vector<uint8_t>> noise;
+    for (int i = 0; i < 8; i++) noise.emplace_back(8192, 0xEE);
+    std::vector<uint8_t> read;
+    for (const Slice& v : in_flight) read.insert(read.end(), v.data, v.data + v.len);
+    CHECK(std::equal(read.begin(), read.end(), x.expected.begin()));
+    // Owners of borrowed pieces that were (partly) sent are alive until acknowledged.
+    for (const auto& [end, id] : x.borrowed_ends) {
+      const bool gone = std::find(x.released.begin(), x.released.end(), id) != x.released.end();
+      const size_t start = end - (id == 1 ? x.b.size() : x.d.size());
+      if (start < sent) CHECK(!gone);
+      else CHECK(gone);  // never sent: released by clear()
+    }
+    CHECK_EQ(q.acknowledge(sent), sent);
+    CHECK_EQ(x.alive, 0);
+    CHECK_EQ(q.unacknowledged(), size_t{0});
+  }
 }

@@ -187,6 +187,22 @@ void OutputQueue::release_chunks() {
 }
 
 void OutputQueue::clear() {
+  if (ack_mode_ && unacked_ > 0) {
+    // Sent but unacknowledged bytes may still be read where they were sent to (an io_uring send
+    // in flight, an HTTP/2 session's output): only the unsent rest goes; they stay until
+    // acknowledge().
+    const size_t keep = sent_seg_ + (sent_off_ > 0 ? 1 : 0);
+    if (sent_off_ > 0) segments_[sent_seg_].len = sent_off_;
+    for (size_t i = keep; i < segments_.size(); i++) {
+      if (segments_[i].chunk != nullptr) segments_[i].chunk->refs--;
+    }
+    segments_.resize(keep);  // destroys the dropped segments' owners
+    sent_seg_ = keep;
+    sent_off_ = 0;
+    committed_ += pending_;
+    pending_ = 0;
+    return;
+  }
   segments_.clear();  // destroys every owner
   head_ = 0;
   sent_seg_ = 0;

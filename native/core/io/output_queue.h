@@ -79,7 +79,9 @@ class OutputQueue {
   size_t acknowledge(size_t bytes);
   // Sent but not yet acknowledged (0 outside acknowledgement mode).
   size_t unacknowledged() const { return unacked_; }
-  // Drops everything unsent (the transport closed), releasing every owner.
+  // Drops everything unsent (the transport closed), releasing every owner; in acknowledgement
+  // mode the sent, unacknowledged bytes stay (still readable where they were sent) until
+  // acknowledge().
   void clear();
   // Replaces every borrowed slice appended at or after stream position `from` (an earlier
   // appended_total()) that is still unsent with a private copy, releasing its owner. For memory
