@@ -9,7 +9,8 @@
 // frees its output only after close() is done (reads_after_write). Up to kMaxBuffered bytes are
 // taken at a time, as below.
 //
-// Writes otherwise (under TLS or an HTTP/2 session): what the session offers is copied into the link's send buffer (as the kernel's socket
+// Writes otherwise (under TLS or an HTTP/2 session, whose records and frames live in scratch
+// space): what the session offers is copied into the link's send buffer (as the kernel's socket
 // buffer would take it) and sent from there, one send in flight per socket (a second write waits
 // behind it, keeping the order); up to kMaxBuffered bytes, beyond which the link reports
 // `blocked` and calls on_link_writable once the kernel took half of it. kMaxBuffered is the
