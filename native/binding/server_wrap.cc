@@ -295,9 +295,9 @@ void ServerWrap::on_upgrade_request(transport::Endpoint& socket, const handshake
   // ws.transport: the server's choice, unless this connection could not follow it.
   const std::string_view name = socket.transport_name();
   SocketWrap::Unwrap(wrap.As<Napi::Object>())->set_transport_reason(
-      name == (transport_.io_uring ? "io_uring" : "epoll") ? "the server's: " + transport_.reason
-      : name == "duplex"                                   ? std::string("a JS Duplex carries its bytes")
-                                                           : std::string("adopted descriptor is not a TCP socket"));
+      name == transport_.name() ? "the server's: " + transport_.reason
+      : name == "duplex"        ? std::string("a JS Duplex carries its bytes")
+                                : std::string("adopted descriptor is not a TCP socket"));
   tag = tag_of(socket);
   Napi::Array headers = Napi::Array::New(env, head.header_count() * 2);
   for (size_t i = 0; i < head.header_count(); i++) {

@@ -261,7 +261,7 @@ Napi::Value SocketWrap::remote(const Napi::CallbackInfo& info) {
   return a;
 }
 
-// transport() → [name: 'io_uring' | 'epoll' | 'duplex', reason: string ('' unless a client's)]
+// transport() → [name: 'io_uring' | 'epoll' | 'duplex', reason: string]
 Napi::Value SocketWrap::transport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env, 2);

@@ -26,7 +26,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
 
   void attach(transport::Endpoint* socket);
   void set_target(Napi::Object target);
-  // A client's transport choice (binding/transport_choice.h): why its link is what it is.
+  // Why its link is what it is: a client's choice (binding/transport_choice.h), or its server's.
   void set_transport_reason(std::string reason) { transport_reason_ = std::move(reason); }
   transport::Endpoint* socket() const { return socket_; }
   Napi::Value target_object() { return target_value(); }

@@ -26,7 +26,7 @@ TransportChoice choose_transport(transport::Loop& loop, const Napi::Object& o, t
 
 Napi::Object TransportChoice::to_js(Napi::Env env) const {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("name", io_uring ? "io_uring" : "epoll");
+  o.Set("name", name());
   o.Set("reason", reason);
   return o;
 }

@@ -15,6 +15,7 @@ namespace sockudo::binding {
 struct TransportChoice {
   bool io_uring = false;
   std::string reason;
+  const char* name() const { return io_uring ? "io_uring" : "epoll"; }
   Napi::Object to_js(Napi::Env env) const;
 };
 
