@@ -10,7 +10,7 @@
  * Subscription failures are `pusher:subscription_error` on the channel (AuthError 401, LimitReached).
  */
 import { AppRuntime, type PusherSocket } from './app.js';
-import { channelKind, channelNameError, isCacheChannel, parsePresenceData } from './channels.js';
+import { channelKind, channelNameError, isCacheChannel, parsePresenceData, USER_CHANNEL_PREFIX } from './channels.js';
 import { validChannelAuth, validUserAuth } from './signatures.js';
 
 export const ErrorCode = {
@@ -96,6 +96,12 @@ function subscribe(app: AppRuntime, socket: PusherSocket, data: Record<string, u
   const state = socket.data;
   const channel = data.channel;
   const config = app.config;
+  if (typeof channel === 'string' && state.userId !== null && channel === USER_CHANNEL_PREFIX + state.userId) {
+    // A signed-in connection already receives its #server-to-user- channel (signIn joined it);
+    // pusher-js still subscribes to it after pusher:signin_success and waits for the answer.
+    send(socket, 'pusher_internal:subscription_succeeded', '{}', channel);
+    return;
+  }
   const nameError = channelNameError(channel, config.maxChannelNameLength);
   if (nameError !== null) {
     subscriptionError(socket, typeof channel === 'string' ? channel : '', 'InvalidChannel', nameError, 4009);

@@ -52,11 +52,14 @@ export function pidsUsing(marker: string): number[] {
 export interface BrowserOptions {
   /** Extra Chromium flags after the usual ones (e.g. --ignore-certificate-errors for the wss:// suite). */
   args?: string[];
+  /** Extra routes of the page server (same origin as the page): return true when the request was answered. */
+  routes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 /** Serves `html` at http://127.0.0.1:<port>/ and opens it in a fresh headless Chromium. */
 export async function openBrowserPage(html: string, options: BrowserOptions = {}): Promise<BrowserPage> {
   const pageServer = http.createServer((req, res) => {
+    if (options.routes?.(req, res)) return;
     const ok = req.url === '/' || req.url?.startsWith('/?');
     res.writeHead(ok ? 200 : 404, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(ok ? html : '');

@@ -283,6 +283,23 @@ describe('user authentication', () => {
     expect(await Promise.all(closes)).toEqual([4009, 4009]);
   });
 
+  it('after signin, pusher-js\'s subscribe to its own #server-to-user- channel succeeds; another user\'s is refused', async () => {
+    // pusher-js subscribes to #server-to-user-<id> after pusher:signin_success and waits for
+    // pusher_internal:subscription_succeeded; an error there left its user channel unsubscribed.
+    const { raw, sdk } = await setup(cleanup);
+    const c = await raw();
+    const socketId = (await c.next('pusher:connection_established')).data.socket_id as string;
+    c.send('pusher:subscribe', { channel: '#server-to-user-u9' });
+    expect((await c.next('pusher:subscription_error')).channel).toBe('#server-to-user-u9');
+    c.send('pusher:signin', sdk.authenticateUser(socketId, { id: 'u9' }));
+    await c.next('pusher:signin_success');
+    c.send('pusher:subscribe', { channel: '#server-to-user-u9' });
+    expect((await c.next('pusher_internal:subscription_succeeded')).channel).toBe('#server-to-user-u9');
+    c.send('pusher:subscribe', { channel: '#server-to-user-u8' });
+    expect((await c.next('pusher:subscription_error')).channel).toBe('#server-to-user-u8');
+    expect(c.messages.filter((m) => m.event === 'pusher:subscription_error')).toHaveLength(2);
+  });
+
   it('a bad signin is closed with 4009; with enableUserAuthentication a connection that never signs in is too', async () => {
     const { raw } = await setup(cleanup);
     const c = await raw();
