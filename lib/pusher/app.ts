@@ -8,6 +8,8 @@ import type { WebSocketServer } from '../server.js';
 import type { WebSocket } from '../websocket.js';
 import { AppChannels, channelKind, isCacheChannel, USER_CHANNEL_PREFIX } from './channels.js';
 import type { AppConfig, PusherConfig } from './config.js';
+import { MemberDebounce } from './member-debounce.js';
+import { SubscriptionCounts } from './subscription-count.js';
 import { WebhookSender, type WebhookEvent } from './webhooks.js';
 
 /** What the server keeps per connection (the WebSocket's `data`). */
@@ -38,6 +40,8 @@ export class AppRuntime {
   readonly connections = new Map<string, PusherSocket>();
   readonly users = new Map<string, Set<PusherSocket>>();
   readonly webhooks: WebhookSender;
+  readonly memberWebhooks: MemberDebounce;
+  readonly #counts: SubscriptionCounts | null;
   readonly #topicPrefix: string;
   readonly #wss: WebSocketServer<ConnectionState>;
   readonly #closedQueue: PusherSocket[] = [];
@@ -47,6 +51,15 @@ export class AppRuntime {
     this.config = config;
     this.channels = new AppChannels(server.maxCachedChannels, server.cacheTtl);
     this.webhooks = new WebhookSender(config, server.webhookBatchMs, server.webhookAttempts, server.webhookTimeout);
+    this.memberWebhooks = new MemberDebounce(server.presenceWebhookDelay);
+    this.#counts = !config.enableSubscriptionCount ? null : new SubscriptionCounts(
+      server.subscriptionCountInterval,
+      (channel) => this.channels.get(channel)?.subscribers ?? 0,
+      (channel, n) => {
+        this.publish(channel, 'pusher_internal:subscription_count', JSON.stringify({ subscription_count: n }));
+        this.webhook({ name: 'subscription_count', channel, subscription_count: n });
+      },
+    );
     this.#wss = wss;
     // Topics are per thread; every server and app gets its own namespace in them.
     this.#topicPrefix = `${topicPrefix}${config.id}\u0000`;
@@ -67,11 +80,13 @@ export class AppRuntime {
 
   /**
    * Publishes an event to a channel's subscribers on this thread: serialized once, published once
-   * (native fan-out), `exclude` left out. Cache channels remember it. Returns the recipients.
+   * (native fan-out), `exclude` left out. Cache channels remember it (unless it is one of the
+   * server's pusher_internal: events). Returns the recipients.
    */
   publish(channel: string, event: string, data: unknown, exclude?: PusherSocket, userId?: string): number {
     const message = AppRuntime.message(event, channel, data, userId);
-    if (isCacheChannel(channel)) this.channels.cache(channel, message, Date.now());
+    // The server's own events (member_added/removed, subscription_count) are not the channel's last event.
+    if (isCacheChannel(channel) && !event.startsWith('pusher_internal:')) this.channels.cache(channel, message, Date.now());
     return this.#wss.publish(this.topic(channel), message, exclude === undefined ? undefined : { exclude });
   }
 
@@ -87,6 +102,7 @@ export class AppRuntime {
     state.channels.add(channel);
     const { occupied } = this.channels.join(channel);
     if (occupied) this.webhook({ name: 'channel_occupied', channel });
+    this.#countChanged(channel);
     return true;
   }
 
@@ -100,10 +116,26 @@ export class AppRuntime {
       state.presence.delete(channel);
       if (this.channels.removeMember(channel, userId)) {
         this.publish(channel, 'pusher_internal:member_removed', JSON.stringify({ user_id: userId }));
-        this.webhook({ name: 'member_removed', channel, user_id: userId });
+        this.memberWebhooks.removed(channel, userId, () => this.webhook({ name: 'member_removed', channel, user_id: userId }));
       }
     }
     if (this.channels.leave(channel)) this.webhook({ name: 'channel_vacated', channel });
+    this.#countChanged(channel);
+  }
+
+  /** A member joined a presence channel: its member_added webhook, unless it rejoined within the debounce delay. */
+  memberAdded(channel: string, userId: string): void {
+    if (!this.memberWebhooks.rejoined(channel, userId)) this.webhook({ name: 'member_added', channel, user_id: userId });
+  }
+
+  #countChanged(channel: string): void {
+    if (this.#counts !== null && channelKind(channel) !== 'presence') this.#counts.changed(channel);
+  }
+
+  /** The server is closing: pending member_removed webhooks are queued now, counting stops. */
+  close(): void {
+    this.memberWebhooks.flush();
+    this.#counts?.close();
   }
 
   /** Registers a signed-in user's connection; it joins `#server-to-user-<id>`. */

@@ -8,7 +8,7 @@ import { InvalidArgumentTypeError, InvalidArgumentValueError } from '../errors.j
 import { boolOption, intOption } from '../validate.js';
 
 /** Webhook kinds (Pusher Channels' names). */
-export const WEBHOOK_EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss'] as const;
+export const WEBHOOK_EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss', 'subscription_count'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** One webhook target of an app. */
@@ -53,6 +53,12 @@ export interface PusherApp {
   maxEventPayloadSize?: number;
   /** Events in one batch_events request. Default 10. */
   maxEventBatchSize?: number;
+  /**
+   * Subscription counting: subscribers of non-presence channels get
+   * `pusher_internal:subscription_count` when the count changes (at most once per
+   * `subscriptionCountInterval`), and `subscription_count` webhooks are sent. Default false.
+   */
+  enableSubscriptionCount?: boolean;
   webhooks?: PusherWebhook[];
 }
 
@@ -97,6 +103,14 @@ export interface PusherServerOptions {
   maxCachedChannels?: number;
   /** Largest WebSocket message from a client, bytes. Default 64 KiB. */
   maxPayloadLength?: number;
+  /**
+   * member_removed webhooks wait this many ms; a user who rejoins meanwhile causes neither
+   * member_removed nor member_added webhooks (Pusher debounces reconnects by 3 s). 0 sends at
+   * once. Clients see member events at once either way. Default 3000.
+   */
+  presenceWebhookDelay?: number;
+  /** Subscription counts (apps with enableSubscriptionCount) are sent at most once per channel per this many ms. Default 1000. */
+  subscriptionCountInterval?: number;
 }
 
 export interface PusherConfig {
@@ -114,13 +128,16 @@ export interface PusherConfig {
   cacheTtl: number;
   maxCachedChannels: number;
   maxPayloadLength: number;
+  presenceWebhookDelay: number;
+  subscriptionCountInterval: number;
 }
 
 const APP_KEYS = new Set(['id', 'key', 'secret', 'enabled', 'enableClientMessages', 'enableUserAuthentication', 'userAuthenticationTimeout',
   'maxConnections', 'maxClientEventsPerSecond', 'maxPresenceMembersPerChannel', 'maxPresenceMemberSize', 'maxChannelNameLength',
-  'maxEventChannelsAtOnce', 'maxEventNameLength', 'maxEventPayloadSize', 'maxEventBatchSize', 'webhooks']);
+  'maxEventChannelsAtOnce', 'maxEventNameLength', 'maxEventPayloadSize', 'maxEventBatchSize', 'enableSubscriptionCount', 'webhooks']);
 const SERVER_KEYS = new Set(['port', 'host', 'apps', 'activityTimeout', 'pongTimeout', 'maxConnections', 'maxRequestBodySize', 'authTimestampWindow',
-  'webhookBatchMs', 'webhookAttempts', 'webhookTimeout', 'cacheTtl', 'maxCachedChannels', 'maxPayloadLength']);
+  'webhookBatchMs', 'webhookAttempts', 'webhookTimeout', 'cacheTtl', 'maxCachedChannels', 'maxPayloadLength', 'presenceWebhookDelay',
+  'subscriptionCountInterval']);
 const MAX_TIMER = 2 ** 31 - 1;
 
 /** The app a bare `sockudo-ws pusher` serves (for local development: the secret is public). */
@@ -188,6 +205,7 @@ export function appConfig(value: unknown, name = 'app'): AppConfig {
     maxEventNameLength: intOption(o, 'maxEventNameLength', 1, 10_000, 200, name),
     maxEventPayloadSize: intOption(o, 'maxEventPayloadSize', 1, 16 * 1024 * 1024, 10_240, name),
     maxEventBatchSize: intOption(o, 'maxEventBatchSize', 1, 10_000, 10, name),
+    enableSubscriptionCount: boolOption(o, 'enableSubscriptionCount', false, name),
     webhooks: hooks.map((h, i) => webhookConfig(h, `${name}.webhooks[${i}]`)),
   };
 }
@@ -224,6 +242,8 @@ export function pusherConfig(options: unknown): PusherConfig {
     cacheTtl: intOption(o, 'cacheTtl', 1, MAX_TIMER, 30 * 60 * 1000, name),
     maxCachedChannels: intOption(o, 'maxCachedChannels', 1, 10_000_000, 10_000, name),
     maxPayloadLength: intOption(o, 'maxPayloadLength', 1024, 64 * 1024 * 1024, 64 * 1024, name),
+    presenceWebhookDelay: intOption(o, 'presenceWebhookDelay', 0, 600_000, 3000, name),
+    subscriptionCountInterval: intOption(o, 'subscriptionCountInterval', 10, 600_000, 1000, name),
   };
 }
 

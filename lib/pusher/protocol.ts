@@ -147,7 +147,7 @@ function subscribe(app: AppRuntime, socket: PusherSocket, data: Record<string, u
     if (app.channels.addMember(channelState, member.userId, member.info)) {
       // To everyone else in the channel (the joining connection is already subscribed).
       app.publish(name, 'pusher_internal:member_added', JSON.stringify({ user_id: member.userId, user_info: member.info }), socket);
-      app.webhook({ name: 'member_added', channel: name, user_id: member.userId });
+      app.memberAdded(name, member.userId);
     }
     succeedPresence(app, socket, name);
   } else {

@@ -167,7 +167,10 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
     if (this.#closing !== null) return this.#closing;
     clearInterval(this.#sweep);
     this.#closing = this.#wss.close().then(() => {
-      for (const app of this.#byId.values()) app.webhooks.close();
+      for (const app of this.#byId.values()) {
+        app.close();
+        app.webhooks.close();
+      }
       this.emit('close');
     });
     return this.#closing;

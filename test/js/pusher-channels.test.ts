@@ -205,6 +205,64 @@ describe('cache channels', () => {
   });
 });
 
+describe('cache channels: the server\'s own events', () => {
+  it('presence-cache-: member_added / member_removed are not replayed as the channel\'s last event', async () => {
+    // Regression: the server's pusher_internal: events went through the same cache as app events,
+    // so a new subscriber got a stale member_removed instead of the last event.
+    const { raw, sdk } = await setup(cleanup);
+    const join = async (user: string) => {
+      const c = await raw();
+      const socketId = (await c.next('pusher:connection_established')).data.socket_id as string;
+      const auth = sdk.authorizeChannel(socketId, 'presence-cache-room', { user_id: user });
+      c.send('pusher:subscribe', { channel: 'presence-cache-room', ...auth });
+      await c.next('pusher_internal:subscription_succeeded');
+      return c;
+    };
+    const first = await join('u1');
+    await sdk.trigger('presence-cache-room', 'score', { v: 42 });
+    await first.next('score');
+    const second = await join('u2');
+    second.ws.terminate();
+    await first.next('pusher_internal:member_removed');
+    const third = await join('u3');
+    const replay = await third.next('score');
+    expect(replay.data).toEqual({ v: 42 });
+    expect(third.messages.filter((m) => m.event.startsWith('pusher_internal:member'))).toEqual([]);
+  });
+});
+
+describe('subscription counting (enableSubscriptionCount)', () => {
+  it('subscribers get pusher:subscription_count (coalesced) on public channels, not on presence channels; off by default', async () => {
+    const { client, connected } = await setup(cleanup, { subscriptionCountInterval: 50, apps: [{ ...APP, enableSubscriptionCount: true }] });
+    const clients = Array.from({ length: 5 }, () => client());
+    await Promise.all(clients.map(connected));
+    const counts: number[] = [];
+    const chs = clients.map((c) => c.subscribe('stadium'));
+    chs[0]!.bind('pusher:subscription_count', (d: { subscription_count: number }) => counts.push(d.subscription_count));
+    await Promise.all(chs.map((ch) => nextEvent(ch, 'pusher:subscription_succeeded')));
+    await waitUntil(() => counts.at(-1) === 5, 'count 5');
+    // Five joins within one interval are one or two events, not five.
+    expect(counts.length).toBeLessThanOrEqual(2);
+    clients[4]!.unsubscribe('stadium');
+    clients[3]!.disconnect();
+    await waitUntil(() => counts.at(-1) === 3, 'count 3');
+    const p = clients[0]!.subscribe('presence-count');
+    let presenceCounts = 0;
+    p.bind('pusher:subscription_count', () => presenceCounts++);
+    await nextEvent(p, 'pusher:subscription_succeeded');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(presenceCounts).toBe(0);
+
+    const plain = await setup(cleanup, { subscriptionCountInterval: 50 });
+    const r = await plain.raw();
+    await r.next('pusher:connection_established');
+    r.send('pusher:subscribe', { channel: 'stadium' });
+    await r.next('pusher_internal:subscription_succeeded');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.messages.map((m) => m.event)).not.toContain('pusher_internal:subscription_count');
+  });
+});
+
 describe('client events', () => {
   it('relayed to the other subscribers (not echoed), with user_id on presence channels', async () => {
     const { client, connected } = await setup(cleanup);
