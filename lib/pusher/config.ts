@@ -247,10 +247,18 @@ export function pusherConfig(options: unknown): PusherConfig {
   };
 }
 
+/** `maxClientEventsPerSecond` → `MAX_CLIENT_EVENTS_PER_SECOND`. */
+function envName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
 /**
  * Apps from the environment: `SOCKUDO_PUSHER_APPS_FILE` (a JSON file: an array of apps, or
- * `{ "apps": [...] }`), else one app from `SOCKUDO_PUSHER_APP_ID`, `_KEY`, `_SECRET` (all three),
- * `_ENABLE_CLIENT_MESSAGES`, `_MAX_CONNECTIONS`, `_WEBHOOKS` (JSON array); else undefined.
+ * `{ "apps": [...] }`), else one app from `SOCKUDO_PUSHER_APP_ID`, `_KEY`, `_SECRET` (all three)
+ * and any other app option as `SOCKUDO_PUSHER_APP_<OPTION>` in upper snake case
+ * (`_ENABLED`, `_ENABLE_CLIENT_MESSAGES`, `_MAX_CONNECTIONS`, `_MAX_CLIENT_EVENTS_PER_SECOND`, …;
+ * switches take true/false/1/0, limits integers, `_WEBHOOKS` a JSON array); else undefined.
+ * The values are validated by appConfig like any other app.
  */
 export function appsFromEnvironment(env: NodeJS.ProcessEnv = process.env): PusherApp[] | undefined {
   const file = env.SOCKUDO_PUSHER_APPS_FILE;
@@ -260,14 +268,26 @@ export function appsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Pushe
   const secret = env.SOCKUDO_PUSHER_APP_SECRET;
   if (id === undefined && key === undefined && secret === undefined) return undefined;
   if (!id || !key || !secret) throw new InvalidArgumentValueError('SOCKUDO_PUSHER_APP_ID/_KEY/_SECRET', 'must all be set', { id, key, secret: secret ? '…' : secret });
-  const app: PusherApp = { id, key, secret };
-  const flag = env.SOCKUDO_PUSHER_APP_ENABLE_CLIENT_MESSAGES;
-  if (flag !== undefined) app.enableClientMessages = flag === 'true' || flag === '1';
-  const max = env.SOCKUDO_PUSHER_APP_MAX_CONNECTIONS;
-  if (max !== undefined) app.maxConnections = Number(max);
-  const hooks = env.SOCKUDO_PUSHER_APP_WEBHOOKS;
-  if (hooks !== undefined) app.webhooks = JSON.parse(hooks) as PusherWebhook[];
-  return [app];
+  const app: Record<string, unknown> = { id, key, secret };
+  for (const option of APP_KEYS) {
+    const name = `SOCKUDO_PUSHER_APP_${envName(option)}`;
+    const raw = env[name];
+    if (raw === undefined || option === 'id' || option === 'key' || option === 'secret') continue;
+    if (option === 'webhooks') {
+      try {
+        app.webhooks = JSON.parse(raw) as unknown;
+      } catch {
+        throw new InvalidArgumentValueError(name, 'must be a JSON array of webhooks', raw);
+      }
+    } else if (option === 'enabled' || option.startsWith('enable')) {
+      if (!/^(true|false|1|0)$/.test(raw)) throw new InvalidArgumentValueError(name, 'must be true, false, 1 or 0', raw);
+      app[option] = raw === 'true' || raw === '1';
+    } else {
+      if (!/^-?\d+$/.test(raw)) throw new InvalidArgumentValueError(name, 'must be an integer', raw);
+      app[option] = Number(raw);
+    }
+  }
+  return [app as unknown as PusherApp];
 }
 
 /** Apps from a JSON file: an array of apps, or an object with an `apps` array. */

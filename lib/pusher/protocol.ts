@@ -5,7 +5,7 @@
  *   4001 unknown app · 4003 app disabled · 4004 app over its connection quota · 4007 unsupported
  *   protocol version · 4008 no protocol version · 4009 unauthorized (signin failed, user
  *   authentication timed out, connections terminated by the app) · 4100 server over capacity ·
- *   4201 pong not received · 4301 client event rejected (disabled, not subscribed, too large,
+ *   4200 reconnect now (the server is closing) · 4201 pong not received · 4301 client event rejected (disabled, not subscribed, too large,
  *   over the rate limit).
  * Subscription failures are `pusher:subscription_error` on the channel (AuthError 401, LimitReached).
  */
@@ -21,6 +21,7 @@ export const ErrorCode = {
   NoProtocol: 4008,
   Unauthorized: 4009,
   OverCapacity: 4100,
+  ReconnectImmediately: 4200,
   PongNotReceived: 4201,
   ClientEventRejected: 4301,
 } as const;

@@ -106,7 +106,8 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
     const app = this.#byKey.get(decodeURIComponent(m[1]!));
     const protocol = request.query.get('protocol');
     const version = protocol === null ? NaN : Number(protocol);
-    if (app === undefined) state.refusal = { code: ErrorCode.AppNotFound, message: `Could not find app by key ${m[1]}` };
+    if (this.#closing !== null) state.refusal = { code: ErrorCode.ReconnectImmediately, message: 'Server is closing. Please reconnect shortly.' };
+    else if (app === undefined) state.refusal = { code: ErrorCode.AppNotFound, message: `Could not find app by key ${m[1]}` };
     else if (!app.config.enabled) state.refusal = { code: ErrorCode.AppDisabled, message: 'The app is disabled' };
     else if (protocol === null) state.refusal = { code: ErrorCode.NoProtocol, message: 'No protocol version supplied' };
     else if (!(version >= 5 && version <= 7)) state.refusal = { code: ErrorCode.UnsupportedProtocol, message: `Unsupported protocol version ${protocol}` };
@@ -162,10 +163,17 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
     }
   }
 
-  /** Closes every connection (1001), stops listening and the webhooks; resolves when done. */
+  /**
+   * Closes every connection with pusher:error 4200 and close code 4200 ("reconnect now": pusher-js
+   * reconnects at once, to another node behind a load balancer, as Pusher and soketi do on
+   * shutdown), stops listening and the webhooks; resolves when done.
+   */
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
     clearInterval(this.#sweep);
+    for (const app of this.#byId.values()) {
+      for (const ws of [...app.connections.values()]) refuse(ws, ErrorCode.ReconnectImmediately, 'Server is closing. Please reconnect shortly.');
+    }
     this.#closing = this.#wss.close().then(() => {
       for (const app of this.#byId.values()) {
         app.close();

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Cleanup, within } from './helpers';
-import { APP, lib, pusher, setup } from './pusher-helpers';
+import { APP, lib, pusher, setup, waitUntil } from './pusher-helpers';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -80,6 +80,22 @@ describe('connecting', () => {
     expect((await within(silent.closed, 4000, '4201'))[0]).toBe(4201);
     expect(pings).toBeGreaterThan(0);
     expect(answering.ws.readyState).toBe(1);
+  });
+
+  it('server.close() sends pusher:error 4200 and closes with 4200, so pusher-js reconnects at once', async () => {
+    const { raw, client, connected, server } = await setup(cleanup);
+    const r = await raw();
+    await r.next('pusher:connection_established');
+    const c = client();
+    await connected(c);
+    const states: string[] = [];
+    c.connection.bind('state_change', (s: { current: string }) => states.push(s.current));
+    await server.close();
+    expect((await r.next('pusher:error')).data).toEqual({ code: 4200, message: 'Server is closing. Please reconnect shortly.' });
+    expect((await r.closed)[0]).toBe(4200);
+    // 4200–4299: pusher-js retries without a backoff pause.
+    await waitUntil(() => states.includes('connecting'), 'pusher-js reconnecting');
+    expect(states[0]).toBe('connecting');
   });
 
   it('options are validated with typed errors', () => {

@@ -98,6 +98,17 @@ describe('command and package entry', () => {
     expect(check.stdout.trim()).toBe('function true');
     const apps = pusherMod.appsFromEnvironment({ SOCKUDO_PUSHER_APP_ID: 'i', SOCKUDO_PUSHER_APP_KEY: 'k', SOCKUDO_PUSHER_APP_SECRET: 's', SOCKUDO_PUSHER_APP_ENABLE_CLIENT_MESSAGES: 'true', SOCKUDO_PUSHER_APP_MAX_CONNECTIONS: '5' });
     expect(apps).toEqual([{ id: 'i', key: 'k', secret: 's', enableClientMessages: true, maxConnections: 5 }]);
+    // Every app option has its variable: switches, limits, webhooks.
+    const full = pusherMod.appsFromEnvironment({
+      SOCKUDO_PUSHER_APP_ID: 'i', SOCKUDO_PUSHER_APP_KEY: 'k', SOCKUDO_PUSHER_APP_SECRET: 's', SOCKUDO_PUSHER_APP_ENABLED: '0',
+      SOCKUDO_PUSHER_APP_MAX_CLIENT_EVENTS_PER_SECOND: '50', SOCKUDO_PUSHER_APP_MAX_PRESENCE_MEMBERS_PER_CHANNEL: '7',
+      SOCKUDO_PUSHER_APP_ENABLE_SUBSCRIPTION_COUNT: 'true', SOCKUDO_PUSHER_APP_WEBHOOKS: '[{"url":"http://127.0.0.1:1/h"}]',
+    });
+    expect(full).toEqual([{ id: 'i', key: 'k', secret: 's', enabled: false, maxClientEventsPerSecond: 50, maxPresenceMembersPerChannel: 7, enableSubscriptionCount: true, webhooks: [{ url: 'http://127.0.0.1:1/h' }] }]);
+    expect(pusherMod.appConfig(full![0]!).maxPresenceMembersPerChannel).toBe(7);
+    const base = { SOCKUDO_PUSHER_APP_ID: 'i', SOCKUDO_PUSHER_APP_KEY: 'k', SOCKUDO_PUSHER_APP_SECRET: 's' };
+    expect(() => pusherMod.appsFromEnvironment({ ...base, SOCKUDO_PUSHER_APP_MAX_CONNECTIONS: 'ten' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => pusherMod.appsFromEnvironment({ ...base, SOCKUDO_PUSHER_APP_ENABLED: 'yes' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(pusherMod.appsFromEnvironment({})).toBeUndefined();
     expect(() => pusherMod.appsFromEnvironment({ SOCKUDO_PUSHER_APP_ID: 'i' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
