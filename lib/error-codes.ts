@@ -130,8 +130,19 @@ export type UsageErrorCode =
  * Every `code` an error created by sockudo-ws can carry, for a `switch` over any of them.
  * (`ERR_SOCKUDO_WS_NO_MEMORY`: the native side could not allocate a message being sent.)
  */
+/** {@link AdapterError} codes: the pub/sub adapter's client, connection, or cluster requests. */
+export type AdapterErrorCode =
+  | 'ERR_SOCKUDO_WS_ADAPTER_MISSING_CLIENT'
+  | 'ERR_SOCKUDO_WS_ADAPTER_CONNECTION'
+  | 'ERR_SOCKUDO_WS_ADAPTER_UNAVAILABLE'
+  | 'ERR_SOCKUDO_WS_ADAPTER_TIMEOUT'
+  | 'ERR_SOCKUDO_WS_ADAPTER_BUSY'
+  | 'ERR_SOCKUDO_WS_ADAPTER_CLOSED'
+  | 'ERR_SOCKUDO_WS_ADAPTER_IN_USE';
+
 export type ErrorCode =
   | UsageErrorCode
+  | AdapterErrorCode
   | NativeLoadErrorCode
   | TlsContextErrorCode
   | 'ERR_SOCKUDO_WS_NO_MEMORY'

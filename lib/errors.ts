@@ -14,10 +14,10 @@
  * string-literal unions ({@link ErrorCode} and the per-class types in error-codes.ts), so a
  * `switch` refuses a misspelled one at compile time.
  */
-import type { HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, TlsContextErrorCode, UpgradeErrorCode, WebSocketErrorCode } from './error-codes.js';
+import type { AdapterErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, TlsContextErrorCode, UpgradeErrorCode, WebSocketErrorCode } from './error-codes.js';
 
 export type {
-  ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, TlsContextErrorCode, TlsErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode,
+  AdapterErrorCode, ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemErrorCode, TlsContextErrorCode, TlsErrorCode, UpgradeErrorCode, UsageErrorCode, WebSocketErrorCode,
 } from './error-codes.js';
 
 /** A value of the wrong type was passed to a sockudo-ws function. */
@@ -53,6 +53,19 @@ export class InvalidStateError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'InvalidStateError';
+  }
+}
+
+/**
+ * The pub/sub adapter (`redisAdapter()`): its client package is missing, its bus connection is
+ * in trouble (an 'error' event; local delivery continues), or a cluster request failed.
+ */
+export class AdapterError extends Error {
+  readonly code: AdapterErrorCode;
+  constructor(code: AdapterErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AdapterError';
+    this.code = code;
   }
 }
 

@@ -32,10 +32,13 @@ export type {
 
 export {
   InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, InvalidStateError, IllegalConstructorError, NativeLoadError, TlsContextError, TlsClientError, AbortError,
-  WebSocketError, HandshakeError, UpgradeError,
+  WebSocketError, HandshakeError, UpgradeError, AdapterError,
 } from './errors.js';
 export type {
-  ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemError, SystemErrorCode, TlsContextErrorCode, TlsErrorCode, UpgradeErrorCode, UsageErrorCode,
+  AdapterErrorCode, ErrorCode, HandshakeErrorCode, NativeLoadErrorCode, SystemError, SystemErrorCode, TlsContextErrorCode, TlsErrorCode, UpgradeErrorCode, UsageErrorCode,
   WebSocketErrorCode,
 } from './errors.js';
+export { redisAdapter, RedisAdapter } from './adapters/redis.js';
+export type { RedisAdapterOptions, RedisAdapterStats, RedisAdapterEvents } from './adapters/redis.js';
+export type { PubSubAdapter, AdapterHost } from './adapters/adapter.js';
 export type { SecureContextOptions, TlsClientOptions, TlsServerOptions, TlsVersion, PemInput } from './tls.js';

@@ -16,6 +16,7 @@ import type { NativeCompressionConfig, NativeConnectionConfig, NativeTlsServer }
 import { CLIENT_TLS_KEYS, serverTls, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 import { boolOption, intOption } from './validate.js';
 import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
+import type { PubSubAdapter } from './adapters/adapter.js';
 
 /** Limits and timers of one connection (server or client). Times are milliseconds, sizes bytes. */
 export interface ConnectionOptions {
@@ -119,6 +120,12 @@ export interface ServerCommonOptions<Data> extends ConnectionOptions {
    * (same values) overrides this option for every server and client of the process.
    */
   transport?: TransportName;
+  /**
+   * Pub/sub across processes and machines (`redisAdapter({ url })`): `server.publish()` and
+   * `ws.publish()` also go to the bus once, and messages other nodes publish fan out to this
+   * thread's subscribers natively. One adapter per server; closed with the server.
+   */
+  adapter?: PubSubAdapter;
 }
 
 /** A server's I/O transport (see {@link ServerCommonOptions.transport}). */
@@ -251,7 +258,7 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
-  'handleProtocols', 'upgrade', 'httpHandler', 'transport']);
+  'handleProtocols', 'upgrade', 'httpHandler', 'transport', 'adapter']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2', 'transport']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
@@ -371,6 +378,8 @@ export interface ServerConfig {
   httpHandler: HttpServer | undefined;
   /** The transport asked for (the option, or SOCKUDO_WS_TRANSPORT when set). */
   transport: TransportName;
+  /** Pub/sub across processes and machines (the adapter option). */
+  adapter: PubSubAdapter | undefined;
 }
 
 /** `transport` (a server's or a client's), overridden by the environment variable SOCKUDO_WS_TRANSPORT (an operator's choice). */
@@ -462,7 +471,19 @@ export function serverConfig(options: unknown): ServerConfig {
     http2: http2Config(o, name),
     httpHandler: httpHandlerOption(o, name),
     transport: transportOption(o, name),
+    adapter: adapterOption(o, name),
   };
+}
+
+/** `adapter`: an object with the PubSubAdapter methods (redisAdapter() makes one). */
+function adapterOption(o: Record<string, unknown>, name: string): PubSubAdapter | undefined {
+  const a = o.adapter;
+  if (a === undefined) return undefined;
+  const methods = ['attach', 'subscriptionChanged', 'publish', 'clusterSubscribers', 'close'] as const;
+  if (a === null || typeof a !== 'object' || methods.some((m) => typeof (a as Record<string, unknown>)[m] !== 'function')) {
+    throw new InvalidArgumentTypeError(`${name}.adapter`, `a pub/sub adapter (redisAdapter(); an object with ${methods.join(', ')})`, a);
+  }
+  return a as PubSubAdapter;
 }
 
 /** `httpHandler`: a request listener (wrapped in an http.Server) or an http.Server; not with `tls`. */

@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIP, Socket, type AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 
+import type { PubSubAdapter } from './adapters/adapter.js';
 import { adoptableFd, rawRequestHead, refuseOnSocket, releaseToNative, takeBuffered } from './adopt.js';
 import { DuplexLink } from './duplex-link.js';
 import { InvalidArgumentTypeError, InvalidArgumentValueError, InvalidStateError, TlsClientError, UpgradeError, type SystemError } from './errors.js';
@@ -103,8 +104,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   readonly #clients = new Set<WebSocket<Data>>();
   readonly #onClosed: (ws: WebSocket<unknown>) => void;
   readonly #onSubscription = (ws: WebSocket<unknown>, topic: string, newCount: number, oldCount: number): void => {
+    this.#config.adapter?.subscriptionChanged(topic, newCount, oldCount);
     this.emit('subscription', topic, newCount, oldCount, ws as WebSocket<Data>);
   };
+  readonly #onPublish: ((topic: string, payload: string | Uint8Array, binary: boolean, compress: boolean) => void) | null;
   #detach: (() => void) | null = null;
   #detachHttp: (() => void) | null = null;
   /** Connections handed to the httpHandler's http.Server (closed by close()). */
@@ -117,6 +120,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     super();
     const config = serverConfig(options);
     this.#config = config;
+    const adapter = config.adapter;
+    this.#onPublish = adapter === undefined ? null : (topic, payload, binary, compress) => adapter.publish(topic, payload, binary, compress);
+    adapter?.attach({
+      deliver: (topic, payload, binary, compress) => { native.publish(topic, payload, binary, compress, null); },
+      localSubscribers: (topic) => native.numSubscribers(topic),
+      localTopics: () => new Set([...this.#clients].flatMap((ws) => ws.topics)),
+    });
     const sink: UpgradeSink = {
       onUpgrade: (socket, method, url, headers, remoteAddress, remotePort, protocols, tag, secure, httpVersion, authority) =>
         this.#onUpgrade(socket, method, url, headers, remoteAddress, remotePort, protocols, tag as PendingUpgrade | undefined, secure, httpVersion, authority),
@@ -265,12 +275,30 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       sendOptions = rest;
     }
     const { payload, binary } = messagePayload(data, sendOptions);
-    return native.publish(topic, payload, binary, sendOptions === undefined || sendOptions.compress !== false, exclude)[0];
+    const compress = sendOptions === undefined || sendOptions.compress !== false;
+    const queued = native.publish(topic, payload, binary, compress, exclude)[0];
+    this.#onPublish?.(topic, payload, binary, compress);
+    return queued;
   }
 
   /** How many connections on this thread are subscribed to `topic`. */
   numSubscribers(topic: string): number {
     return native.numSubscribers(checkTopic(topic));
+  }
+
+  /**
+   * Subscribers of `topic` on every live node of the cluster (with an `adapter`; without one, this
+   * thread's). Rejects with an AdapterError when the other nodes cannot be asked.
+   */
+  clusterSubscribers(topic: string): Promise<number> {
+    checkTopic(topic);
+    const adapter = this.#config.adapter;
+    return adapter === undefined ? Promise.resolve(native.numSubscribers(topic)) : adapter.clusterSubscribers(topic);
+  }
+
+  /** The pub/sub adapter given as the `adapter` option, if any. */
+  get adapter(): PubSubAdapter | undefined {
+    return this.#config.adapter;
   }
 
   /** The bound address: the native listener's, or the attached server's; null in noServer mode or when not listening. */
@@ -444,6 +472,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       };
     });
     this.#native.close();
+    this.#config.adapter?.close().catch(() => { /* closing: nothing to report to */ });
     this.#detach?.();
     this.#detach = null;
     this.#detachHttp?.();
@@ -534,6 +563,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       link: ctx?.link ?? null, httpVersion: request.httpVersion,
       onClosed: this.#onClosed,
       onSubscription: this.#onSubscription,
+      onPublish: this.#onPublish,
     });
     const failure = socket.accept(ws, protocol, headers);
     if (failure === 'WS_ERR_NOT_PENDING') {

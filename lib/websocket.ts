@@ -88,6 +88,8 @@ export interface SocketInit {
   onClosed: ((ws: WebSocket<unknown>) => void) | null;
   /** Server connections: reports subscription changes (null: a client, which cannot subscribe). */
   onSubscription: ((ws: WebSocket<unknown>, topic: string, newCount: number, oldCount: number) => void) | null;
+  /** Server connections with a pub/sub adapter: a publish from this connection, for the bus. */
+  onPublish?: ((topic: string, payload: string | Uint8Array, binary: boolean, compress: boolean) => void) | null;
 }
 
 /** @internal The client's view of a connection attempt. */
@@ -187,6 +189,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   readonly #link: DuplexLink | null;
   #onClosed: ((ws: WebSocket<unknown>) => void) | null;
   #onSubscription: SocketInit['onSubscription'];
+  readonly #onPublish: SocketInit['onPublish'];
   #connect: ConnectHooks | null = null;
   #consumer: Consumer | null = null;
   #queue: MessageQueue<Message> | null = null;
@@ -215,6 +218,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.#link = init.link;
     this.#onClosed = init.onClosed;
     this.#onSubscription = init.onSubscription;
+    this.#onPublish = init.onPublish ?? null;
     this.data = init.data as Data;
   }
 
@@ -379,8 +383,10 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     const { payload, binary } = messagePayload(data, options);
     const socket = this.#pubsubSocket('publish');
     const compress = options === undefined || options.compress !== false;
-    if (socket === null) return native.publish(topic, payload, binary, compress)[0];
-    return socket.publish(topic, payload, binary, compress)[0];
+    const queued = socket === null ? native.publish(topic, payload, binary, compress)[0] : socket.publish(topic, payload, binary, compress)[0];
+    // With an adapter, the other nodes' subscribers too (this connection is on this node only).
+    this.#onPublish?.(topic, payload, binary, compress);
+    return queued;
   }
 
   /** Sends a ping (payload ≤ 125 bytes). */

@@ -6,10 +6,14 @@
 // Reported: deliveries/s, latency from the trigger to each delivery (p50 / p99, µs; it includes
 // this process reading all N deliveries in JS), and server CPU per delivery (utime + stime of the
 // server process over the run, / deliveries).
-// soketi is not measured: its npm package depends on uWebSockets.js from a git repository, which
-// the package registry client used here does not install (see README, Pusher benchmark).
+// soketi (--impls sockudo,soketi) runs in the same run when SOKETI_PATH names a soketi package
+// directory (its npm package depends on uWebSockets.js from a git repository, which the registry
+// client cannot fetch; README, Pusher benchmark, says how to set one up with a local build).
+// Each case runs each implementation in turn (--rounds times, alternating) and reports the median
+// round and the ratio to the first implementation.
 //
-//   node bench/js/pusher.mjs [--subscribers 100,1000,10000] [--members 100,1000] [--seconds 4] [--size 100]
+//   node bench/js/pusher.mjs [--impls sockudo,soketi] [--subscribers 100,1000,10000] [--members 100,1000]
+//                            [--seconds 4] [--size 100] [--rounds 1]
 import { createHash, createHmac } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     members: { type: 'string', default: '100,1000' },
     seconds: { type: 'string', default: '4' },
     size: { type: 'string', default: '100' },
+    impls: { type: 'string', default: 'sockudo' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 if (taskset) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
@@ -117,36 +123,56 @@ async function closedLoop(server, recipients, send, attach) {
   return { deliveries_per_sec: deliveries / elapsed, p50: pct(0.5), p99: pct(0.99), cpu_ns: (cpu * 1e9) / deliveries, events_per_sec: rounds / elapsed };
 }
 
-async function withServer(fn) {
-  const server = await startServer('pusher-server.mjs', 'sockudo');
+async function withServer(impl, fn) {
+  const server = await startServer('pusher-server.mjs', impl);
   try { return await fn(server); } finally {
     server.child.kill('SIGTERM');
     await new Promise((r) => server.child.once('exit', r));
   }
 }
 
-console.log(`# Pusher server: ${cpus()[0].model}, node ${process.version}, ${taskset ? 'server on core 0, clients + trigger on core 1' : 'not pinned'}, ${seconds} s per case, ~${values.size} B events\n`);
-console.log('| case | recipients | deliveries/s | events/s | latency p50 / p99 (µs) | server CPU per delivery (ns) |');
-console.log('|---|---|---|---|---|---|');
+const impls = values.impls.split(',');
+const rounds = Number(values.rounds);
+if (impls.includes('soketi') && !process.env.SOKETI_PATH) throw new Error('--impls soketi needs SOKETI_PATH (see the header of this file)');
+
+/** Every implementation `rounds` times, alternating; per implementation the round with the median deliveries/s. */
+async function compare(run) {
+  const results = Object.fromEntries(impls.map((i) => [i, []]));
+  for (let r = 0; r < rounds; r++) for (const impl of impls) results[impl].push(await withServer(impl, run));
+  return impls.map((impl) => {
+    const sorted = [...results[impl]].sort((a, b) => a.deliveries_per_sec - b.deliveries_per_sec);
+    const all = results[impl].map((x) => x.deliveries_per_sec);
+    return { impl, ...sorted[Math.floor(sorted.length / 2)], spread: rounds > 1 ? `${fmt(Math.min(...all))}–${fmt(Math.max(...all))}` : '' };
+  });
+}
+
+function print(label, n, rows) {
+  for (const r of rows) {
+    const ratio = (r.deliveries_per_sec / rows[0].deliveries_per_sec).toFixed(2);
+    console.log(`| ${label} | ${fmt(n)} | ${r.impl} | ${fmt(r.deliveries_per_sec)}${r.spread ? ` (${r.spread})` : ''} | ${ratio}× | ${fmt(r.p50)} / ${fmt(r.p99)} | ${fmt(r.cpu_ns)} |`);
+  }
+}
+
+console.log(`# Pusher server: ${cpus()[0].model}, node ${process.version}, ${taskset ? 'server on core 0, clients + trigger on core 1' : 'not pinned'}, ${seconds} s per case, ~${values.size} B events, ${rounds} round(s) per implementation (median shown${rounds > 1 ? ', range of deliveries/s in brackets' : ''})\n`);
+console.log(`| case | recipients | server | deliveries/s | vs ${impls[0]} | latency p50 / p99 (µs) | server CPU per delivery (ns) |`);
+console.log('|---|---|---|---|---|---|---|');
 for (const n of values.subscribers.split(',').map(Number)) {
-  const r = await withServer(async (server) => {
+  print('HTTP trigger → one channel', n, await compare(async (server) => {
     let onDelivery = () => {};
     const clients = await joinClients(server.port, n, 'bench', (_c, msg) => msg.event === 'tick' && onDelivery());
     try {
       return await closedLoop(server, n, (i) => trigger(server.port, 'bench', 'tick', `${i}${padding}`), (f) => (onDelivery = f));
     } finally { for (const c of clients) c.ws.terminate(); }
-  });
-  console.log(`| HTTP trigger → one channel | ${fmt(n)} | ${fmt(r.deliveries_per_sec)} | ${fmt(r.events_per_sec)} | ${fmt(r.p50)} / ${fmt(r.p99)} | ${fmt(r.cpu_ns)} |`);
+  }));
 }
 for (const m of values.members.split(',').map(Number)) {
-  const r = await withServer(async (server) => {
+  print('client event → presence channel', m - 1, await compare(async (server) => {
     let onDelivery = () => {};
     const clients = await joinClients(server.port, m, 'presence-bench', (_c, msg) => msg.event === 'client-tick' && onDelivery());
     const sender = clients[0];
     try {
       return await closedLoop(server, m - 1, (i) => sender.ws.send(JSON.stringify({ event: 'client-tick', channel: 'presence-bench', data: `${i}${padding}` })), (f) => (onDelivery = f));
     } finally { for (const c of clients) c.ws.terminate(); }
-  });
-  console.log(`| client event → presence channel | ${fmt(m - 1)} | ${fmt(r.deliveries_per_sec)} | ${fmt(r.events_per_sec)} | ${fmt(r.p50)} / ${fmt(r.p99)} | ${fmt(r.cpu_ns)} |`);
+  }));
 }
 agent.destroy();

@@ -164,7 +164,7 @@ describe.skipIf(skipReason !== null)('the npm package with its prebuilt binary (
     }
     // Where everything may come from: the compiled library, prebuilds, and what the documented
     // from-source build needs (our own native sources, the build files, the pinned-deps scripts).
-    const allowed = /^(package\.json|README\.md|LICEN[CS]E(\.\w+)?|CMakeLists\.txt|binding\.gyp|dist\/(cjs|esm)\/(pusher\/)?[^/]+|prebuilds\/(README\.md|[a-z]+-[a-z0-9]+\/[\w.-]+\.node)|native\/.+|scripts\/(install\.js|sources\.js|deps\/[^/]+))$/;
+    const allowed = /^(package\.json|README\.md|LICEN[CS]E(\.\w+)?|CMakeLists\.txt|binding\.gyp|dist\/(cjs|esm)\/((pusher|adapters)\/)?[^/]+|prebuilds\/(README\.md|[a-z]+-[a-z0-9]+\/[\w.-]+\.node)|native\/.+|scripts\/(install\.js|sources\.js|deps\/[^/]+))$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => /(^|\/)(test|tests|bench|examples|build[^/]*|node_modules|\.git)\//.test(f))).toEqual([]);
     expect(files.filter((f) => /\.((c|m)?js|d\.(m|c)?ts)\.map$|\.(tar\.\w+|tgz|o|a|so)$/.test(f))).toEqual([]);
