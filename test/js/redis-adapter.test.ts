@@ -5,12 +5,12 @@
 // topics with local subscribers, cluster-wide subscriber counts, garbage on the bus, Redis
 // killed and restarted mid-traffic (local delivery continues, error events, capped drop-oldest
 // buffer, resubscription), and a node killed with SIGKILL leaving the cluster view.
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Cleanup, loadPackage, root, waitUntil, within } from './helpers';
-import { RedisProcess, redisSkip } from './redis-helpers';
+import { freePort, RedisProcess, redisSkip } from './redis-helpers';
 
 const lib = loadPackage();
 const cleanup = new Cleanup();
@@ -214,6 +214,38 @@ describe.skipIf(redisSkip !== null)('redisAdapter (real redis-server, three node
     await nodes[0]!.request({ publish: { topic: 'late', data: 'after' } });
     await waitUntil(() => late.got.length === 1, 'a topic subscribed during the outage', 5000);
     expect((await nodes[1]!.request({ stats: true })).stats.resubscribed).toBeGreaterThanOrEqual(1);
+  });
+
+  it('examples/cluster-redis.mjs: two worker threads on one port (reusePort) form one chat room through Redis', async () => {
+    const redis = await RedisProcess.start(cleanup);
+    const port = await freePort();
+    const child = cleanup.add(spawn(process.execPath, [path.join(root, 'examples', 'cluster-redis.mjs'), String(port), '2'],
+      { cwd: root, env: { ...process.env, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'inherit'] }), (c) => { if (c.exitCode === null) c.kill('SIGKILL'); });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += String(d); });
+    await waitUntil(() => out.includes('chat cluster: 2 workers listening'), 'the example listening', 15_000);
+    // Connect until both workers serve someone (the kernel picks the worker).
+    const byWorker = new Map<string, { ws: import('sockudo-ws').WebSocket; got: string[] }>();
+    for (let i = 0; i < 60 && byWorker.size < 2; i++) {
+      const ws = cleanup.add(await lib.connect(`ws://127.0.0.1:${port}/`), (w) => w.terminate());
+      const got: string[] = [];
+      ws.on('message', (m) => got.push(String(m)));
+      await waitUntil(() => got.length === 1, 'worker greeting');
+      if (!byWorker.has(got[0]!)) byWorker.set(got[0]!, { ws, got });
+      else ws.terminate();
+    }
+    expect(byWorker.size).toBe(2);
+    const [a, b] = [...byWorker.values()];
+    for (const c of [a!, b!]) {
+      c.ws.send('join lobby');
+      await waitUntil(() => c.got.includes('joined lobby'), 'joined');
+    }
+    await settle(200); // the workers' Redis subscriptions
+    a!.ws.send('lobby hello from one worker');
+    await waitUntil(() => b!.got.includes('hello from one worker') && a!.got.includes('hello from one worker'), 'delivered on both workers', 5000);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await within(exited, 10_000, 'example exit');
   });
 
   it('options are validated; an adapter serves one server', async () => {
