@@ -17,6 +17,7 @@ import { CLIENT_TLS_KEYS, serverTls, type TlsClientOptions, type TlsServerOption
 import { boolOption, intOption } from './validate.js';
 import type { UpgradeDecision, UpgradeRequest } from './upgrade-request.js';
 import type { PubSubAdapter } from './adapters/adapter.js';
+import type { WebSocket as WebSocketType } from './websocket.js';
 
 /** Limits and timers of one connection (server or client). Times are milliseconds, sizes bytes. */
 export interface ConnectionOptions {
@@ -126,6 +127,12 @@ export interface ServerCommonOptions<Data> extends ConnectionOptions {
    * thread's subscribers natively. One adapter per server; closed with the server.
    */
   adapter?: PubSubAdapter;
+  /**
+   * Resolves a connection key given as `publish(…, { exclude: 'key' })` to this node's connection
+   * with that key (or undefined): with an adapter, every node leaves that connection out, so an
+   * application-level id (a Pusher socket_id) excludes its connection wherever it lives.
+   */
+  resolveExclude?: (key: string) => WebSocketType<Data> | undefined;
 }
 
 /** A server's I/O transport (see {@link ServerCommonOptions.transport}). */
@@ -258,7 +265,7 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
-  'handleProtocols', 'upgrade', 'httpHandler', 'transport', 'adapter']);
+  'handleProtocols', 'upgrade', 'httpHandler', 'transport', 'adapter', 'resolveExclude']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2', 'transport']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
@@ -380,6 +387,7 @@ export interface ServerConfig {
   transport: TransportName;
   /** Pub/sub across processes and machines (the adapter option). */
   adapter: PubSubAdapter | undefined;
+  resolveExclude: ((key: string) => unknown) | undefined;
 }
 
 /** `transport` (a server's or a client's), overridden by the environment variable SOCKUDO_WS_TRANSPORT (an operator's choice). */
@@ -472,6 +480,7 @@ export function serverConfig(options: unknown): ServerConfig {
     httpHandler: httpHandlerOption(o, name),
     transport: transportOption(o, name),
     adapter: adapterOption(o, name),
+    resolveExclude: functionOption<(key: string) => unknown>(o, 'resolveExclude', name),
   };
 }
 

@@ -72,9 +72,11 @@ interface PendingUpgrade {
 export interface PublishOptions extends SendOptions {
   /**
    * A connection of this thread left out of this publish (e.g. the sender of a Pusher-style
-   * `socket_id` exclusion). Skipped natively: the others still get the bytes framed once.
+   * `socket_id` exclusion). Skipped natively: the others still get the bytes framed once. A
+   * string is a connection key resolved by the server option `resolveExclude` — on this node and,
+   * with an adapter, on every node the message reaches.
    */
-  exclude?: WebSocket<unknown>;
+  exclude?: WebSocket<unknown> | string;
 }
 
 /** `handleUpgrade()`'s optional callback, as in ws 8: the open WebSocket and Node's request. */
@@ -107,7 +109,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.#config.adapter?.subscriptionChanged(topic, newCount, oldCount);
     this.emit('subscription', topic, newCount, oldCount, ws as WebSocket<Data>);
   };
-  readonly #onPublish: ((topic: string, payload: string | Uint8Array, binary: boolean, compress: boolean) => void) | null;
+  readonly #onPublish: ((topic: string, payload: string | Uint8Array, binary: boolean, compress: boolean, exclude?: string) => void) | null;
+
+  /** A connection key (publish's `exclude` as a string) → this node's native socket, through the resolveExclude option. */
+  #resolveExclude(key: string): NativeSocket | null {
+    const ws = this.#config.resolveExclude?.(key);
+    return ws instanceof WebSocket ? internals.nativeSocket(ws) : null;
+  }
   #detach: (() => void) | null = null;
   #detachHttp: (() => void) | null = null;
   /** Connections handed to the httpHandler's http.Server (closed by close()). */
@@ -121,9 +129,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const config = serverConfig(options);
     this.#config = config;
     const adapter = config.adapter;
-    this.#onPublish = adapter === undefined ? null : (topic, payload, binary, compress) => adapter.publish(topic, payload, binary, compress);
+    this.#onPublish = adapter === undefined ? null : (topic, payload, binary, compress, exclude) => adapter.publish(topic, payload, binary, compress, exclude);
     adapter?.attach({
-      deliver: (topic, payload, binary, compress) => { native.publish(topic, payload, binary, compress, null); },
+      deliver: (topic, payload, binary, compress, exclude) => {
+        native.publish(topic, payload, binary, compress, exclude === undefined ? null : this.#resolveExclude(exclude));
+      },
       localSubscribers: (topic) => native.numSubscribers(topic),
       localTopics: () => new Set([...this.#clients].flatMap((ws) => ws.topics)),
     });
@@ -265,11 +275,16 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   publish(topic: string, data: SendData, options?: PublishOptions): number {
     checkTopic(topic);
     let exclude: NativeSocket | null = null;
+    let excludeKey: string | undefined;
     let sendOptions: SendOptions | undefined = options;
     if (options !== undefined && options !== null && typeof options === 'object' && 'exclude' in options) {
       const { exclude: excluded, ...rest } = options;
-      if (excluded !== undefined) {
-        if (!(excluded instanceof WebSocket)) throw new InvalidArgumentTypeError('options.exclude', 'a WebSocket', excluded);
+      if (typeof excluded === 'string') {
+        if (this.#config.resolveExclude === undefined) throw new InvalidArgumentValueError('options.exclude', 'is a connection key, which needs the server option resolveExclude', excluded);
+        excludeKey = excluded;
+        exclude = this.#resolveExclude(excluded);
+      } else if (excluded !== undefined) {
+        if (!(excluded instanceof WebSocket)) throw new InvalidArgumentTypeError('options.exclude', 'a WebSocket or a connection key (string)', excluded);
         exclude = internals.nativeSocket(excluded);
       }
       sendOptions = rest;
@@ -277,7 +292,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const { payload, binary } = messagePayload(data, sendOptions);
     const compress = sendOptions === undefined || sendOptions.compress !== false;
     const queued = native.publish(topic, payload, binary, compress, exclude)[0];
-    this.#onPublish?.(topic, payload, binary, compress);
+    this.#onPublish?.(topic, payload, binary, compress, excludeKey);
     return queued;
   }
 

@@ -8,8 +8,12 @@
 
 /** What a server gives its adapter when it attaches. */
 export interface AdapterHost {
-  /** Publishes to this thread's subscribers of `topic` (native fan-out). */
-  deliver(topic: string, payload: Uint8Array | string, binary: boolean, compress: boolean): void;
+  /**
+   * Publishes to this thread's subscribers of `topic` (native fan-out); `exclude` is a connection
+   * key from the publishing node (PublishOptions.exclude as a string), resolved here by the
+   * server's `resolveExclude` option.
+   */
+  deliver(topic: string, payload: Uint8Array | string, binary: boolean, compress: boolean, exclude?: string): void;
   /** This thread's subscribers of `topic`. */
   localSubscribers(topic: string): number;
   /** The topics this thread currently has subscribers for (resubscribed after a bus reconnect). */
@@ -22,8 +26,8 @@ export interface PubSubAdapter {
   attach(host: AdapterHost): void;
   /** This thread's subscriber count of `topic` went from `oldCount` to `newCount`. */
   subscriptionChanged(topic: string, newCount: number, oldCount: number): void;
-  /** A local publish (already delivered locally): send it to the other nodes once. */
-  publish(topic: string, payload: Uint8Array | string, binary: boolean, compress: boolean): void;
+  /** A local publish (already delivered locally): send it to the other nodes once, with the exclusion key if any. */
+  publish(topic: string, payload: Uint8Array | string, binary: boolean, compress: boolean, exclude?: string): void;
   /** Subscribers of `topic` over every live node (this one included). */
   clusterSubscribers(topic: string): Promise<number>;
   /** Leaves the bus; pending work is dropped. */

@@ -9,7 +9,8 @@
  * Wire format: one Redis channel per topic, `<prefix>#<topic>`; a node SUBSCRIBEs to exactly the
  * topics its thread has subscribers for (a pattern subscription would make every node receive
  * and discard every message of the cluster). A message is a Buffer:
- *   'S' · version 1 · flags (bit 0 binary, bit 1 compress) · 16-byte node id · payload
+ *   'S' · version 1 · flags (bit 0 binary, bit 1 compress, bit 2 exclusion) · 16-byte node id ·
+ *   [exclusion: u16 length · that many bytes of UTF-8 connection key] · payload
  * A node drops its own echoes by the id. Order per publisher holds because each node publishes
  * on one connection and Redis relays a connection's messages in order.
  *
@@ -41,6 +42,7 @@ interface RedisClient extends EventEmitter {
   unsubscribe(...channels: string[]): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
+  call(command: string, ...args: (string | number | Buffer)[]): Promise<unknown>;
 }
 type RedisConstructor = new (url: string, options: Record<string, unknown>) => RedisClient;
 
@@ -203,15 +205,22 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     }
   }
 
-  publish(topic: string, payload: Uint8Array | string, binary: boolean, compress: boolean): void {
+  publish(topic: string, payload: Uint8Array | string, binary: boolean, compress: boolean, exclude?: string): void {
     if (this.#closed) return;
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    const message = Buffer.allocUnsafe(HEADER + body.byteLength);
+    const key = exclude === undefined ? null : Buffer.from(exclude);
+    if (key !== null && key.byteLength > 0xffff) throw new AdapterError('ERR_SOCKUDO_WS_ADAPTER_UNAVAILABLE', 'an exclusion key is longer than 65535 bytes');
+    const head = HEADER + (key === null ? 0 : 2 + key.byteLength);
+    const message = Buffer.allocUnsafe(head + body.byteLength);
     message[0] = MAGIC;
     message[1] = VERSION;
-    message[2] = (binary ? 1 : 0) | (compress ? 2 : 0);
+    message[2] = (binary ? 1 : 0) | (compress ? 2 : 0) | (key === null ? 0 : 4);
     this.#id.copy(message, 3);
-    message.set(body, HEADER);
+    if (key !== null) {
+      message.writeUInt16BE(key.byteLength, HEADER);
+      key.copy(message, HEADER + 2);
+    }
+    message.set(body, head);
     this.#send(this.#channel(topic), message);
   }
 
@@ -231,6 +240,22 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
       this.#requests.set(req, { topic, sum: local, waiting: new Set(this.#nodes.keys()), resolve, reject, timer });
       this.#control(this.#ctl, { t: 'count', req, topic });
     });
+  }
+
+  /**
+   * Runs one Redis command on the adapter's publishing connection (in order with its publishes),
+   * for layers that keep cluster state in Redis (the Pusher server's presence). Rejects with
+   * ERR_SOCKUDO_WS_ADAPTER_UNAVAILABLE while Redis is unreachable (nothing is queued).
+   */
+  call(command: string, ...args: (string | number | Buffer)[]): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new AdapterError('ERR_SOCKUDO_WS_ADAPTER_CLOSED', 'the adapter is closed'));
+    if (!this.#pubReady) return Promise.reject(new AdapterError('ERR_SOCKUDO_WS_ADAPTER_UNAVAILABLE', `Redis is unreachable: ${command} not sent`));
+    return this.#pub.call(command, ...args);
+  }
+
+  /** The prefix of every key and channel this adapter uses. */
+  get prefix(): string {
+    return this.#prefix;
   }
 
   /** Sends a control message (JSON) to every other node ('control' event there), or to one. */
@@ -362,14 +387,26 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
       this.stats.echoes++;
       return;
     }
-    const binary = (message[2]! & 1) !== 0;
-    const payload = message.subarray(HEADER);
+    const flags = message[2]!;
+    const binary = (flags & 1) !== 0;
+    let head = HEADER;
+    let exclude: string | undefined;
+    if ((flags & 4) !== 0) {
+      const n = message.length >= HEADER + 2 ? message.readUInt16BE(HEADER) : -1;
+      if (n < 0 || message.length < HEADER + 2 + n) {
+        this.stats.malformed++;
+        return;
+      }
+      exclude = message.toString('utf8', HEADER + 2, HEADER + 2 + n);
+      head = HEADER + 2 + n;
+    }
+    const payload = message.subarray(head);
     if (!binary && !native.isValidUTF8(payload)) {
       this.stats.malformed++;
       return;
     }
     this.stats.received++;
-    this.#host?.deliver(channel.slice(this.#prefix.length + 1), payload, binary, (message[2]! & 2) !== 0);
+    this.#host?.deliver(channel.slice(this.#prefix.length + 1), payload, binary, (flags & 2) !== 0, exclude);
   }
 
   #onControl(raw: Buffer): void {

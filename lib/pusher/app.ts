@@ -7,6 +7,7 @@
 import type { WebSocketServer } from '../server.js';
 import type { WebSocket } from '../websocket.js';
 import { AppChannels, channelKind, isCacheChannel, USER_CHANNEL_PREFIX } from './channels.js';
+import type { PusherCluster, Transition, Delta } from './cluster.js';
 import type { AppConfig, PusherConfig } from './config.js';
 import { MemberDebounce } from './member-debounce.js';
 import { SubscriptionCounts } from './subscription-count.js';
@@ -46,15 +47,22 @@ export class AppRuntime {
   readonly #wss: WebSocketServer<ConnectionState>;
   readonly #closedQueue: PusherSocket[] = [];
   #handlingClosed = false;
+  /** With an adapter: the cluster's state in Redis (null: this process is the whole server). */
+  readonly cluster: PusherCluster | null;
+  /** With a cluster: the latest cluster-wide subscriber count per channel (subscription counting). */
+  readonly #clusterCounts = new Map<string, number>();
+  readonly #cacheTtl: number;
 
-  constructor(config: AppConfig, server: PusherConfig, wss: WebSocketServer<ConnectionState>, topicPrefix: string) {
+  constructor(config: AppConfig, server: PusherConfig, wss: WebSocketServer<ConnectionState>, topicPrefix: string, cluster: PusherCluster | null = null) {
     this.config = config;
+    this.cluster = cluster;
+    this.#cacheTtl = server.cacheTtl;
     this.channels = new AppChannels(server.maxCachedChannels, server.cacheTtl);
     this.webhooks = new WebhookSender(config, server.webhookBatchMs, server.webhookAttempts, server.webhookTimeout);
     this.memberWebhooks = new MemberDebounce(server.presenceWebhookDelay);
     this.#counts = !config.enableSubscriptionCount ? null : new SubscriptionCounts(
       server.subscriptionCountInterval,
-      (channel) => this.channels.get(channel)?.subscribers ?? 0,
+      (channel) => (cluster === null ? this.channels.get(channel)?.subscribers ?? 0 : this.#clusterCounts.get(channel) ?? 0),
       (channel, n) => {
         this.publish(channel, 'pusher_internal:subscription_count', JSON.stringify({ subscription_count: n }));
         this.webhook({ name: 'subscription_count', channel, subscription_count: n });
@@ -83,11 +91,26 @@ export class AppRuntime {
    * (native fan-out), `exclude` left out. Cache channels remember it (unless it is one of the
    * server's pusher_internal: events). Returns the recipients.
    */
-  publish(channel: string, event: string, data: unknown, exclude?: PusherSocket, userId?: string): number {
+  publish(channel: string, event: string, data: unknown, exclude?: PusherSocket | string, userId?: string): number {
     const message = AppRuntime.message(event, channel, data, userId);
     // The server's own events (member_added/removed, subscription_count) are not the channel's last event.
-    if (isCacheChannel(channel) && !event.startsWith('pusher_internal:')) this.channels.cache(channel, message, Date.now());
+    if (isCacheChannel(channel) && !event.startsWith('pusher_internal:')) {
+      this.channels.cache(channel, message, Date.now());
+      this.cluster?.cacheSet(this.config.id, channel, message, this.#cacheTtl);
+    }
+    // A socket_id (string) is resolved on every node (the server's resolveExclude).
     return this.#wss.publish(this.topic(channel), message, exclude === undefined ? undefined : { exclude });
+  }
+
+  /** A cache channel's last event: this node's, or with a cluster the cluster's. */
+  async cachedEvent(channel: string): Promise<string | undefined> {
+    const local = this.channels.cached(channel, Date.now());
+    if (this.cluster === null) return local;
+    try {
+      return await this.cluster.cacheGet(this.config.id, channel) ?? local;
+    } catch {
+      return local; // Redis unreachable: this node's own memory
+    }
   }
 
   webhook(event: WebhookEvent): void {
@@ -101,9 +124,40 @@ export class AppRuntime {
     socket.subscribe(this.topic(channel));
     state.channels.add(channel);
     const { occupied } = this.channels.join(channel);
-    if (occupied) this.webhook({ name: 'channel_occupied', channel });
-    this.#countChanged(channel);
+    if (this.cluster !== null) void this.cluster.update([{ app: this.config.id, channel, delta: 1 }]);
+    else {
+      if (occupied) this.webhook({ name: 'channel_occupied', channel });
+      this.#countChanged(channel);
+    }
     return true;
+  }
+
+  /**
+   * A presence member's first connection on this node joined (`socket`): member_added and its
+   * webhook — at once here, or with a cluster when Redis says the user is new to the whole
+   * cluster. Resolves when that is known (the subscription_succeeded may then be sent).
+   */
+  memberJoined(socket: PusherSocket, channel: string, userId: string, info: unknown): Promise<void> {
+    if (this.cluster === null) {
+      this.publish(channel, 'pusher_internal:member_added', JSON.stringify({ user_id: userId, user_info: info }), socket);
+      this.memberAdded(channel, userId);
+      return Promise.resolve();
+    }
+    return this.cluster.update([{ app: this.config.id, channel, userId, delta: 1, info: JSON.stringify(info ?? null), tag: socket }]);
+  }
+
+  /** The members hash of a presence channel: this node's, or with a cluster the cluster's. */
+  async presenceMembers(channel: string): Promise<Map<string, unknown>> {
+    const local = new Map<string, unknown>();
+    for (const [id, m] of this.channels.get(channel)?.members ?? []) local.set(id, m.info ?? null);
+    if (this.cluster === null) return local;
+    try {
+      const all = await this.cluster.members(this.config.id, channel);
+      for (const [id, info] of local) if (!all.has(id)) all.set(id, info);
+      return all;
+    } catch {
+      return local;
+    }
   }
 
   /** `socket` leaves `channel` (unsubscribe, or it closed): member_removed and channel_vacated as due. */
@@ -115,12 +169,94 @@ export class AppRuntime {
     if (userId !== undefined) {
       state.presence.delete(channel);
       if (this.channels.removeMember(channel, userId)) {
-        this.publish(channel, 'pusher_internal:member_removed', JSON.stringify({ user_id: userId }));
-        this.memberWebhooks.removed(channel, userId, () => this.webhook({ name: 'member_removed', channel, user_id: userId }));
+        if (this.cluster !== null) void this.cluster.update([{ app: this.config.id, channel, userId, delta: -1 }]);
+        else this.#memberGone(channel, userId);
       }
     }
-    if (this.channels.leave(channel)) this.webhook({ name: 'channel_vacated', channel });
+    const vacated = this.channels.leave(channel);
+    if (this.cluster !== null) void this.cluster.update([{ app: this.config.id, channel, delta: -1 }]);
+    else {
+      if (vacated) this.webhook({ name: 'channel_vacated', channel });
+      this.#countChanged(channel);
+    }
+  }
+
+  #memberGone(channel: string, userId: string): void {
+    this.publish(channel, 'pusher_internal:member_removed', JSON.stringify({ user_id: userId }));
+    this.memberWebhooks.removed(channel, userId, () => this.webhook({ name: 'member_removed', channel, user_id: userId }));
+  }
+
+  /**
+   * What the cluster's state says happened (a change of this node, or a dead node reaped by it):
+   * fired here, so once per cluster. Member events are published to the whole cluster.
+   */
+  onTransition(t: Transition): void {
+    switch (t.kind) {
+      case 'occupied':
+        this.webhook({ name: 'channel_occupied', channel: t.channel });
+        this.#clusterCount(t.channel, t.count);
+        break;
+      case 'vacated':
+        this.webhook({ name: 'channel_vacated', channel: t.channel });
+        this.#clusterCount(t.channel, 0);
+        break;
+      case 'count':
+        this.#clusterCount(t.channel, t.count);
+        break;
+      case 'member_added': {
+        const info = this.channels.get(t.channel)?.members?.get(t.userId)?.info ?? null;
+        const exclude = t.tag as PusherSocket | undefined;
+        this.publish(t.channel, 'pusher_internal:member_added', JSON.stringify({ user_id: t.userId, user_info: info }), exclude !== undefined && !exclude.data.closed ? exclude : undefined);
+        this.memberAdded(t.channel, t.userId);
+        break;
+      }
+      case 'member_removed':
+        this.#memberGone(t.channel, t.userId);
+        break;
+    }
+  }
+
+  #clusterCount(channel: string, n: number): void {
+    if (n > 0) this.#clusterCounts.set(channel, n);
+    else this.#clusterCounts.delete(channel);
     this.#countChanged(channel);
+  }
+
+  /** This node's whole state, for the cluster's resync after Redis was unreachable. */
+  clusterState(): Delta[] {
+    const out: Delta[] = [];
+    for (const [channel, state] of this.channels.entries()) {
+      out.push({ app: this.config.id, channel, delta: state.subscribers });
+      for (const [userId, m] of state.members ?? []) out.push({ app: this.config.id, channel, userId, delta: 1, info: JSON.stringify(m.info ?? null) });
+    }
+    return out;
+  }
+
+  /** Closes every connection of `userId` on this node with 4009 (terminate_connections). */
+  terminateLocal(userId: string, close: (socket: PusherSocket) => void): void {
+    for (const socket of [...(this.users.get(userId) ?? [])]) close(socket);
+  }
+
+  /** Occupied channels with their subscriber and (presence) user counts: this node's, or the cluster's. */
+  async channelList(): Promise<Map<string, { subscribers: number; users?: number }>> {
+    const out = new Map<string, { subscribers: number; users?: number }>();
+    if (this.cluster === null) {
+      for (const [name, state] of this.channels.entries()) out.set(name, { subscribers: state.subscribers, ...(state.members ? { users: state.members.size } : {}) });
+      return out;
+    }
+    for (const [name, subscribers] of await this.cluster.channels(this.config.id)) {
+      out.set(name, channelKind(name) === 'presence' ? { subscribers, users: await this.cluster.memberCount(this.config.id, name) } : { subscribers });
+    }
+    return out;
+  }
+
+  /** Counts the HTTP API reports for a channel, over the cluster when there is one. */
+  async channelInfo(channel: string): Promise<{ occupied: boolean; subscription_count: number; user_count?: number }> {
+    if (this.cluster === null) return this.info(channel);
+    const subscribers = await this.cluster.subscribers(this.config.id, channel);
+    const out: { occupied: boolean; subscription_count: number; user_count?: number } = { occupied: subscribers > 0, subscription_count: subscribers };
+    if (channelKind(channel) === 'presence') out.user_count = await this.cluster.memberCount(this.config.id, channel);
+    return out;
   }
 
   /** A member joined a presence channel: its member_added webhook, unless it rejoined within the debounce delay. */

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 
+import type { RedisAdapter } from '../adapters/redis.js';
 import { InvalidArgumentTypeError, InvalidArgumentValueError } from '../errors.js';
 import { boolOption, intOption } from '../validate.js';
 
@@ -111,6 +112,15 @@ export interface PusherServerOptions {
   presenceWebhookDelay?: number;
   /** Subscription counts (apps with enableSubscriptionCount) are sent at most once per channel per this many ms. Default 1000. */
   subscriptionCountInterval?: number;
+  /**
+   * Several nodes as one server (`redisAdapter({ url })`): events, client events and
+   * terminate_connections reach every node; presence, channel occupancy, channel queries and
+   * cache channels are cluster-wide (kept in Redis); webhooks fire once per cluster. One
+   * PusherServer with an adapter per thread; the adapter is closed with the server.
+   */
+  adapter?: RedisAdapter;
+  /** With an adapter: a node that stops refreshing its liveness key this long is reaped (its members removed). Default 5000 ms. */
+  clusterNodeTimeout?: number;
 }
 
 export interface PusherConfig {
@@ -130,6 +140,8 @@ export interface PusherConfig {
   maxPayloadLength: number;
   presenceWebhookDelay: number;
   subscriptionCountInterval: number;
+  adapter: RedisAdapter | undefined;
+  clusterNodeTimeout: number;
 }
 
 const APP_KEYS = new Set(['id', 'key', 'secret', 'enabled', 'enableClientMessages', 'enableUserAuthentication', 'userAuthenticationTimeout',
@@ -137,7 +149,7 @@ const APP_KEYS = new Set(['id', 'key', 'secret', 'enabled', 'enableClientMessage
   'maxEventChannelsAtOnce', 'maxEventNameLength', 'maxEventPayloadSize', 'maxEventBatchSize', 'enableSubscriptionCount', 'webhooks']);
 const SERVER_KEYS = new Set(['port', 'host', 'apps', 'activityTimeout', 'pongTimeout', 'maxConnections', 'maxRequestBodySize', 'authTimestampWindow',
   'webhookBatchMs', 'webhookAttempts', 'webhookTimeout', 'cacheTtl', 'maxCachedChannels', 'maxPayloadLength', 'presenceWebhookDelay',
-  'subscriptionCountInterval']);
+  'subscriptionCountInterval', 'adapter', 'clusterNodeTimeout']);
 const MAX_TIMER = 2 ** 31 - 1;
 
 /** The app a bare `sockudo-ws pusher` serves (for local development: the secret is public). */
@@ -244,7 +256,18 @@ export function pusherConfig(options: unknown): PusherConfig {
     maxPayloadLength: intOption(o, 'maxPayloadLength', 1024, 64 * 1024 * 1024, 64 * 1024, name),
     presenceWebhookDelay: intOption(o, 'presenceWebhookDelay', 0, 600_000, 3000, name),
     subscriptionCountInterval: intOption(o, 'subscriptionCountInterval', 10, 600_000, 1000, name),
+    adapter: redisAdapterOption(o.adapter, name),
+    clusterNodeTimeout: intOption(o, 'clusterNodeTimeout', 1500, 3_600_000, 5000, name),
   };
+}
+
+function redisAdapterOption(a: unknown, name: string): RedisAdapter | undefined {
+  if (a === undefined) return undefined;
+  const needed = ['call', 'sendControl', 'attach', 'publish'] as const;
+  if (a === null || typeof a !== 'object' || needed.some((m) => typeof (a as Record<string, unknown>)[m] !== 'function')) {
+    throw new InvalidArgumentTypeError(`${name}.adapter`, 'a redisAdapter()', a);
+  }
+  return a as RedisAdapter;
 }
 
 /** `maxClientEventsPerSecond` → `MAX_CLIENT_EVENTS_PER_SECOND`. */

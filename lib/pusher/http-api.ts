@@ -9,10 +9,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import { AdapterError } from '../errors.js';
 import type { AppRuntime } from './app.js';
 import { channelKind, channelNameError } from './channels.js';
 import type { PusherConfig } from './config.js';
-import { refuse } from './protocol.js';
 import { requestSignatureError } from './signatures.js';
 
 class HttpError extends Error {
@@ -67,10 +67,13 @@ interface EventInput {
 export class HttpApi {
   readonly #config: PusherConfig;
   readonly #apps: Map<string, AppRuntime>;
+  readonly #terminate: (app: AppRuntime, userId: string) => void;
 
-  constructor(config: PusherConfig, apps: Map<string, AppRuntime>) {
+  /** `terminate` closes a user's connections (on every node of a cluster). */
+  constructor(config: PusherConfig, apps: Map<string, AppRuntime>, terminate: (app: AppRuntime, userId: string) => void) {
     this.#config = config;
     this.#apps = apps;
+    this.#terminate = terminate;
   }
 
   /** The request listener (http.RequestListener). */
@@ -79,7 +82,8 @@ export class HttpApi {
       if (error instanceof HttpError) {
         if (error.status === 413) res.setHeader('connection', 'close');
         reply(res, error.status, { error: error.message });
-      } else reply(res, 500, { error: 'internal error' });
+      } else if (error instanceof AdapterError) reply(res, 503, { error: `the cluster's state is unavailable: ${error.message}` });
+      else reply(res, 500, { error: 'internal error' });
     });
   };
 
@@ -106,7 +110,7 @@ export class HttpApi {
     };
     if (rest === 'events') {
       expect('POST');
-      reply(res, 200, this.#trigger(app, parseJson(body) as EventInput));
+      reply(res, 200, await this.#trigger(app, parseJson(body) as EventInput));
     } else if (rest === 'batch_events') {
       expect('POST');
       const batch = (parseJson(body) as { batch?: unknown }).batch;
@@ -114,29 +118,27 @@ export class HttpApi {
       if (batch.length > app.config.maxEventBatchSize) throw new HttpError(413, `a batch holds at most ${app.config.maxEventBatchSize} events`);
       // Checked whole before anything is published.
       for (const e of batch) this.#checkEvent(app, e as EventInput);
-      const results = batch.map((e) => this.#trigger(app, e as EventInput));
+      const results = await Promise.all(batch.map((e) => this.#trigger(app, e as EventInput)));
       const withInfo = batch.some((e) => typeof (e as EventInput).info === 'string');
       reply(res, 200, withInfo ? { batch: results.map((r) => Object.values(r.channels ?? {})[0] ?? {}) } : {});
     } else if (rest === 'channels') {
       expect('GET');
-      reply(res, 200, this.#channels(app, query));
+      reply(res, 200, await this.#channels(app, query));
     } else if (rest.startsWith('channels/')) {
       expect('GET');
       const parts = rest.slice('channels/'.length).split('/');
       const channel = decodeURIComponent(parts[0]!);
       if (channelNameError(channel, app.config.maxChannelNameLength) !== null) throw new HttpError(400, `invalid channel name`);
-      if (parts.length === 1) reply(res, 200, app.info(channel));
+      if (parts.length === 1) reply(res, 200, await app.channelInfo(channel));
       else if (parts.length === 2 && parts[1] === 'users') {
         if (channelKind(channel) !== 'presence') throw new HttpError(400, 'users are only listed for presence channels');
-        const members = app.channels.get(channel)?.members;
-        reply(res, 200, { users: members == null ? [] : [...members.keys()].map((id) => ({ id })) });
+        reply(res, 200, { users: [...(await app.presenceMembers(channel)).keys()].map((id) => ({ id })) });
       } else throw new HttpError(404, `no such endpoint: ${path}`);
     } else {
       const t = /^users\/([^/]+)\/terminate_connections$/.exec(rest);
       if (t === null) throw new HttpError(404, `no such endpoint: ${path}`);
       expect('POST');
-      const userId = decodeURIComponent(t[1]!);
-      for (const socket of [...(app.users.get(userId) ?? [])]) refuse(socket, 4009, 'You got disconnected by the app.');
+      this.#terminate(app, decodeURIComponent(t[1]!));
       reply(res, 200, {});
     }
   }
@@ -160,15 +162,16 @@ export class HttpApi {
     return channels as string[];
   }
 
-  #trigger(app: AppRuntime, e: EventInput): { channels?: Record<string, Record<string, number>> } {
+  async #trigger(app: AppRuntime, e: EventInput): Promise<{ channels?: Record<string, Record<string, number>> }> {
     const channels = this.#checkEvent(app, e);
-    const exclude = typeof e.socket_id === 'string' ? app.connections.get(e.socket_id) : undefined;
+    // The socket_id itself: resolved to its connection on whichever node holds it.
+    const exclude = typeof e.socket_id === 'string' ? e.socket_id : undefined;
     for (const channel of channels) app.publish(channel, e.name as string, e.data, exclude);
     if (typeof e.info !== 'string') return {};
     const wanted = new Set(e.info.split(','));
     const out: Record<string, Record<string, number>> = {};
     for (const channel of channels) {
-      const info = app.info(channel);
+      const info = await app.channelInfo(channel);
       const entry: Record<string, number> = {};
       if (wanted.has('subscription_count')) entry.subscription_count = info.subscription_count;
       if (wanted.has('user_count') && info.user_count !== undefined) entry.user_count = info.user_count;
@@ -177,16 +180,16 @@ export class HttpApi {
     return { channels: out };
   }
 
-  #channels(app: AppRuntime, query: URLSearchParams): { channels: Record<string, Record<string, number>> } {
+  async #channels(app: AppRuntime, query: URLSearchParams): Promise<{ channels: Record<string, Record<string, number>> }> {
     const prefix = query.get('filter_by_prefix') ?? '';
     const wanted = new Set((query.get('info') ?? '').split(',').filter((s) => s !== ''));
     if (wanted.has('user_count') && !prefix.startsWith('presence-')) throw new HttpError(400, 'info=user_count needs filter_by_prefix=presence-');
     const out: Record<string, Record<string, number>> = {};
-    for (const [name, state] of app.channels.entries()) {
+    for (const [name, state] of await app.channelList()) {
       if (!name.startsWith(prefix)) continue;
       const entry: Record<string, number> = {};
       if (wanted.has('subscription_count')) entry.subscription_count = state.subscribers;
-      if (wanted.has('user_count')) entry.user_count = state.members?.size ?? 0;
+      if (wanted.has('user_count')) entry.user_count = state.users ?? 0;
       out[name] = entry;
     }
     return { channels: out };

@@ -113,7 +113,8 @@ function subscribe(app: AppRuntime, socket: PusherSocket, data: Record<string, u
   if (state.channels.has(name)) {
     // Pusher answers a repeated subscribe again (a reconnecting client may resend it).
     if (kind !== 'presence') send(socket, 'pusher_internal:subscription_succeeded', '{}', name);
-    else succeedPresence(app, socket, name);
+    else if (app.cluster === null) succeedPresence(app, socket, name);
+    else void app.presenceMembers(name).then((members) => sendPresenceSucceeded(socket, name, members));
     return;
   }
   let member: { userId: string; info: unknown } | undefined;
@@ -142,35 +143,59 @@ function subscribe(app: AppRuntime, socket: PusherSocket, data: Record<string, u
     }
   }
   app.join(socket, name);
+  const cache = isCacheChannel(name);
+  if (app.cluster === null) {
+    if (member !== undefined) {
+      state.presence.set(name, member.userId);
+      // member_added goes to everyone else in the channel (the joining connection is already subscribed).
+      if (app.channels.addMember(app.channels.get(name)!, member.userId, member.info)) void app.memberJoined(socket, name, member.userId, member.info);
+      succeedPresence(app, socket, name);
+    } else send(socket, 'pusher_internal:subscription_succeeded', '{}', name);
+    if (cache) replayCache(app, socket, name, app.channels.cached(name, Date.now()));
+    return;
+  }
+  // A cluster: whether the member is new to the cluster, the members hash and the cached event
+  // come from Redis; the answers follow in the same order once they are known.
+  let joined = Promise.resolve();
   if (member !== undefined) {
     state.presence.set(name, member.userId);
-    const channelState = app.channels.get(name)!;
-    if (app.channels.addMember(channelState, member.userId, member.info)) {
-      // To everyone else in the channel (the joining connection is already subscribed).
-      app.publish(name, 'pusher_internal:member_added', JSON.stringify({ user_id: member.userId, user_info: member.info }), socket);
-      app.memberAdded(name, member.userId);
+    if (app.channels.addMember(app.channels.get(name)!, member.userId, member.info)) joined = app.memberJoined(socket, name, member.userId, member.info);
+  } else send(socket, 'pusher_internal:subscription_succeeded', '{}', name);
+  void (async () => {
+    await joined;
+    const still = () => !state.closed && state.channels.has(name);
+    if (member !== undefined) {
+      const members = await app.presenceMembers(name);
+      if (!still()) return;
+      sendPresenceSucceeded(socket, name, members);
     }
-    succeedPresence(app, socket, name);
-  } else {
-    send(socket, 'pusher_internal:subscription_succeeded', '{}', name);
-  }
-  if (isCacheChannel(name)) {
-    const cached = app.channels.cached(name, Date.now());
-    if (cached !== undefined) socket.send(cached);
-    else {
-      send(socket, 'pusher:cache_miss', undefined, name);
-      app.webhook({ name: 'cache_miss', channel: name });
+    if (cache) {
+      const cached = await app.cachedEvent(name);
+      if (still()) replayCache(app, socket, name, cached);
     }
+  })();
+}
+
+function replayCache(app: AppRuntime, socket: PusherSocket, channel: string, cached: string | undefined): void {
+  if (cached !== undefined) socket.send(cached);
+  else {
+    send(socket, 'pusher:cache_miss', undefined, channel);
+    app.webhook({ name: 'cache_miss', channel });
   }
 }
 
 function succeedPresence(app: AppRuntime, socket: PusherSocket, channel: string): void {
-  const members = app.channels.get(channel)?.members ?? new Map();
+  const members = new Map<string, unknown>();
+  for (const [id, m] of app.channels.get(channel)?.members ?? []) members.set(id, m.info ?? null);
+  sendPresenceSucceeded(socket, channel, members);
+}
+
+function sendPresenceSucceeded(socket: PusherSocket, channel: string, members: Map<string, unknown>): void {
   const ids: string[] = [];
   const hash: Record<string, unknown> = {};
-  for (const [id, m] of members) {
+  for (const [id, info] of members) {
     ids.push(id);
-    hash[id] = m.info ?? null;
+    hash[id] = info ?? null;
   }
   send(socket, 'pusher_internal:subscription_succeeded', JSON.stringify({ presence: { ids, hash, count: ids.length } }), channel);
 }

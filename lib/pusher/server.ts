@@ -15,6 +15,8 @@ import { WebSocketServer } from '../server.js';
 import type { UpgradeRequest } from '../upgrade-request.js';
 import { AppRuntime, type ConnectionState, type PusherSocket } from './app.js';
 import { pusherConfig, type PusherConfig, type PusherServerOptions } from './config.js';
+import type { RedisAdapter } from '../adapters/redis.js';
+import { PusherCluster } from './cluster.js';
 import { HttpApi } from './http-api.js';
 import { ErrorCode, onMessage, refuse, send } from './protocol.js';
 
@@ -34,6 +36,7 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
   readonly #byKey = new Map<string, AppRuntime>();
   readonly #byId = new Map<string, AppRuntime>();
   readonly #sweep: NodeJS.Timeout;
+  readonly #cluster: PusherCluster | null;
   #connections = 0;
   #listening: Promise<void>;
   #closing: Promise<void> | null = null;
@@ -42,7 +45,8 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
     super();
     const config = pusherConfig(options);
     this.config = config;
-    const api = new HttpApi(config, this.#byId);
+    const api = new HttpApi(config, this.#byId, (app, userId) => this.#terminate(app, userId, true));
+    const adapter = config.adapter;
     this.#wss = new WebSocketServer<ConnectionState>({
       port: config.port,
       host: config.host,
@@ -52,12 +56,32 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
       idleTimeout: 0,
       httpHandler: api.handle,
       upgrade: (request) => this.#upgrade(request),
+      // An HTTP event's socket_id excludes that connection on whichever node holds it.
+      resolveExclude: (socketId) => this.#bySocketId(socketId),
+      ...(adapter === undefined ? {} : { adapter }),
     });
-    const prefix = `pusher${++serverCount}.${randomInt(2 ** 32)}\u0000`;
+    // Topics are per thread. Without an adapter every server gets its own namespace in them; with
+    // one, every node must name a channel's topic alike.
+    const prefix = adapter === undefined ? `pusher${++serverCount}.${randomInt(2 ** 32)}\u0000` : 'pusher\u0000';
+    const resync = () => void this.#cluster!.resync([...this.#byId.values()].flatMap((a) => a.clusterState()));
+    this.#cluster = adapter === undefined ? null : new PusherCluster(adapter, config.clusterNodeTimeout, (transitions) => {
+      for (const t of transitions) this.#byId.get(t.app)?.onTransition(t);
+    }, resync);
     for (const app of config.apps) {
-      const runtime = new AppRuntime(app, config, this.#wss, prefix);
+      const runtime = new AppRuntime(app, config, this.#wss, prefix, this.#cluster);
       this.#byKey.set(app.key, runtime);
       this.#byId.set(app.id, runtime);
+    }
+    if (adapter !== undefined) {
+      // After every (re)connection to Redis: replace this node's recorded state with the real one.
+      adapter.on('ready', resync);
+      if (adapter.connected) resync();
+      adapter.on('control', (m) => {
+        if (m.t === 'pusher-terminate' && typeof m.app === 'string' && typeof m.user === 'string') {
+          const app = this.#byId.get(m.app);
+          if (app !== undefined) this.#terminate(app, m.user, false);
+        }
+      });
     }
     this.#listening = new Promise((resolve, reject) => {
       this.#wss.once('listening', () => {
@@ -87,6 +111,25 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
   /** The run-time state of an app (connections, channels, users), by id. */
   app(id: string): AppRuntime | undefined {
     return this.#byId.get(id);
+  }
+
+  #bySocketId(socketId: string): PusherSocket | undefined {
+    for (const app of this.#byId.values()) {
+      const socket = app.connections.get(socketId);
+      if (socket !== undefined) return socket;
+    }
+    return undefined;
+  }
+
+  /** terminate_connections: this node's connections of the user, and with a cluster every other node's. */
+  #terminate(app: AppRuntime, userId: string, everywhere: boolean): void {
+    app.terminateLocal(userId, (socket) => refuse(socket, ErrorCode.Unauthorized, 'You got disconnected by the app.'));
+    if (everywhere) this.#cluster?.adapter.sendControl({ t: 'pusher-terminate', app: app.config.id, user: userId });
+  }
+
+  /** The cluster's adapter, when the server runs as one node of several. */
+  get adapter(): RedisAdapter | undefined {
+    return this.config.adapter;
   }
 
   /** Open Pusher connections over all apps. */
@@ -161,6 +204,7 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
       }
       app.channels.sweep(now);
     }
+    void this.#cluster?.heartbeat();
   }
 
   /**
@@ -174,13 +218,16 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
     for (const app of this.#byId.values()) {
       for (const ws of [...app.connections.values()]) refuse(ws, ErrorCode.ReconnectImmediately, 'Server is closing. Please reconnect shortly.');
     }
-    this.#closing = this.#wss.close().then(() => {
-      for (const app of this.#byId.values()) {
-        app.close();
-        app.webhooks.close();
-      }
+    this.#closing = (async () => {
+      // A cluster node leaves cleanly: its members and subscribers are taken back at once (the
+      // other nodes see member_removed now, not after clusterNodeTimeout).
+      await this.#cluster?.leave();
+      await this.#wss.close();
+      for (const app of this.#byId.values()) app.close();
+      // Webhooks already due (member_removed, channel_vacated of this shutdown) get a short grace.
+      await Promise.all([...this.#byId.values()].map((app) => app.webhooks.closeGracefully(Math.min(this.config.webhookTimeout, 2000))));
       this.emit('close');
-    });
+    })();
     return this.#closing;
   }
 }

@@ -123,6 +123,15 @@ export class WebhookSender {
     for (const t of this.#targets) this.#flush(t);
   }
 
+  /** Sends what is queued, waits up to `ms` for the requests in flight, then closes. */
+  async closeGracefully(ms: number): Promise<void> {
+    if (this.#closed) return;
+    for (const t of this.#targets) this.#flush(t);
+    const until = Date.now() + ms;
+    while (this.#inFlight.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    this.close();
+  }
+
   /** Stops: queued events are dropped, requests in flight aborted. */
   close(): void {
     this.#closed = true;
