@@ -55,9 +55,32 @@ describe('publish with exclude', () => {
     await waitUntil(() => clients[0]!.got.length === 2, 'deliveries');
   });
 
-  it('exclude must be a WebSocket (typed error), other option names are still refused', async () => {
+  it('exclude must be a WebSocket or a key (typed error), other option names are still refused', async () => {
     const { wss } = await setup(1);
     expect(() => wss.publish('room', 'x', { exclude: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => wss.publish('room', 'x', { exclude: undefined, bogus: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    // A key needs resolveExclude.
+    expect(() => wss.publish('room', 'x', { exclude: 'some-id' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  it('exclude as a connection key, resolved by the resolveExclude option (unknown keys exclude nobody)', async () => {
+    const byKey = new Map<string, Socket>();
+    const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', resolveExclude: (key) => byKey.get(key) }), (s) => s.close());
+    await next(wss, 'listening');
+    let n = 0;
+    wss.on('connection', (ws) => { byKey.set(`k${n++}`, ws); ws.subscribe('room'); });
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+    const clients = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = cleanup.add(await lib.connect(url), (c) => c.terminate());
+      const got: string[] = [];
+      socket.on('message', (m) => got.push(String(m)));
+      clients.push(got);
+      await waitUntil(() => n === i + 1, 'connection');
+    }
+    expect(wss.publish('room', 'a', { exclude: 'k1' })).toBe(2);
+    expect(wss.publish('room', 'b', { exclude: 'nobody' })).toBe(3);
+    await waitUntil(() => clients.flat().length === 5, 'deliveries');
+    expect(clients).toEqual([['a', 'b'], ['b'], ['a', 'b']]);
   });
 });
