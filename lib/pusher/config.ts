@@ -121,6 +121,8 @@ export interface PusherServerOptions {
   adapter?: RedisAdapter;
   /** With an adapter: a node that stops refreshing its liveness key this long is reaped (its members removed). Default 5000 ms. */
   clusterNodeTimeout?: number;
+  /** SO_REUSEPORT: several servers (worker threads or processes, joined by an adapter) share the port. Default false. */
+  reusePort?: boolean;
 }
 
 export interface PusherConfig {
@@ -142,6 +144,7 @@ export interface PusherConfig {
   subscriptionCountInterval: number;
   adapter: RedisAdapter | undefined;
   clusterNodeTimeout: number;
+  reusePort: boolean;
 }
 
 const APP_KEYS = new Set(['id', 'key', 'secret', 'enabled', 'enableClientMessages', 'enableUserAuthentication', 'userAuthenticationTimeout',
@@ -149,7 +152,7 @@ const APP_KEYS = new Set(['id', 'key', 'secret', 'enabled', 'enableClientMessage
   'maxEventChannelsAtOnce', 'maxEventNameLength', 'maxEventPayloadSize', 'maxEventBatchSize', 'enableSubscriptionCount', 'webhooks']);
 const SERVER_KEYS = new Set(['port', 'host', 'apps', 'activityTimeout', 'pongTimeout', 'maxConnections', 'maxRequestBodySize', 'authTimestampWindow',
   'webhookBatchMs', 'webhookAttempts', 'webhookTimeout', 'cacheTtl', 'maxCachedChannels', 'maxPayloadLength', 'presenceWebhookDelay',
-  'subscriptionCountInterval', 'adapter', 'clusterNodeTimeout']);
+  'subscriptionCountInterval', 'adapter', 'clusterNodeTimeout', 'reusePort']);
 const MAX_TIMER = 2 ** 31 - 1;
 
 /** The app a bare `sockudo-ws pusher` serves (for local development: the secret is public). */
@@ -258,6 +261,7 @@ export function pusherConfig(options: unknown): PusherConfig {
     subscriptionCountInterval: intOption(o, 'subscriptionCountInterval', 10, 600_000, 1000, name),
     adapter: redisAdapterOption(o.adapter, name),
     clusterNodeTimeout: intOption(o, 'clusterNodeTimeout', 1500, 3_600_000, 5000, name),
+    reusePort: boolOption(o, 'reusePort', false, name),
   };
 }
 

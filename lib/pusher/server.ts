@@ -50,6 +50,7 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
     this.#wss = new WebSocketServer<ConnectionState>({
       port: config.port,
       host: config.host,
+      reusePort: config.reusePort,
       maxPayloadLength: config.maxPayloadLength,
       // Liveness is Pusher's own (pusher:ping, 4201); WebSocket pings would only duplicate it.
       autoPing: false,

@@ -7,7 +7,7 @@
 // events and their webhooks once per cluster), channel queries for the whole cluster, cache
 // channels across nodes, a node killed with SIGKILL (its members removed after
 // clusterNodeTimeout, once), a graceful close, and Redis restarted mid-traffic.
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { Cleanup, root, waitUntil, within } from './helpers';
 import { APP, nextEvent, PusherJS, type PusherClient, sdkFor } from './pusher-helpers';
-import { RedisProcess, redisSkip } from './redis-helpers';
+import { freePort, RedisProcess, redisSkip } from './redis-helpers';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run(), 30_000);
@@ -256,5 +256,39 @@ describe.skipIf(redisSkip !== null)('Pusher server as a three-node cluster (redi
     // The nodes wrote their state back: the cluster knows both members again.
     const users = await (await sdk.get({ path: '/channels/presence-hall/users' })).json() as { users: { id: string }[] };
     expect(users.users.map((u) => u.id).sort()).toEqual(['stays', 'watcher']);
+  });
+
+  it('`sockudo-ws pusher --workers 2 --redis URL`: two worker threads on one port, one Pusher server', async () => {
+    const redis = await RedisProcess.start(cleanup);
+    const port = await freePort();
+    const bin = path.join(root, 'dist', 'cjs', 'pusher', 'cli.js');
+    const child = cleanup.add(spawn(process.execPath, [bin, 'pusher', '--port', String(port), '--workers', '2', '--redis', redis.url],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] }), (c) => { if (c.exitCode === null) c.kill('SIGKILL'); });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += String(d); });
+    await waitUntil(() => out.includes('(2 workers)'), 'listening', 15_000);
+    expect(out).toContain('app id=app-id key=app-key secret=app-secret');
+    const sdk = sdkFor(port, { id: 'app-id', key: 'app-key', secret: 'app-secret' });
+    // Clients until both workers have a subscriber of the channel (each then holds one Redis subscription to its topic).
+    const topic = 'sockudo-ws#pusher\u0000app-id\u0000room';
+    const got: number[] = [];
+    for (let i = 0; i < 40 && !(await redis.command('PUBSUB', 'NUMSUB', topic)).includes(':2'); i++) {
+      const c = new PusherJS('app-key', { wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'], disableStats: true, cluster: 'local' });
+      cleanup.add(c, (x) => x.disconnect());
+      const ch = c.subscribe('room');
+      await nextEvent(ch, 'pusher:subscription_succeeded');
+      ch.bind('ev', (d: { n: number }) => got.push(d.n));
+    }
+    expect(await redis.command('PUBSUB', 'NUMSUB', topic)).toContain(':2');
+    const clients = (await (await sdk.get({ path: '/channels/room', params: { info: 'subscription_count' } })).json() as { subscription_count: number }).subscription_count;
+    expect(clients).toBeGreaterThanOrEqual(2);
+    await sdk.trigger('room', 'ev', { n: 1 });
+    await waitUntil(() => got.length === clients, 'every subscriber on both workers', 5000);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await within(exited, 10_000, 'the command exits');
+    const refused = spawnSync(process.execPath, [bin, 'pusher', '--workers', '2'], { encoding: 'utf8', timeout: 10_000 });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('--workers needs --redis');
   });
 });
