@@ -44,6 +44,7 @@ export interface Delta {
 }
 
 const SEP = '\u0000';
+const kChunk = 1000;
 
 // ARGV: prefix, mode ('apply' | 'reap' | 'resync'), node id, then triples field, number, info.
 // apply: number is a delta; resync: the node's whole state (number is the value); reap: none.
@@ -164,9 +165,16 @@ export class PusherCluster {
     const waiters = this.#batchWaiters;
     this.#batch = [];
     this.#batchWaiters = [];
-    const args: string[] = [];
-    for (const d of batch) args.push(PusherCluster.#field(d), String(d.delta), d.info ?? '');
-    this.#run('apply', this.nodeId, args, batch).finally(() => { for (const w of waiters) w(); });
+    // At most kChunk changes per script call, so one call never holds Redis for long (a mass
+    // disconnect of 10,000 members is ten calls, in order on the same connection).
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < batch.length; i += kChunk) {
+      const chunk = batch.slice(i, i + kChunk);
+      const args: string[] = [];
+      for (const d of chunk) args.push(PusherCluster.#field(d), String(d.delta), d.info ?? '');
+      runs.push(this.#run('apply', this.nodeId, args, chunk));
+    }
+    void Promise.all(runs).finally(() => { for (const w of waiters) w(); });
   }
 
   /** Replaces this node's recorded state with `state` (every channel's local subscribers, every local member). */

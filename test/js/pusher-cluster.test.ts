@@ -14,10 +14,11 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Cleanup, root, waitUntil, within } from './helpers';
+import { Cleanup, loadPackage, root, waitUntil, within } from './helpers';
 import { APP, nextEvent, PusherJS, type PusherClient, sdkFor } from './pusher-helpers';
 import { freePort, RedisProcess, redisSkip } from './redis-helpers';
 
+const lib = loadPackage();
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run(), 30_000);
 
@@ -52,7 +53,7 @@ async function startNode(redisUrl: string, prefix: string, hookUrl: string): Pro
     redis: { url: redisUrl, prefix, heartbeatInterval: 100, nodeTimeout: 1000, maxReconnectDelay: 100 },
     server: {
       clusterNodeTimeout: 2500, presenceWebhookDelay: 0, webhookBatchMs: 10,
-      apps: [{ ...APP, webhooks: [{ url: hookUrl, eventTypes: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }] }],
+      apps: [{ ...APP, maxPresenceMembersPerChannel: 10_000, webhooks: [{ url: hookUrl, eventTypes: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }] }],
     },
   };
   const child = fork(path.join(__dirname, 'fixtures', 'pusher-node.cjs'), [JSON.stringify(options)],
@@ -101,7 +102,7 @@ async function cluster(n = 3) {
     return { ch, data: await nextEvent(ch, 'pusher:subscription_succeeded') };
   };
   const hooks = (name: string, channel: string, userId?: string) => hook.got.filter((e) => e.name === name && e.channel === channel && (userId === undefined || e.user_id === userId)).length;
-  return { redis, hook, nodes, sdk, client, connected, subscribed, hooks };
+  return { redis, hook, prefix, nodes, sdk, client, connected, subscribed, hooks };
 }
 
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
@@ -291,4 +292,48 @@ describe.skipIf(redisSkip !== null)('Pusher server as a three-node cluster (redi
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('--workers needs --redis');
   });
+
+  it('2,000 presence members cut off abruptly on one node: every member_removed reaches the other node once, and Redis holds no state of them', async () => {
+    const { redis, prefix, nodes, client, connected, subscribed } = await cluster(2);
+    const watcher = client(nodes[0]!, 'watcher');
+    await connected(watcher);
+    const w = await subscribed(watcher, 'presence-big');
+    let removed = 0;
+    w.ch.bind('pusher:member_removed', () => removed++);
+    const total = 2000;
+    const sockets: import('sockudo-ws').WebSocket[] = [];
+    for (let start = 0; start < total; start += 500) {
+      sockets.push(...await Promise.all(Array.from({ length: Math.min(500, total - start) }, async (_, i) => {
+        const ws = await lib.connect(`ws://127.0.0.1:${nodes[1]!.port}/app/${APP.key}?protocol=7`);
+        await new Promise<void>((resolve, reject) => {
+          // Only until subscribed: the member_added of everyone joining later is not parsed here.
+          const onMessage = (m: unknown) => {
+            const msg = JSON.parse(String(m)) as { event: string; data: string };
+            if (msg.event === 'pusher:connection_established') {
+              const socketId = (JSON.parse(msg.data) as { socket_id: string }).socket_id;
+              const auth = sdkFor(nodes[0]!.port).authorizeChannel(socketId, 'presence-big', { user_id: `m${start + i}` });
+              ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'presence-big', ...auth } }));
+            } else if (msg.event === 'pusher_internal:subscription_succeeded') {
+              ws.off('message', onMessage);
+              resolve();
+            } else if (msg.event === 'pusher:subscription_error') reject(new Error(JSON.stringify(msg.data)));
+          };
+          ws.on('message', onMessage);
+        });
+        return ws;
+      })));
+    }
+    const users = async () => ((await (await sdkFor(nodes[0]!.port).get({ path: '/channels/presence-big/users' })).json()) as { users: unknown[] }).users.length;
+    expect(await users()).toBe(total + 1);
+    for (const ws of sockets) ws.terminate();
+    await waitUntil(() => removed === total, 'every member_removed on node 0', 20_000);
+    expect(await users()).toBe(1);
+    // Node 1's own record is empty; the cluster's sums hold the watcher only.
+    expect(await redis.command('HLEN', `${prefix}!p!node!${nodes[1]!.nodeId}`)).toBe(':0\r\n');
+    expect(await redis.command('HLEN', `${prefix}!p!pm!${APP.id}!presence-big`)).toBe(':1\r\n');
+    expect(await redis.command('HLEN', `${prefix}!p!pi!${APP.id}!presence-big`)).toBe(':1\r\n');
+    expect(await redis.command('HGET', `${prefix}!p!ch!${APP.id}`, 'presence-big')).toBe('$1\r\n1\r\n');
+    await settle(300);
+    expect(removed).toBe(total);
+  }, 60_000);
 });
