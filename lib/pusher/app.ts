@@ -62,7 +62,13 @@ export class AppRuntime {
     this.memberWebhooks = new MemberDebounce(server.presenceWebhookDelay);
     this.#counts = !config.enableSubscriptionCount ? null : new SubscriptionCounts(
       server.subscriptionCountInterval,
-      (channel) => (cluster === null ? this.channels.get(channel)?.subscribers ?? 0 : this.#clusterCounts.get(channel) ?? 0),
+      (channel) => {
+        if (cluster === null) return this.channels.get(channel)?.subscribers ?? 0;
+        // Read once per flush; kept only while this node has subscribers there (bounded by them).
+        const n = this.#clusterCounts.get(channel) ?? 0;
+        if (this.channels.get(channel) === undefined) this.#clusterCounts.delete(channel);
+        return n;
+      },
       (channel, n) => {
         this.publish(channel, 'pusher_internal:subscription_count', JSON.stringify({ subscription_count: n }));
         this.webhook({ name: 'subscription_count', channel, subscription_count: n });
@@ -217,6 +223,7 @@ export class AppRuntime {
   }
 
   #clusterCount(channel: string, n: number): void {
+    if (this.#counts === null) return;
     if (n > 0) this.#clusterCounts.set(channel, n);
     else this.#clusterCounts.delete(channel);
     this.#countChanged(channel);

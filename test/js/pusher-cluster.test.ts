@@ -48,12 +48,12 @@ async function webhookReceiver() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got };
 }
 
-async function startNode(redisUrl: string, prefix: string, hookUrl: string): Promise<PusherNode> {
+async function startNode(redisUrl: string, prefix: string, hookUrl: string, app: Record<string, unknown> = {}): Promise<PusherNode> {
   const options = {
     redis: { url: redisUrl, prefix, heartbeatInterval: 100, nodeTimeout: 1000, maxReconnectDelay: 100 },
     server: {
-      clusterNodeTimeout: 2500, presenceWebhookDelay: 0, webhookBatchMs: 10,
-      apps: [{ ...APP, maxPresenceMembersPerChannel: 10_000, webhooks: [{ url: hookUrl, eventTypes: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }] }],
+      clusterNodeTimeout: 2500, presenceWebhookDelay: 0, webhookBatchMs: 10, subscriptionCountInterval: 50,
+      apps: [{ ...APP, maxPresenceMembersPerChannel: 10_000, webhooks: [{ url: hookUrl, eventTypes: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'] }], ...app }],
     },
   };
   const child = fork(path.join(__dirname, 'fixtures', 'pusher-node.cjs'), [JSON.stringify(options)],
@@ -72,12 +72,12 @@ async function startNode(redisUrl: string, prefix: string, hookUrl: string): Pro
   return { child, port, nodeId, events };
 }
 
-async function cluster(n = 3) {
+async function cluster(n = 3, app: Record<string, unknown> = {}) {
   const redis = await RedisProcess.start(cleanup);
   const hook = await webhookReceiver();
   const prefix = `pc${process.pid}-${++clusterCount}`;
   const nodes: PusherNode[] = [];
-  for (let i = 0; i < n; i++) nodes.push(await startNode(redis.url, prefix, hook.url));
+  for (let i = 0; i < n; i++) nodes.push(await startNode(redis.url, prefix, hook.url, app));
   const sdk = sdkFor(nodes[0]!.port);
   const client = (node: PusherNode, userId = 'u'): PusherClient => {
     const c = new PusherJS(APP.key, {
@@ -184,6 +184,22 @@ describe.skipIf(redisSkip !== null)('Pusher server as a three-node cluster (redi
     expect(hooks('channel_occupied', 'presence-room')).toBe(1);
     await settle(300);
     expect(hooks('member_removed', 'presence-room', 'bob')).toBe(1);
+  });
+
+  it('subscription counting counts every node\'s subscribers', async () => {
+    const { nodes, client, connected } = await cluster(2, { enableSubscriptionCount: true });
+    const a = client(nodes[0]!);
+    await connected(a);
+    const counts: number[] = [];
+    const ch = a.subscribe('stadium');
+    ch.bind('pusher:subscription_count', (d: { subscription_count: number }) => counts.push(d.subscription_count));
+    await nextEvent(ch, 'pusher:subscription_succeeded');
+    for (let i = 0; i < 3; i++) {
+      const b = client(nodes[1]!);
+      await connected(b);
+      await nextEvent(b.subscribe('stadium'), 'pusher:subscription_succeeded');
+    }
+    await waitUntil(() => counts.at(-1) === 4, 'the cluster-wide count on node 0', 5000);
   });
 
   it('cache channels: the last event triggered on one node is replayed to a subscriber on another', async () => {
