@@ -21,9 +21,21 @@ size_t element_size(napi_typedarray_type type) {
 }  // namespace
 
 bool read_bytes(const Napi::Value& v, ByteView& out) {
-  // TypedArrays (Buffers) first, with one info call: this runs for every send() of bytes and
-  // every kernel utility call, where node-addon-api's accessors would make five N-API calls.
+  // One N-API call for the common case: napi_get_buffer_info answers for a Buffer or any other
+  // Uint8Array (Node's Buffer::HasInstance is "is an ArrayBufferView"), with the view's byte
+  // offset applied and its byte length. This runs for every send() of bytes and every kernel
+  // utility call, so the call count matters (node-addon-api's accessors would make five).
   napi_env env = v.Env();
+  {
+    void* data = nullptr;
+    size_t length = 0;
+    if (napi_get_buffer_info(env, v, &data, &length) == napi_ok) {
+      out.data = static_cast<const uint8_t*>(data);
+      out.len = length;
+      return true;
+    }
+    // Not an ArrayBufferView (an ArrayBuffer, or not bytes at all): the checks below.
+  }
   bool is_typed = false;
   if (napi_is_typedarray(env, v, &is_typed) == napi_ok && is_typed) {
     napi_typedarray_type type;

@@ -38,11 +38,12 @@ Napi::Value mask(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint8_t *src, *key, *out;
   size_t src_len, key_len, out_len;
+  double offset = 0, phase = 0;
+  // napi_get_value_double fails for a non-number: no separate type checks (each is an N-API call).
   if (info.Length() < 5 || !get_bytes(info[0], &src, &src_len) || !get_bytes(info[1], &key, &key_len) ||
-      !get_bytes(info[2], &out, &out_len) || !info[3].IsNumber() || !info[4].IsNumber())
+      !get_bytes(info[2], &out, &out_len) || napi_get_value_double(env, info[3], &offset) != napi_ok ||
+      napi_get_value_double(env, info[4], &phase) != napi_ok)
     return throw_type(env, "mask(source, key, output, offset, phase) expects typed arrays and numbers");
-  const double offset = info[3].As<Napi::Number>().DoubleValue();
-  const double phase = info[4].As<Napi::Number>().DoubleValue();
   if (key_len != 4) return throw_range(env, "key must be 4 bytes");
   if (!(offset >= 0) || offset > static_cast<double>(out_len) || static_cast<double>(src_len) > out_len - offset)
     return throw_range(env, "output is too small for source at offset");

@@ -70,6 +70,22 @@ describe('isValidUTF8', () => {
     }
   });
 
+  it('short inputs (the JS fast path below 32 bytes) agree with TextDecoder: ASCII, and one non-ASCII byte at every position', () => {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const valid = (b: Uint8Array) => { try { decoder.decode(b); return true; } catch { return false; } };
+    for (let n = 0; n <= 40; n++) {
+      const ascii = Buffer.alloc(n, 0x61);
+      expect(ws.isValidUTF8(ascii)).toBe(true);
+      for (let at = 0; at < n; at++) {
+        for (const bad of [0x80, 0xc3, 0xff]) {
+          const b = Buffer.from(ascii);
+          b[at] = bad;
+          expect(ws.isValidUTF8(b), `n=${n} at=${at} byte=${bad.toString(16)}`).toBe(valid(b));
+        }
+      }
+    }
+  });
+
   it('agrees with TextDecoder on random input', () => {
     const decoder = new TextDecoder('utf-8', { fatal: true });
     for (let i = 0; i < 2000; i++) {
