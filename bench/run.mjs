@@ -206,7 +206,7 @@ if (wanted('kernels')) {
     progress('== kernels (native): building bench_kernels');
     const raw = runKernels('kernels-native', [benchBinary('bench_kernels')]);
     results.push(kernelResult('kernels-native', 'Kernels, native (one core)',
-      `Masking out of place, each kernel forced in turn (${raw.kernels.join(', ')}; AVX-512 only where the CPU has it), beside memcpy; UTF-8 validation, ours (utf8::is_valid) beside simdutf ${raw.simdutf} (${raw.simdutf_implementation}) called directly. 7 timed rounds.`,
+      `Architecture ${raw.arch ?? 'x86_64'}. Masking out of place, each kernel forced in turn (${raw.kernels.join(', ')}; AVX-512 only where the CPU has it), beside memcpy; UTF-8 validation, ours (utf8::is_valid) beside simdutf ${raw.simdutf} (${raw.simdutf_implementation}) called directly. 7 timed rounds.`,
       raw.rows, 7));
     progress('kernels (native): done');
   }

@@ -10,10 +10,12 @@
 //             CONNECT stream from Node's http2 client (SOCKUDO_WS_TEST_H2=1)
 //   uring     the API, conformance, backpressure, pub/sub, bad-input, TLS and HTTP/2 suites again with
 //             every server and client on io_uring (SOCKUDO_WS_TRANSPORT=io_uring; epoll where the kernel has none)
+//   cross     the same C++ core tests cross-compiled for aarch64 and run under qemu-user (the NEON
+//             kernel's correctness; needs g++-aarch64-linux-gnu and qemu-user)
 //   fuzz      libFuzzer smoke of every target (scripts/fuzz.js --ci; SOCKUDO_WS_FUZZ_SECONDS)
 //   sanitize  the addon under ASan+UBSan running the JS suites; native tests under valgrind
-// Without arguments: native and js, plus fuzz and sanitize when CI is set (they need clang and
-// valgrind, which .ci/run installs, and several minutes). `node scripts/test.js <suite>` runs one.
+// Without arguments: native and js, plus cross, fuzz and sanitize when CI is set (they need the
+// aarch64 cross compiler and qemu-user, clang and valgrind, which .ci/run installs, and minutes). `node scripts/test.js <suite>` runs one.
 // Exit status is non-zero on any failure, and a run that executed no test is a failure.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -40,19 +42,40 @@ function record(name, passed, failed, skipped) {
   suites.push(`${name}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 }
 
-function nativeSuite() {
-  const deps = spawnSync(process.execPath, [path.join(__dirname, 'deps', 'build.js')],
+/**
+ * Builds the core's ctest suites and runs them. The default: this machine, ASan + UBSan, in
+ * build-tests/. `cross`: aarch64 (Debian's aarch64-linux-gnu cross compiler; simdutf and
+ * zlib-ng cross-built by scripts/deps/build.js --target) run under qemu-user, so the NEON kernel
+ * and the parsers are checked on an AArch64 instruction set — correctness only, emulated.
+ */
+function nativeSuite(cross = false) {
+  const label = cross ? 'native on aarch64 (qemu-user)' : 'native';
+  const target = 'aarch64-linux-gnu';
+  if (cross) {
+    const missing = [`${target}-g++`, 'qemu-aarch64'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+    if (missing.length > 0) {
+      // Under CI the tools are installed by .ci/run: missing ones fail the suite instead of skipping it.
+      if (process.env.CI) return record(`${label}: ${missing.join(', ')} missing (apt-get install g++-aarch64-linux-gnu qemu-user)`, 0, 1, 0);
+      return record(`${label}: skipped, ${missing.join(', ')} missing`, 0, 0, 1);
+    }
+  }
+  const deps = spawnSync(process.execPath, [path.join(__dirname, 'deps', 'build.js'), ...(cross ? ['--target', target, '--only', 'simdutf,zlib-ng'] : [])],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  if (deps.status !== 0) return record('native (third-party build)', 0, 1, 0);
+  if (deps.status !== 0) return record(`${label} (third-party build)`, 0, 1, 0);
   const prefix = deps.stdout.trim().split('\n').pop();
-  const build = path.join(root, 'build-tests');
-  const cfg = run('cmake', ['-S', root, '-B', build, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DSOCKUDO_WS_TESTS=ON',
-    `-DSOCKUDO_WS_DEPS_PREFIX=${prefix}`, '-DSOCKUDO_WS_SANITIZE=address,undefined'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (cfg.status !== 0) return record('native (configure)', 0, 1, 0);
+  const build = path.join(root, cross ? 'build-tests-aarch64' : 'build-tests');
+  const flags = cross
+    ? ['-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_SYSTEM_NAME=Linux', '-DCMAKE_SYSTEM_PROCESSOR=aarch64',
+      `-DCMAKE_C_COMPILER=${target}-gcc`, `-DCMAKE_CXX_COMPILER=${target}-g++`, '-DSOCKUDO_WS_TESTS_TRANSPORT=OFF',
+      `-DCMAKE_CROSSCOMPILING_EMULATOR=qemu-aarch64;-L;/usr/${target}`]
+    : ['-DCMAKE_BUILD_TYPE=RelWithDebInfo', '-DSOCKUDO_WS_SANITIZE=address,undefined'];
+  const cfg = run('cmake', ['-S', root, '-B', build, '-DSOCKUDO_WS_TESTS=ON', `-DSOCKUDO_WS_DEPS_PREFIX=${prefix}`, ...flags],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (cfg.status !== 0) return record(`${label} (configure)`, 0, 1, 0);
   const bld = run('cmake', ['--build', build, '-j', jobs]);
-  if (bld.status !== 0) return record('native (compile)', 0, 1, 0);
+  if (bld.status !== 0) return record(`${label} (compile)`, 0, 1, 0);
 
-  const resultFile = path.join(resultsDir, 'native.txt');
+  const resultFile = path.join(resultsDir, cross ? 'native-aarch64.txt' : 'native.txt');
   run('ctest', ['--test-dir', build, '--output-on-failure', '--timeout', '600'], {
     env: { ...process.env, SOCKUDO_WS_TEST_RESULTS: resultFile, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1' },
   });
@@ -68,7 +91,7 @@ function nativeSuite() {
     if (!r) { f += 1; console.log(`native/${name}: crashed or exited before reporting (counted as 1 failure)`); continue; }
     p += r[0]; f += r[1]; s += r[2];
   }
-  record('native (ctest, ASan+UBSan)', p, f, s);
+  record(cross ? 'native on aarch64 (ctest under qemu-user; NEON kernel)' : 'native (ctest, ASan+UBSan)', p, f, s);
 }
 
 function jsSuite(name = 'js (vitest)', files = [], env = {}) {
@@ -117,8 +140,9 @@ function sanitizeSuite() {
   record('sanitizers (ASan+UBSan addon + JS suites; valgrind native tests)', passed, failed, 0);
 }
 
-const suitesToRun = only ? [only] : ['native', 'js', 'tls', 'h2', 'uring', ...(process.env.CI ? ['fuzz', 'sanitize'] : [])];
+const suitesToRun = only ? [only] : ['native', 'js', 'tls', 'h2', 'uring', ...(process.env.CI ? ['cross', 'fuzz', 'sanitize'] : [])];
 if (suitesToRun.includes('native')) nativeSuite();
+if (suitesToRun.includes('cross')) nativeSuite(true);
 if (suitesToRun.includes('js')) jsSuite();
 if (suitesToRun.includes('tls')) jsSuite('conformance over native TLS (vitest)', ['test/conformance'], { SOCKUDO_WS_TEST_TLS: '1' });
 // The cases against our server whose raw client can open its WebSocket as an HTTP/2 stream

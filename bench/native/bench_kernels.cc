@@ -87,11 +87,22 @@ std::string json_rounds(const Rounds& r) {
   return s + "]";
 }
 
+// The instruction set this binary was built for: results of different architectures are only
+// comparable side by side when each says which it is.
+constexpr const char* kArch =
+#if defined(__x86_64__)
+    "x86_64";
+#elif defined(__aarch64__)
+    "aarch64";
+#else
+    "other";
+#endif
+
 bool write_json(const char* path, const std::vector<Row>& rows, const std::vector<std::string>& kernels) {
   FILE* f = std::fopen(path, "w");
   if (f == nullptr) return false;
-  std::fprintf(f, "{\"unit\":\"GB/s\",\"simdutf\":\"%s\",\"simdutf_implementation\":\"%s\",\"kernels\":[", SIMDUTF_VERSION,
-               utf8::active_implementation());
+  std::fprintf(f, "{\"unit\":\"GB/s\",\"arch\":\"%s\",\"simdutf\":\"%s\",\"simdutf_implementation\":\"%s\",\"kernels\":[", kArch,
+               SIMDUTF_VERSION, utf8::active_implementation());
   for (size_t i = 0; i < kernels.size(); i++) std::fprintf(f, "%s\"%s\"", i ? "," : "", kernels[i].c_str());
   std::fprintf(f, "],\"rows\":[");
   for (size_t i = 0; i < rows.size(); i++) {
@@ -138,6 +149,9 @@ int main(int argc, char** argv) {
   const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
   const std::vector<size_t> sizes = {16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576};
 
+  std::printf("Architecture: %s; mask kernels this CPU runs:", kArch);
+  for (auto* k : kernels) std::printf(" %s", k->name);
+  std::printf("; simdutf implementation: %s\n\n", utf8::active_implementation());
   std::printf("## Masking, GB/s: median (min–max) of 7 rounds, out of place\n\n| size | memcpy |");
   for (auto* k : kernels) std::printf(" %s |", k->name);
   std::printf("\n|---|---|");

@@ -9,6 +9,9 @@
 // bump rebuilds only that library and its dependents. Prints the merged prefix on stdout.
 //
 // Usage: node scripts/deps/build.js [--print-prefix]   (SOCKUDO_WS_CACHE overrides the cache root)
+//        node scripts/deps/build.js --target aarch64-linux-gnu --only simdutf,zlib-ng
+//   cross-builds the named libraries with <target>-gcc/g++ (Debian's cross compilers) into
+//   prefix-<target>-<key>/, for the core's tests under qemu-user (scripts/test.js cross).
 
 const { execFileSync, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -20,8 +23,12 @@ const here = __dirname;
 const cacheRoot = process.env.SOCKUDO_WS_CACHE || path.join(os.homedir(), '.cache', 'sockudo-ws');
 const dlDir = path.join(cacheRoot, 'dl');
 const jobs = String(Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length));
-const CC = process.env.CC || 'cc';
-const CXX = process.env.CXX || 'c++';
+const argOf = (flag) => { const i = process.argv.indexOf(flag); return i > 0 ? process.argv[i + 1] : undefined; };
+const TARGET = argOf('--target');
+const ONLY = argOf('--only')?.split(',');
+const CC = TARGET ? `${TARGET}-gcc` : process.env.CC || 'cc';
+const CXX = TARGET ? `${TARGET}-g++` : process.env.CXX || 'c++';
+const crossArgs = TARGET ? ['-DCMAKE_SYSTEM_NAME=Linux', `-DCMAKE_SYSTEM_PROCESSOR=${TARGET.split('-')[0]}`] : [];
 const CFLAGS = '-O2 -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections';
 const CXXFLAGS = CFLAGS + ' -fvisibility-inlines-hidden';
 
@@ -60,7 +67,7 @@ const cmakeCommon = (prefix) => [
   '-G', 'Unix Makefiles',
   '-DCMAKE_BUILD_TYPE=Release', `-DCMAKE_INSTALL_PREFIX=${prefix}`, '-DCMAKE_INSTALL_LIBDIR=lib',
   '-DCMAKE_POSITION_INDEPENDENT_CODE=ON', `-DCMAKE_C_FLAGS=${CFLAGS}`, `-DCMAKE_CXX_FLAGS=${CXXFLAGS}`,
-  `-DCMAKE_C_COMPILER=${CC}`, `-DCMAKE_CXX_COMPILER=${CXX}`, '-DBUILD_SHARED_LIBS=OFF', '-DBUILD_TESTING=OFF',
+  `-DCMAKE_C_COMPILER=${CC}`, `-DCMAKE_CXX_COMPILER=${CXX}`, '-DBUILD_SHARED_LIBS=OFF', '-DBUILD_TESTING=OFF', ...crossArgs,
 ];
 
 function cmakeRecipe(extra) {
@@ -139,12 +146,15 @@ function main() {
 
   const keys = new Map();
   const prefixes = new Map();
+  if (ONLY) for (const name of ONLY) if (!lock.has(name)) throw new Error(`--only: deps.lock has no ${name}`);
   for (const [name, dep] of lock) {
+    if (ONLY && !ONLY.includes(name)) continue;
     const recipe = recipes[name];
     if (!recipe) throw new Error(`deps.lock names ${name} but build.js has no recipe for it`);
-    const key = sha256([dep.line, recipe.text, cc, CFLAGS, process.arch, ...recipe.deps.map((d) => keys.get(d))].join('\n')).slice(0, 16);
+    if (TARGET && !recipe.text.startsWith('cmake ')) throw new Error(`--target: ${name} has no cross recipe (cmake ones only)`);
+    const key = sha256([dep.line, recipe.text, cc, CFLAGS, TARGET ?? process.arch, ...recipe.deps.map((d) => keys.get(d))].join('\n')).slice(0, 16);
     keys.set(name, key);
-    const prefix = path.join(cacheRoot, 'deps', `${name}-${dep.version.replace(/[^\w.+-]/g, '_')}-${key}`);
+    const prefix = path.join(cacheRoot, 'deps', `${name}-${dep.version.replace(/[^\w.+-]/g, '_')}-${TARGET ? `${TARGET}-` : ''}${key}`);
     prefixes.set(name, prefix);
     if (fs.existsSync(path.join(prefix, '.complete'))) continue;
 
@@ -172,18 +182,18 @@ function main() {
   }
 
   const mergedKey = sha256([...keys.values()].join('\n')).slice(0, 16);
-  const merged = path.join(cacheRoot, `prefix-${mergedKey}`);
+  const merged = path.join(cacheRoot, TARGET ? `prefix-${TARGET}-${mergedKey}` : `prefix-${mergedKey}`);
   if (!fs.existsSync(path.join(merged, '.complete'))) {
     const tmp = `${merged}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
-    for (const name of lock.keys()) {
+    for (const name of keys.keys()) {
       for (const sub of ['include', 'lib']) {
         const from = path.join(prefixes.get(name), sub);
         if (fs.existsSync(from)) fs.cpSync(from, path.join(tmp, sub), { recursive: true });
       }
     }
     fs.writeFileSync(path.join(tmp, 'versions.json'), JSON.stringify(
-      Object.fromEntries([...lock].map(([n, d]) => [n, d.version])), null, 2) + '\n');
+      Object.fromEntries([...lock].filter(([n]) => keys.has(n)).map(([n, d]) => [n, d.version])), null, 2) + '\n');
     fs.writeFileSync(path.join(tmp, '.complete'), '');
     fs.rmSync(merged, { recursive: true, force: true });
     fs.renameSync(tmp, merged);
