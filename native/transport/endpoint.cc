@@ -445,7 +445,15 @@ void Endpoint::write_now() {
       return;
     }
   }
-  if (engine_) engine_->on_output_committed();
+  if (engine_) {
+    engine_->on_output_committed();
+    // Only the handshake has been written so far (the usual state of an idle connection): its
+    // queues keep no storage for later (about 1 KiB per connection).
+    if (engine_->output().empty() && engine_->output().appended_total() <= response_end_) {
+      engine_->output().release_storage();
+      preopen_output_.release_storage();
+    }
+  }
   const bool was_waiting = waiting_writable_;
   waiting_writable_ = false;
   update_poll();

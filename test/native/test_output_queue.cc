@@ -422,3 +422,34 @@ TEST(clear_in_ack_mode_keeps_sent_unacknowledged_bytes_at_every_split) {
     CHECK_EQ(q.unacknowledged(), size_t{0});
   }
 }
+
+// An idle connection's queue after the handshake: release_storage() frees the retained chunk,
+// refuses while anything is pending or unacknowledged, and the queue works as new afterwards.
+TEST(release_storage_frees_the_retained_chunk_only_when_idle) {
+  OutputQueue q;
+  const std::vector<uint8_t> response(160, 'h');
+  q.append_copy(response.data(), response.size());
+  q.release_storage();  // pending: no-op
+  CHECK_EQ(q.bytes(), response.size());
+  CHECK(q.chunk_bytes() > 0);
+  q.commit(q.bytes());
+  CHECK(q.empty());
+  CHECK(q.chunk_bytes() > 0);  // retained for reuse
+  q.release_storage();
+  CHECK_EQ(q.chunk_bytes(), size_t{0});
+  q.append_copy(response.data(), 10);
+  Slice s[4];
+  CHECK_EQ(q.gather(s, 4), size_t{1});
+  CHECK(std::equal(s[0].data, s[0].data + 10, response.begin()));
+  q.commit(10);
+  // In acknowledgement mode, sent but unacknowledged bytes keep their storage.
+  q.release_storage();
+  q.set_release_on_ack(true);
+  q.append_copy(response.data(), response.size());
+  q.commit(response.size());
+  q.release_storage();
+  CHECK(q.chunk_bytes() > 0);
+  CHECK_EQ(q.acknowledge(response.size()), response.size());
+  q.release_storage();
+  CHECK_EQ(q.chunk_bytes(), size_t{0});
+}

@@ -238,6 +238,21 @@ size_t OutputQueue::copy_borrowed_since(uint64_t from) {
   return copied;
 }
 
+void OutputQueue::release_storage() {
+  if (pending_ != 0 || unacked_ != 0 || head_ != segments_.size()) return;
+  for (const auto& c : chunks_) {
+    if (c->refs != 0) return;
+  }
+  chunks_.clear();
+  chunks_.shrink_to_fit();
+  segments_.clear();
+  segments_.shrink_to_fit();
+  head_ = 0;
+  sent_seg_ = 0;
+  sent_off_ = 0;
+  next_chunk_ = kMinChunk;
+}
+
 size_t OutputQueue::chunk_bytes() const {
   size_t total = 0;
   for (const auto& c : chunks_) total += c->cap;

@@ -99,6 +99,10 @@ class OutputQueue {
   uint64_t committed_total() const { return committed_; }
   // Owned storage currently allocated (for memory accounting and tests).
   size_t chunk_bytes() const;
+  // Frees the storage an empty queue keeps for reuse (the retained chunk, the segment list's
+  // capacity): for a connection about to sit idle, where a kilobyte per connection matters more
+  // than one allocation on its next send. No-op unless the queue is empty (nothing unacknowledged).
+  void release_storage();
 
  private:
   struct Chunk {

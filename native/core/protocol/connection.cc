@@ -128,8 +128,9 @@ ProtocolError Connection::on_control_frame(Opcode opcode, std::span<const uint8_
       // §5.5.2: answer with a pong "as soon as is practical", unless we already sent a close
       // (the close is our last frame). §5.5.3: the pong carries the ping's application data.
       if (config_.auto_pong && state_ == ConnectionState::Open) {
-        if (!payload.empty()) std::memcpy(pong_payload_, payload.data(), payload.size());
-        pong_len_ = static_cast<uint8_t>(payload.size());
+        if (!pongs_) pongs_ = std::make_unique<PongState>();
+        if (!payload.empty()) std::memcpy(pongs_->payload, payload.data(), payload.size());
+        pongs_->len = static_cast<uint8_t>(payload.size());
         pong_pending_ = true;
         queue_pending_pong();
       }
@@ -313,15 +314,16 @@ void Connection::queue_pending_pong() {
   // without reading must not grow the output queue: at most kMaxUnwrittenPongs automatic pongs
   // may wait unwritten; beyond that, later pings replace the pending payload and are answered
   // once earlier pongs leave (§5.5.3 allows answering only the most recent ping).
+  PongState& p = *pongs_;  // pong_pending_ is only set after it was allocated
   const uint64_t written = output_.committed_total();
-  while (pongs_unwritten_ > 0 && pong_ends_[pong_head_] <= written) {
-    pong_head_ = (pong_head_ + 1) % kMaxUnwrittenPongs;
-    pongs_unwritten_--;
+  while (p.unwritten > 0 && p.ends[p.head] <= written) {
+    p.head = (p.head + 1) % kMaxUnwrittenPongs;
+    p.unwritten--;
   }
-  if (pongs_unwritten_ == kMaxUnwrittenPongs) return;
-  writer_.write_pong(output_, {pong_payload_, pong_len_});
-  pong_ends_[(pong_head_ + pongs_unwritten_) % kMaxUnwrittenPongs] = output_.appended_total();
-  pongs_unwritten_++;
+  if (p.unwritten == kMaxUnwrittenPongs) return;
+  writer_.write_pong(output_, {p.payload, p.len});
+  p.ends[(p.head + p.unwritten) % kMaxUnwrittenPongs] = output_.appended_total();
+  p.unwritten++;
   pong_pending_ = false;
 }
 

@@ -126,11 +126,18 @@ class Connection final : private FrameSink {
   uint64_t ping_sent_ms_ = 0;
   uint64_t close_sent_ms_ = 0;
   uint64_t transport_close_deadline_ = kNoDeadline;
-  // Output positions just past each automatic pong not yet written (a ring, oldest at head).
+  // Automatic pongs: allocated at the first ping, so a connection that is never pinged (most
+  // idle ones) does not carry ~400 bytes for them.
   static constexpr uint8_t kMaxUnwrittenPongs = 32;
-  uint64_t pong_ends_[kMaxUnwrittenPongs] = {};
-  uint8_t pong_head_ = 0;
-  uint8_t pongs_unwritten_ = 0;
+  struct PongState {
+    // Output positions just past each automatic pong not yet written (a ring, oldest at head).
+    uint64_t ends[kMaxUnwrittenPongs] = {};
+    uint8_t head = 0;
+    uint8_t unwritten = 0;
+    uint8_t len = 0;
+    uint8_t payload[kMaxControlPayload];
+  };
+  std::unique_ptr<PongState> pongs_;
   ConnectionState state_ = ConnectionState::Open;
   bool ping_outstanding_ = false;  // our automatic ping awaits a sign of life
   bool close_transport_ = false;
@@ -139,8 +146,6 @@ class Connection final : private FrameSink {
   bool suspended_ = false;  // see suspended()
   bool paused_ = false;     // see set_paused()
   std::vector<uint8_t> pending_input_;  // unparsed input while suspended (≤ one read + what came after)
-  uint8_t pong_len_ = 0;
-  uint8_t pong_payload_[kMaxControlPayload];
 };
 
 }  // namespace sockudo::protocol
