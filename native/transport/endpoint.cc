@@ -20,6 +20,11 @@
 
 namespace sockudo::transport {
 
+const handshake::UpgradeRequest& Endpoint::upgrade_request() const {
+  static const handshake::UpgradeRequest kNone{};  // immutable: no per-process mutable state
+  return request_ ? *request_ : kNone;
+}
+
 namespace {
 // io_uring links carry sockets only (a pipe handed to handleUpgrade stays on readiness polling).
 bool is_socket(int fd) {

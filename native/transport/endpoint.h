@@ -145,7 +145,8 @@ class Endpoint final : public LinkEvents, public LoopMember {
   void announce();
 
   // --- server handshake decision -------------------------------------------------------------
-  const handshake::UpgradeRequest& upgrade_request() const { return request_; }
+  // The request being decided (empty once the connection is open: it is freed then).
+  const handshake::UpgradeRequest& upgrade_request() const;
   // The request's header fields (an HTTP/1.1 head or an HTTP/2 header block) until decided.
   const handshake::HeaderList* request_head() const {
     return head_ ? static_cast<const handshake::HeaderList*>(head_.get()) : connect_.get();
@@ -291,7 +292,7 @@ class Endpoint final : public LinkEvents, public LoopMember {
 
   std::unique_ptr<handshake::HttpHeadParser> head_;       // an HTTP/1.1 request, until decided
   std::unique_ptr<handshake::ConnectRequest> connect_;    // or a stream's request block
-  handshake::UpgradeRequest request_;
+  std::unique_ptr<handshake::UpgradeRequest> request_;  // while the handshake is decided
   std::unique_ptr<handshake::ClientHandshake> client_;
   std::string rejection_body_;
   uint64_t rejection_body_len_ = UINT64_MAX;  // Content-Length of a refused upgrade's body (MAX: until EOF)

@@ -25,7 +25,7 @@ Endpoint* Endpoint::create_stream(Loop& loop, std::unique_ptr<Link> link, std::s
   s->remote_ = remote;
   s->server_ = server;
   s->connect_ = std::move(request);
-  s->request_ = upgrade;
+  s->request_ = std::make_unique<handshake::UpgradeRequest>(upgrade);
   s->phase_ = EndpointPhase::AwaitingDecision;
   if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
   server->on_socket_created(*s);
@@ -66,7 +66,7 @@ void Endpoint::on_link_response(int status, const handshake::HeaderList& fields)
 }
 
 void Endpoint::announce() {
-  if (phase_ == EndpointPhase::AwaitingDecision && connect_ && server_) server_->on_upgrade_request(*this, *connect_, request_);
+  if (phase_ == EndpointPhase::AwaitingDecision && connect_ && server_) server_->on_upgrade_request(*this, *connect_, *request_);
 }
 
 void Endpoint::process_server_head(uint8_t* data, size_t len) {
@@ -79,7 +79,8 @@ void Endpoint::process_server_head(uint8_t* data, size_t len) {
   head_started_ = true;
   const auto r = head_->feed(data, len);
   if (r.state == handshake::HeadState::NeedMore) return;
-  handshake::UpgradeVerdict verdict = handshake::validate_upgrade(*head_, request_);
+  if (!request_) request_ = std::make_unique<handshake::UpgradeRequest>();
+  handshake::UpgradeVerdict verdict = handshake::validate_upgrade(*head_, *request_);
   if (verdict.kind == handshake::UpgradeKind::NotUpgrade && config_->http_handoff && link_->os_fd() >= 0) {
     // Plain HTTP for the application: the head as it arrived, then whatever followed it (a body's
     // start, pipelined requests), and the descriptor. Our copy of the fd is closed by destroy()
@@ -106,7 +107,7 @@ void Endpoint::process_server_head(uint8_t* data, size_t len) {
   held_.assign(data + r.consumed, data + len);
   phase_ = EndpointPhase::AwaitingDecision;
   update_poll();
-  server_->on_upgrade_request(*this, *head_, request_);
+  server_->on_upgrade_request(*this, *head_, *request_);
 }
 
 // This endpoint was only the first reader of the connection: the session becomes the link's
@@ -204,13 +205,13 @@ handshake::BuildError Endpoint::accept(SocketHandler* handler, const handshake::
   handshake::AcceptOptions answer = options;
   protocol::DeflateNegotiation deflate;
   if (config_->deflate_server.enabled && answer.extensions.empty()) {
-    deflate = protocol::negotiate_deflate(config_->deflate_server, request_.extensions);
+    deflate = protocol::negotiate_deflate(config_->deflate_server, request_->extensions);
     if (deflate.accepted) answer.extensions = deflate.response;
   }
   std::string out;
   std::vector<handshake::OwnedField> fields;
-  const auto err = link_->frames_answer() ? handshake::build_accept_fields(request_, answer, fields)
-                                          : handshake::build_accept_response(request_, answer, out);
+  const auto err = link_->frames_answer() ? handshake::build_accept_fields(*request_, answer, fields)
+                                          : handshake::build_accept_response(*request_, answer, out);
   if (err != handshake::BuildError::None) return err;
   set_handler(handler);
   handshake_deadline_ = protocol::kNoDeadline;
@@ -223,9 +224,9 @@ handshake::BuildError Endpoint::accept(SocketHandler* handler, const handshake::
     engine_->output().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
     response_end_ = engine_->output().appended_total();
   }
-  head_.reset();  // request_ views die with them: clear them too
+  head_.reset();  // request_ views die with them: free it too (an open connection keeps no handshake state)
   connect_.reset();
-  request_ = {};
+  request_.reset();
   mark_dirty();
   arm_timer();
   if (server_) server_->on_handshake_decided(*this);

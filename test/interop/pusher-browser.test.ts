@@ -116,6 +116,8 @@ describe.skipIf(skip !== null)('pusher-js browser bundle in headless Chromium â†
     await s.connected(node);
     const nodeCh = node.subscribe('private-chat');
     await nextEvent(nodeCh, 'pusher:subscription_succeeded');
+    // Bound before the page triggers: the event may arrive before evaluate() returns.
+    const fromBrowser = nextEvent(nodeCh, 'client-msg', 10_000);
     await browser.evaluate(`(async () => {
       const ch = clients.a.subscribe('private-chat');
       await next(ch, 'pusher:subscription_succeeded');
@@ -124,7 +126,7 @@ describe.skipIf(skip !== null)('pusher-js browser bundle in headless Chromium â†
       ch.bind('client-reply', (d) => chat.replies.push(d));
       ch.trigger('client-msg', { n: 1 });
     })()`, 10_000);
-    expect(await nextEvent(nodeCh, 'client-msg')).toEqual({ n: 1 });
+    expect(await fromBrowser).toEqual({ n: 1 });
     nodeCh.trigger('client-reply', { ok: true });
     const chat = await browser.evaluate<{ echoed: number; replies: unknown[] }>(
       `(async () => { for (let i = 0; i < 100 && chat.replies.length < 1; i++) await new Promise((r) => setTimeout(r, 50)); await new Promise((r) => setTimeout(r, 200)); return chat; })()`, 10_000);
