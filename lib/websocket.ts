@@ -198,8 +198,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   #readingPaused = false;
   /** What the native side was told about 'ping' / 'pong' listeners (bit 1: ping, bit 2: pong). */
   #controlListeners = 0;
-  #drainWaiters: Waiter[] = [];
-  #closeWaiters: (() => void)[] = [];
+  /** Created on first use (most connections never wait): fewer objects per idle connection. */
+  #drainWaiters: Waiter[] | null = null;
+  #closeWaiters: (() => void)[] | null = null;
   #readable: ReadableStream<Message> | undefined;
   #writable: WritableStream<SendData> | undefined;
 
@@ -516,14 +517,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     if (this.#state !== OPEN) throw new InvalidStateError('the WebSocket is not open');
     const status = this.send(chunk);
     if (status === 'success') return undefined;
-    if (status === 'backpressure') return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    if (status === 'backpressure') return new Promise((resolve, reject) => (this.#drainWaiters ??= []).push({ resolve, reject }));
     throw new InvalidStateError(this.#state === OPEN ? 'the message was dropped (maxBackpressure exceeded)' : 'the WebSocket is not open');
   }
 
   #closeAndWait(): Promise<void> | undefined {
     if (this.#state === CLOSED) return undefined;
     this.close(1000);
-    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+    return new Promise((resolve) => (this.#closeWaiters ??= []).push(resolve));
   }
 
   #acquire(kind: Consumer['kind']): MessageQueue<Message> {
@@ -574,8 +575,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   #onDrain(): void {
     const waiters = this.#drainWaiters;
-    if (waiters.length > 0) {
-      this.#drainWaiters = [];
+    if (waiters !== null) {
+      this.#drainWaiters = null;
       for (const w of waiters) w.resolve();
     }
     this.emit('drain');
@@ -591,9 +592,11 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
     this.#queue?.end();
-    if (this.#drainWaiters.length > 0) {
+    const drainWaiters = this.#drainWaiters;
+    if (drainWaiters !== null) {
+      this.#drainWaiters = null;
       const error = new InvalidStateError('the WebSocket closed before the message could be sent');
-      for (const w of this.#drainWaiters.splice(0)) w.reject(error);
+      for (const w of drainWaiters) w.reject(error);
     }
     // Bookkeeping first (like ws: inside a 'close' listener the socket is no longer in
     // server.clients, nor subscribed); the server's own 'close' follows on a later tick.
@@ -605,7 +608,9 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     const onClosed = this.#onClosed;
     this.#onClosed = null;
     onClosed?.(this as WebSocket<unknown>);
-    for (const resolve of this.#closeWaiters.splice(0)) resolve();
+    const closeWaiters = this.#closeWaiters;
+    this.#closeWaiters = null;
+    for (const resolve of closeWaiters ?? []) resolve();
     this.emit('close', code, reason);
   }
 

@@ -294,10 +294,13 @@ void ServerWrap::on_upgrade_request(transport::Endpoint& socket, const handshake
   }
   // ws.transport: the server's choice, unless this connection could not follow it.
   const std::string_view name = socket.transport_name();
-  SocketWrap::Unwrap(wrap.As<Napi::Object>())->set_transport_reason(
-      name == transport_.name() ? "the server's: " + transport_.reason
-      : name == "duplex"        ? std::string("a JS Duplex carries its bytes")
-                                : std::string("adopted descriptor is not a TCP socket"));
+  SocketWrap* sw = SocketWrap::Unwrap(wrap.As<Napi::Object>());
+  if (name == transport_.name()) {
+    if (!follow_reason_) follow_reason_ = std::make_shared<const std::string>("the server's: " + transport_.reason);
+    sw->set_transport_reason(follow_reason_);
+  } else {
+    sw->set_transport_reason(std::string(name == "duplex" ? "a JS Duplex carries its bytes" : "adopted descriptor is not a TCP socket"));
+  }
   tag = tag_of(socket);
   Napi::Array headers = Napi::Array::New(env, head.header_count() * 2);
   for (size_t i = 0; i < head.header_count(); i++) {

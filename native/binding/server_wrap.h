@@ -54,6 +54,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   EnvState* state_;
   std::shared_ptr<transport::SocketConfig> config_;
   TransportChoice transport_;
+  std::shared_ptr<const std::string> follow_reason_;  // "the server's: <reason>", shared by its connections
   transport::Listener* listener_ = nullptr;
   bool closed_ = false;  // close() called: no new sockets; JS server released when the last goes
   Napi::ObjectReference js_server_;

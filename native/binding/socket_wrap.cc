@@ -266,7 +266,7 @@ Napi::Value SocketWrap::transport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env, 2);
   a.Set(0u, Napi::String::New(env, transport_name_));
-  a.Set(1u, Napi::String::New(env, transport_reason_));
+  a.Set(1u, Napi::String::New(env, transport_reason_ ? *transport_reason_ : std::string()));
   return a;
 }
 

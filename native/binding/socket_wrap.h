@@ -8,6 +8,7 @@
 
 #include <napi.h>
 
+#include <memory>
 #include <string>
 
 #include "binding/env_state.h"
@@ -27,7 +28,9 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   void attach(transport::Endpoint* socket);
   void set_target(Napi::Object target);
   // Why its link is what it is: a client's choice (binding/transport_choice.h), or its server's.
-  void set_transport_reason(std::string reason) { transport_reason_ = std::move(reason); }
+  void set_transport_reason(std::string reason) { transport_reason_ = std::make_shared<const std::string>(std::move(reason)); }
+  // Shared by every connection that follows its server's choice (one string per server, not per connection).
+  void set_transport_reason(std::shared_ptr<const std::string> reason) { transport_reason_ = std::move(reason); }
   transport::Endpoint* socket() const { return socket_; }
   Napi::Value target_object() { return target_value(); }
 
@@ -82,7 +85,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   EnvState* state_ = nullptr;
   transport::Endpoint* socket_ = nullptr;
   const char* transport_name_ = "epoll";  // the link's, kept once the endpoint is gone
-  std::string transport_reason_;
+  std::shared_ptr<const std::string> transport_reason_;
   Napi::ObjectReference target_;
   // Whether JS listens for 'ping' / 'pong': without a listener the event never crosses into JS
   // (automatic pongs are native either way).

@@ -203,9 +203,10 @@ size_t FrameParser::take_payload(uint8_t* p, size_t n, FrameSink& sink) {
     if (frame_end && control_len_ == 0) {
       e = finish_control({p, k}, sink);  // the whole control payload is in this read
     } else {
-      std::memcpy(control_ + control_len_, p, k);  // k ≤ 125 - control_len_ (checked header)
+      if (!control_) control_ = std::make_unique<uint8_t[]>(kMaxControlPayload);
+      std::memcpy(control_.get() + control_len_, p, k);  // k ≤ 125 - control_len_ (checked header)
       control_len_ = static_cast<uint8_t>(control_len_ + k);
-      if (frame_end) e = finish_control({control_, control_len_}, sink);
+      if (frame_end) e = finish_control({control_.get(), control_len_}, sink);
     }
   } else {
     e = sink.on_data_payload({p, k}, frame_end, frame_end && header_.fin);

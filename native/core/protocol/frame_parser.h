@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "core/protocol/errors.h"
@@ -107,7 +108,8 @@ class FrameParser {
   uint8_t spill_len_ = 0;
   uint8_t control_len_ = 0;
   uint8_t spill_[kMaxFrameHeaderSize];
-  uint8_t control_[kMaxControlPayload];
+  // A control payload split across reads (rare: allocated the first time one is).
+  std::unique_ptr<uint8_t[]> control_;
 };
 
 }  // namespace sockudo::protocol
