@@ -248,6 +248,8 @@ export interface NativeHandlers {
 export interface NativeBinding {
   /** output[offset + i] = source[i] ^ key[(phase + i) % 4] */
   mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, phase: number): void;
+  /** In place: buffer[i] ^= key[(phase + i) % 4]. */
+  unmask(buffer: Uint8Array, key: Uint8Array, phase: number): void;
   isValidUTF8(data: Uint8Array): boolean;
   kernels(): NativeKernels;
   versions(): NativeVersions;

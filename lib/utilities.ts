@@ -66,7 +66,7 @@ export function unmask(buffer: Uint8Array, key: Uint8Array, offset = 0): Uint8Ar
     for (let i = 0; i < n; i++) buffer[i] = buffer[i]! ^ key[(i + phase) & 3]!;
     return buffer;
   }
-  native.mask(buffer, key, buffer, 0, phase);
+  native.unmask(buffer, key, phase);
   return buffer;
 }
 

@@ -9,16 +9,6 @@ namespace sockudo::binding {
 
 namespace {
 
-// The bytes of a TypedArray (or ArrayBuffer/DataView) argument (read_bytes: one N-API info call),
-// writable: the output of mask() is one of them.
-bool get_bytes(const Napi::Value& v, uint8_t** data, size_t* len) {
-  ByteView view;
-  if (!read_bytes(v, view)) return false;
-  *data = const_cast<uint8_t*>(view.data);
-  *len = view.len;
-  return true;
-}
-
 Napi::Value throw_type(Napi::Env env, const char* msg) {
   Napi::TypeError err = Napi::TypeError::New(env, msg);
   err.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
@@ -34,32 +24,82 @@ Napi::Value throw_range(Napi::Env env, const char* msg) {
 }
 
 // mask(source, key, output, outputOffset, phase): output[outputOffset + i] = source[i] ^ key[(phase + i) % 4]
-Napi::Value mask(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint8_t *src, *key, *out;
-  size_t src_len, key_len, out_len;
+// Written against the raw N-API (as bufferutil is): at 125 B the call's fixed cost is most of the
+// time, and node-addon-api's wrappers, a type check per argument and the instance-data lookup
+// cost a third of it. `data` is the EnvState (the kernel), bound when the function is created.
+napi_value mask(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  void *src = nullptr, *key = nullptr, *out = nullptr;
+  size_t src_len = 0, key_len = 0, out_len = 0;
   double offset = 0, phase = 0;
-  // napi_get_value_double fails for a non-number: no separate type checks (each is an N-API call).
-  if (info.Length() < 5 || !get_bytes(info[0], &src, &src_len) || !get_bytes(info[1], &key, &key_len) ||
-      !get_bytes(info[2], &out, &out_len) || napi_get_value_double(env, info[3], &offset) != napi_ok ||
-      napi_get_value_double(env, info[4], &phase) != napi_ok)
-    return throw_type(env, "mask(source, key, output, offset, phase) expects typed arrays and numbers");
-  if (key_len != 4) return throw_range(env, "key must be 4 bytes");
-  if (!(offset >= 0) || offset > static_cast<double>(out_len) || static_cast<double>(src_len) > out_len - offset)
-    return throw_range(env, "output is too small for source at offset");
-  if (!(phase >= 0)) return throw_range(env, "phase must be a non-negative integer");
-  const auto& kernel = *env_state(env).mask_kernel;
-  simd::apply_mask(kernel, out + static_cast<size_t>(offset), src, src_len, key,
-                   static_cast<size_t>(static_cast<uint64_t>(phase) & 3));
-  return env.Undefined();
+  // Any view's bytes with one call each (napi_get_buffer_info), numbers without a separate type check.
+  if (argc < 5 || napi_get_buffer_info(env, argv[0], &src, &src_len) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &key, &key_len) != napi_ok ||
+      napi_get_buffer_info(env, argv[2], &out, &out_len) != napi_ok ||
+      napi_get_value_double(env, argv[3], &offset) != napi_ok || napi_get_value_double(env, argv[4], &phase) != napi_ok) {
+    throw_type(Napi::Env(env), "mask(source, key, output, offset, phase) expects typed arrays and numbers");
+    return nullptr;
+  }
+  if (key_len != 4) {
+    throw_range(Napi::Env(env), "key must be 4 bytes");
+    return nullptr;
+  }
+  if (!(offset >= 0) || offset > static_cast<double>(out_len) || static_cast<double>(src_len) > out_len - offset) {
+    throw_range(Napi::Env(env), "output is too small for source at offset");
+    return nullptr;
+  }
+  if (!(phase >= 0)) {
+    throw_range(Napi::Env(env), "phase must be a non-negative integer");
+    return nullptr;
+  }
+  const auto& kernel = *static_cast<EnvState*>(data)->mask_kernel;
+  simd::apply_mask(kernel, static_cast<uint8_t*>(out) + static_cast<size_t>(offset), static_cast<const uint8_t*>(src), src_len,
+                   static_cast<const uint8_t*>(key), static_cast<size_t>(static_cast<uint64_t>(phase) & 3));
+  return nullptr;  // undefined
 }
 
-Napi::Value is_valid_utf8(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint8_t* data;
-  size_t len;
-  if (info.Length() < 1 || !get_bytes(info[0], &data, &len)) return throw_type(env, "isValidUTF8 expects a typed array");
-  return Napi::Boolean::New(env, utf8::is_valid(data, len));
+// unmask(buffer, key, phase): buffer[i] ^= key[(phase + i) % 4], in place (three arguments, as
+// bufferutil's two-argument unmask: every argument costs an N-API call at small sizes).
+napi_value unmask(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  void *buf = nullptr, *key = nullptr;
+  size_t len = 0, key_len = 0;
+  double phase = 0;
+  if (argc < 3 || napi_get_buffer_info(env, argv[0], &buf, &len) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &key, &key_len) != napi_ok || napi_get_value_double(env, argv[2], &phase) != napi_ok) {
+    throw_type(Napi::Env(env), "unmask(buffer, key, phase) expects typed arrays and a number");
+    return nullptr;
+  }
+  if (key_len != 4 || !(phase >= 0)) {
+    throw_range(Napi::Env(env), "key must be 4 bytes and phase a non-negative integer");
+    return nullptr;
+  }
+  auto* p = static_cast<uint8_t*>(buf);
+  simd::apply_mask(*static_cast<EnvState*>(data)->mask_kernel, p, p, len, static_cast<const uint8_t*>(key),
+                   static_cast<size_t>(static_cast<uint64_t>(phase) & 3));
+  return nullptr;
+}
+
+// isValidUTF8(view): raw N-API for the same reason as mask().
+napi_value is_valid_utf8(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  void* bytes = nullptr;
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok || argc < 1 ||
+      napi_get_buffer_info(env, arg, &bytes, &len) != napi_ok) {
+    throw_type(Napi::Env(env), "isValidUTF8 expects a typed array");
+    return nullptr;
+  }
+  napi_value result;
+  napi_get_boolean(env, utf8::is_valid(static_cast<const uint8_t*>(bytes), len), &result);
+  return result;
 }
 
 Napi::Value kernels(const Napi::CallbackInfo& info) {
@@ -87,8 +127,13 @@ Napi::Value kernels(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_utilities(Napi::Env env, Napi::Object exports) {
-  exports.Set("mask", Napi::Function::New(env, mask, "mask"));
-  exports.Set("isValidUTF8", Napi::Function::New(env, is_valid_utf8, "isValidUTF8"));
+  napi_value fn;
+  napi_create_function(env, "mask", NAPI_AUTO_LENGTH, mask, &env_state(env), &fn);
+  exports.Set("mask", fn);
+  napi_create_function(env, "unmask", NAPI_AUTO_LENGTH, unmask, &env_state(env), &fn);
+  exports.Set("unmask", fn);
+  napi_create_function(env, "isValidUTF8", NAPI_AUTO_LENGTH, is_valid_utf8, nullptr, &fn);
+  exports.Set("isValidUTF8", fn);
   exports.Set("kernels", Napi::Function::New(env, kernels, "kernels"));
 }
 
