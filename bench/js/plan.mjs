@@ -20,12 +20,17 @@ export function scenarios({ quick, seconds }) {
   const s = (full, short) => String(seconds ?? (quick ? short : full));
   const warmup = quick ? '0.5' : '1';
   const echoCases = [];
-  for (const connections of quick ? [100] : [100, 1000]) {
-    for (const size of quick ? [13, 16 * KiB] : [13, 512, KiB, 16 * KiB]) {
-      echoCases.push({
-        id: `echo-${connections}-${size}`, title: `${connections} conns × ${sizeLabel(size)}`, params: { connections, size },
-        args: ['--scenario', 'echo', '--connections', String(connections), '--size', String(size), '--seconds', s(3, 1), '--warmup', warmup],
-      });
+  // Text and binary: text costs a UTF-8 check (and, through JS, a string); binary does not.
+  for (const binary of quick ? [false] : [false, true]) {
+    for (const connections of quick ? [100] : [100, 1000]) {
+      for (const size of quick ? [13, 16 * KiB] : [13, 512, KiB, 16 * KiB]) {
+        echoCases.push({
+          id: `echo-${binary ? 'bin-' : ''}${connections}-${size}`,
+          title: `${connections} conns × ${sizeLabel(size)}${binary ? ' binary' : ''}`, params: { connections, size, binary },
+          args: ['--scenario', 'echo', '--connections', String(connections), '--size', String(size), '--seconds', s(3, 1), '--warmup', warmup,
+            ...(binary ? ['--binary'] : [])],
+        });
+      }
     }
   }
   const broadcastCases = [];
