@@ -36,9 +36,12 @@ napi_value call_handler(EnvState& state, Napi::Env env, const Napi::FunctionRefe
   if (state.tearing_down || fn.IsEmpty()) return undefined;
   state.loop->ensure_js();
   napi_value result = undefined;
-  if (napi_call_function(env, undefined, fn.Value(), args.size(), args.begin(), &result) != napi_ok) result = undefined;
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
+  const napi_status status = napi_call_function(env, undefined, fn.Value(), args.size(), args.begin(), &result);
+  if (status != napi_ok) result = undefined;
+  // A handler that threw leaves napi_pending_exception (no separate check per event: this runs
+  // for every message).
+  bool pending = status == napi_pending_exception;
+  if (!pending && status != napi_ok) napi_is_exception_pending(env, &pending);
   if (pending) {
     napi_value error;
     napi_get_and_clear_last_exception(env, &error);

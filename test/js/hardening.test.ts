@@ -448,3 +448,27 @@ describe('README: client masking keys come from the CSPRNG-fed pool (not a fixed
     expect(chi).toBeLessThan(50);
   });
 });
+
+describe('an exception thrown by an event handler', () => {
+  it('reaches process "uncaughtException" (Node\'s rule for callbacks), and the connection goes on: the next message is delivered', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { root } = await import('./helpers');
+    const script = `
+      const { WebSocketServer, connect } = require('.');
+      const seen = [];
+      process.on('uncaughtException', (e) => seen.push('uncaught:' + e.message));
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (ws) => ws.on('message', (m) => {
+        seen.push('message:' + m);
+        if (String(m) === 'boom') throw new Error('handler failed');
+      }));
+      wss.on('listening', async () => {
+        const c = await connect('ws://127.0.0.1:' + wss.address().port);
+        c.send('boom'); c.send('after');
+        setTimeout(async () => { console.log(JSON.stringify(seen)); c.terminate(); await wss.close(); }, 300);
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual(['message:boom', 'uncaught:handler failed', 'message:after']);
+  });
+});
