@@ -20,6 +20,16 @@
 
 namespace sockudo::transport {
 
+// The handshake's own output queue, created when the handshake first writes (in the link's
+// acknowledgement mode when it sends in place) and dropped once it is written.
+io::OutputQueue& Endpoint::preopen() {
+  if (!preopen_output_) {
+    preopen_output_ = std::make_unique<io::OutputQueue>();
+    if (preopen_ack_) preopen_output_->set_release_on_ack(true);
+  }
+  return *preopen_output_;
+}
+
 const handshake::UpgradeRequest& Endpoint::upgrade_request() const {
   static const handshake::UpgradeRequest kNone{};  // immutable: no per-process mutable state
   return request_ ? *request_ : kNone;
@@ -63,7 +73,7 @@ Endpoint::Endpoint(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const
   handles_open_ = 2;  // the timer and the link
   link_->set_events(this);
   // An io_uring link sends straight from our queues: they keep what it took until it was sent.
-  if (link_->send_in_place(true)) preopen_output_.set_release_on_ack(true);
+  if (link_->send_in_place(true)) preopen_ack_ = true;
   loop_.add_member(this);
 }
 
@@ -120,7 +130,7 @@ Endpoint* Endpoint::create_client(Loop& loop, const std::string& ip, uint16_t po
   s->phase_ = EndpointPhase::ClientConnecting;
   if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
   s->remote_ = {ip, port, ip.find(':') == std::string::npos ? 4 : 6};
-  s->preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(request.data()), request.size());
+  s->preopen().append_copy(reinterpret_cast<const uint8_t*>(request.data()), request.size());
   s->update_poll();  // the link waits for the connect (and the TLS handshake) itself
   s->arm_timer();
   return s;
@@ -163,8 +173,8 @@ void Endpoint::on_link_failed(const LinkFailure& failure) {
 
 void Endpoint::on_link_acknowledged(size_t bytes) {
   // In stream order: what the handshake queue sent first, then the engine's output.
-  const size_t early = std::min(bytes, preopen_output_.unacknowledged());
-  if (early > 0) preopen_output_.acknowledge(early);
+  const size_t early = preopen_output_ ? std::min(bytes, preopen_output_->unacknowledged()) : 0;
+  if (early > 0) preopen_output_->acknowledge(early);
   if (engine_ && bytes > early) engine_->output().acknowledge(bytes - early);
   // Our last bytes (a close reply) have left the stream: end our direction now.
   if (phase_ == EndpointPhase::Draining && !lingering_ && buffered_amount() == 0) linger();
@@ -202,8 +212,8 @@ void Endpoint::on_timer(uv_timer_t* handle) {
       // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
       std::string out;
       handshake::build_error_response(408, "", {}, out);
-      s->preopen_output_.clear();
-      s->preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+      s->preopen().clear();
+      s->preopen().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
       if (s->server_) s->server_->on_handshake_rejected(*s, 408);
       s->begin_draining();
     }
@@ -374,7 +384,7 @@ void Endpoint::resume_reading() {
 }
 
 size_t Endpoint::buffered_amount() const {
-  return preopen_output_.bytes() + (engine_ ? engine_->output().bytes() : 0) + (link_ ? link_->buffered() : 0);
+  return (preopen_output_ ? preopen_output_->bytes() : 0) + (engine_ ? engine_->output().bytes() : 0) + (link_ ? link_->buffered() : 0);
 }
 
 void Endpoint::after_engine() {
@@ -433,7 +443,7 @@ void Endpoint::flush_from_loop() {
 // Writes as much of the queued output as the kernel takes, in one writev per call.
 void Endpoint::write_now() {
   for (;;) {
-    io::OutputQueue& q = !preopen_output_.empty() || !engine_ ? preopen_output_ : engine_->output();
+    io::OutputQueue& q = (preopen_output_ && !preopen_output_->empty()) || !engine_ ? preopen() : engine_->output();
     if (q.empty()) break;
     io::Slice slices[kMaxIov];
     const size_t n = q.gather(slices, kMaxIov);
@@ -456,7 +466,8 @@ void Endpoint::write_now() {
     // queues keep no storage for later (about 1 KiB per connection).
     if (engine_->output().empty() && engine_->output().appended_total() <= response_end_) {
       engine_->output().release_storage();
-      preopen_output_.release_storage();
+      // The handshake's queue is gone entirely once nothing in it waits for an acknowledgement.
+      if (preopen_output_ && preopen_output_->empty() && preopen_output_->unacknowledged() == 0) preopen_output_.reset();
     }
   }
   const bool was_waiting = waiting_writable_;
@@ -608,7 +619,7 @@ void Endpoint::destroy() {
   // Unsent output is dropped now (its borrowed JS buffers released), unless a link operation may
   // still read it: then it goes with the socket, after the link's close completed.
   if (!link_reads_later) {
-    preopen_output_.clear();
+    if (preopen_output_) preopen_output_->clear();
     if (engine_) engine_->output().clear();
   }
   loop_.unmark_dirty(this);

@@ -261,6 +261,7 @@ class Endpoint final : public LinkEvents, public LoopMember {
   void update_poll();
   bool wants_input() const;
   void hold(const uint8_t* data, size_t len);
+  io::OutputQueue& preopen();
   void arm_timer();
   void mark_dirty();
   protocol::EventSink& sink();
@@ -299,7 +300,8 @@ class Endpoint final : public LinkEvents, public LoopMember {
   std::unique_ptr<pubsub::Subscriber> subscriber_;  // created on the first subscribe
   std::unique_ptr<protocol::PerMessageDeflate> deflate_;  // outlives engine_, which points to it
   std::unique_ptr<protocol::Connection> engine_;
-  io::OutputQueue preopen_output_;   // the handshake's own bytes (request / responses)
+  std::unique_ptr<io::OutputQueue> preopen_output_;  // the handshake's own bytes (request / responses), while any
+  bool preopen_ack_ = false;  // the link sends in place: the handshake's queue keeps bytes until acknowledged
   std::vector<uint8_t> held_;        // bytes after the head, delivered by start() (≤ kMaxHeldInput + one read)
   SocketAddress remote_;
   std::string protocol_;

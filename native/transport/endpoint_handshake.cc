@@ -98,7 +98,7 @@ void Endpoint::process_server_head(uint8_t* data, size_t len) {
   if (verdict.kind != handshake::UpgradeKind::Valid) {
     std::string out;
     handshake::build_rejection(verdict, out);
-    preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+    preopen().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
     server_->on_handshake_rejected(*this, verdict.status);
     begin_draining();
     return;
@@ -195,7 +195,7 @@ void Endpoint::open_engine(protocol::Role role, const protocol::DeflateAgreement
   client_.reset();
   // A client's request has left by now: free the handshake queue's chunk instead of keeping it
   // for a reuse that never comes. (A server's 101 goes through the engine's own queue.)
-  if (preopen_output_.empty() && preopen_output_.unacknowledged() == 0) preopen_output_.clear();
+  if (preopen_output_ && preopen_output_->empty() && preopen_output_->unacknowledged() == 0) preopen_output_.reset();
   phase_ = EndpointPhase::Open;
 }
 
@@ -245,7 +245,7 @@ handshake::BuildError Endpoint::reject(int status, std::string_view body, std::s
     out.clear();
     handshake::build_error_response(500, "", {}, out);
   }
-  preopen_output_.append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+  preopen().append_copy(reinterpret_cast<const uint8_t*>(out.data()), out.size());
   begin_draining();
   if (server_) server_->on_handshake_decided(*this);
   return err;
