@@ -283,7 +283,9 @@ describe.skipIf(redisSkip !== null)('Pusher server as a three-node cluster (redi
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] }), (c) => { if (c.exitCode === null) c.kill('SIGKILL'); });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => { out += String(d); });
-    await waitUntil(() => out.includes('(2 workers)'), 'listening', 15_000);
+    // The banner's lines may arrive in separate chunks: wait for its last one.
+    await waitUntil(() => out.includes('(the default local app'), 'listening', 15_000);
+    expect(out).toContain('(2 workers)');
     expect(out).toContain('app id=app-id key=app-key secret=app-secret');
     const sdk = sdkFor(port, { id: 'app-id', key: 'app-key', secret: 'app-secret' });
     // Clients until both workers have a subscriber of the channel (each then holds one Redis subscription to its topic).

@@ -76,7 +76,7 @@ describe('command and package entry', () => {
     cleanup.add(child, (c) => c.exitCode === null && c.kill('SIGKILL'));
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    await waitUntil(() => out.includes('app id='), 'startup banner', 10_000);
+    await waitUntil(() => out.includes('(the default local app'), 'startup banner (its last line)', 10_000);
     expect(out).toContain('app id=app-id key=app-key secret=app-secret');
     const port = Number(/listening on [^:]+:(\d+)/.exec(out)![1]);
     const ws = cleanup.add(await lib.connect(`ws://127.0.0.1:${port}/app/app-key?protocol=7`), (w) => w.terminate());
