@@ -42,7 +42,7 @@ describe('native surface', () => {
   it('the addon exports exactly the functions lib/native.ts declares', () => {
     const binding = requireFromRoot(built);
     expect(Object.keys(binding).sort()).toEqual(['NativeHttp2Session', 'NativeServer', 'NativeSocket', 'connect', 'createTlsContext', 'deflateMemory', 'isValidUTF8', 'kernels', 'mask', 'numSubscribers', 'publish',
-      'pubsubStats', 'setHandlers', 'socketCount', 'uringStats', 'versions']);
+      'pubsubStats', 'setHandlers', 'socketCount', 'unmask', 'uringStats', 'versions']);
     for (const fn of Object.values(binding)) expect(typeof fn).toBe('function');
   });
 
