@@ -21,7 +21,9 @@
  *
  * Faults: while Redis is unreachable local delivery goes on; messages for the bus wait in a
  * queue capped at `maxBuffered` messages and `maxBufferedBytes` (the oldest are dropped and
- * counted) and are sent in order on reconnection, after every topic has been subscribed again.
+ * counted) and are sent in order on reconnection, after every topic has been subscribed again
+ * and the nodes known before the outage have announced themselves again (bounded by nodeTimeout):
+ * Redis pub/sub would drop messages for a node that has not resubscribed yet.
  * Connection trouble is reported as 'error' events (AdapterError, code
  * ERR_SOCKUDO_WS_ADAPTER_CONNECTION), once per outage; without an 'error' listener as one
  * process warning per outage, never as a crash.
@@ -127,6 +129,11 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
   #queueHead = 0;
   #queueBytes = 0;
   #host: AdapterHost | null = null;
+  /** Nodes known when the bus went away: the buffer waits for them to come back (below). */
+  #outageNodes: Set<string> | null = null;
+  /** After a reconnection: nodes whose return (a control message) the buffer still waits for. */
+  #awaiting: Set<string> | null = null;
+  #awaitTimer: NodeJS.Timeout | null = null;
   #subReady = false;
   #pubReady = false;
   #outage = false;
@@ -267,6 +274,8 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    if (this.#awaitTimer !== null) clearTimeout(this.#awaitTimer);
+    this.#awaiting = null;
     for (const [id, r] of this.#requests) {
       clearTimeout(r.timer);
       r.reject(new AdapterError('ERR_SOCKUDO_WS_ADAPTER_CLOSED', 'the adapter closed'));
@@ -298,7 +307,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
   }
 
   #send(channel: string, message: Buffer): void {
-    if (this.#pubReady && this.#queueHead === this.#queue.length) {
+    if (this.#pubReady && this.#awaiting === null && this.#queueHead === this.#queue.length) {
       this.stats.published++;
       this.#pub.publish(channel, message).catch(() => { this.stats.failed++; });
       return;
@@ -332,6 +341,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
   }
 
   #down(which: 'publish' | 'subscribe'): void {
+    if (this.#pubReady && this.#subReady && this.#outageNodes === null) this.#outageNodes = new Set(this.#nodes.keys());
     if (which === 'publish') this.#pubReady = false;
     else this.#subReady = false;
   }
@@ -353,9 +363,28 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     }
     if (!this.#pubReady || !this.#subReady) return;
     this.#outage = false;
-    this.#flushQueue();
+    // Redis pub/sub keeps nothing for a subscriber that is not there: what was buffered during the
+    // outage goes out once the nodes known then are back and subscribed (each announces itself
+    // after resubscribing), or after nodeTimeout for those that do not come back.
+    const waitFor = new Set([...(this.#outageNodes ?? []), ...this.#nodes.keys()]);
+    this.#outageNodes = null;
+    if (this.#queueHead < this.#queue.length && waitFor.size > 0) {
+      this.#awaiting = waitFor;
+      if (this.#awaitTimer !== null) clearTimeout(this.#awaitTimer);
+      this.#awaitTimer = setTimeout(() => this.#endAwait(), this.#options.nodeTimeout);
+      this.#awaitTimer.unref();
+    } else {
+      this.#flushQueue();
+    }
     this.#control(this.#ctl, { t: 'hb' });
     this.emit('ready');
+  }
+
+  #endAwait(): void {
+    if (this.#awaitTimer !== null) clearTimeout(this.#awaitTimer);
+    this.#awaitTimer = null;
+    this.#awaiting = null;
+    this.#flushQueue();
   }
 
   #flushQueue(): void {
@@ -419,6 +448,7 @@ export class RedisAdapter extends EventEmitter<RedisAdapterEvents> implements Pu
     }
     const from = m.id;
     if (typeof from !== 'string' || from === this.nodeId) return;
+    if (this.#awaiting?.delete(from) && this.#awaiting.size === 0) this.#endAwait();
     if (m.t === 'bye') {
       if (this.#nodes.delete(from)) this.#nodeGone(from);
       return;

@@ -4,7 +4,8 @@
 // bus message per publish, own echoes ignored, per-publisher order, Redis channels only for
 // topics with local subscribers, cluster-wide subscriber counts, garbage on the bus, Redis
 // killed and restarted mid-traffic (local delivery continues, error events, capped drop-oldest
-// buffer, resubscription), and a node killed with SIGKILL leaving the cluster view.
+// buffer held until the other nodes are back, resubscription), and a node killed with SIGKILL
+// leaving the cluster view.
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -206,7 +207,14 @@ describe.skipIf(redisSkip !== null)('redisAdapter (real redis-server, three node
     // A subscription made during the outage is taken up after it.
     const late = await client(nodes[1]!);
     await late.cmd('sub late');
+    // Node 1 comes back after node 0 (stopped meanwhile): node 0 must hold its buffer until node 1
+    // has resubscribed, or Redis drops it (regression: CI under ASan lost the 50 this way).
+    nodes[1]!.child.kill('SIGSTOP');
     await redis.restart();
+    await waitUntil(() => nodes[0]!.events.filter((e) => e.event === 'ready').length >= 2, 'node 0 reconnected', 10_000);
+    await settle(400);
+    expect(b.got.length).toBe(1);
+    nodes[1]!.child.kill('SIGCONT');
     await waitUntil(() => b.got.length === 51, 'the buffered 50 after reconnection', 10_000);
     // The newest 50 survived, in order.
     expect(b.got.slice(1).map((g) => g.text)).toEqual(Array.from({ length: 50 }, (_, i) => `down${70 + i}`));
