@@ -3,6 +3,7 @@
 // path, median / number formatting, and the TLS benchmarks' certificate.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,4 +73,15 @@ export function makeBenchCertificate(prefix) {
   if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
   process.env.SOCKUDO_BENCH_TLS_CERT = join(dir, 'cert.pem');
   process.env.SOCKUDO_BENCH_TLS_KEY = join(dir, 'key.pem');
+}
+
+/** A TCP port free on 127.0.0.1 now (for a server that cannot take port 0: redis-server, soketi). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }

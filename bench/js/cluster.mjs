@@ -7,16 +7,15 @@
 // (node 0's adapter `published` / publishes: must be 1) with deliveries from the bus per node.
 //
 //   node bench/js/cluster.mjs [--nodes 3] [--subscribers 300,3000] [--seconds 4] [--size 100]
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnSync } from 'node:child_process';
 
-import { fmt, here, pinned, taskset } from './bench-common.mjs';
+import { fmt, freePort, here, pinned, taskset } from './bench-common.mjs';
 
 const require = createRequire(import.meta.url);
 const { connect } = require('sockudo-ws');
@@ -29,7 +28,6 @@ const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) 
 if (!REDIS) throw new Error('redis-server is absent (apt-get install redis-server)');
 const padding = 'x'.repeat(Math.max(0, Number(values.size) - 8));
 
-const freePort = () => new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
 
 async function startRedis() {
   const port = await freePort();

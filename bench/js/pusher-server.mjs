@@ -11,19 +11,11 @@ import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import { join } from 'node:path';
 
+import { freePort } from './bench-common.mjs';
+
 const require = createRequire(import.meta.url);
 const impl = process.argv[2];
 export const BENCH_APP = { id: 'bench', key: 'bench-key', secret: 'bench-secret' };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 if (impl === 'sockudo') {
   const { PusherServer } = require('sockudo-ws/pusher');

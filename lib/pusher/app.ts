@@ -251,9 +251,11 @@ export class AppRuntime {
       for (const [name, state] of this.channels.entries()) out.set(name, { subscribers: state.subscribers, ...(state.members ? { users: state.members.size } : {}) });
       return out;
     }
-    for (const [name, subscribers] of await this.cluster.channels(this.config.id)) {
-      out.set(name, channelKind(name) === 'presence' ? { subscribers, users: await this.cluster.memberCount(this.config.id, name) } : { subscribers });
-    }
+    const cluster = this.cluster;
+    // The presence channels' user counts are asked together (one pipelined round trip, not one each).
+    await Promise.all([...await cluster.channels(this.config.id)].map(async ([name, subscribers]) => {
+      out.set(name, channelKind(name) === 'presence' ? { subscribers, users: await cluster.memberCount(this.config.id, name) } : { subscribers });
+    }));
     return out;
   }
 
