@@ -17,11 +17,12 @@ export const pinned = (cpu, args) => (taskset ? ['taskset', ['-c', String(cpu), 
 
 /**
  * Starts `node <script> <impl>` on core 0 (with an IPC channel when `ipc`); resolves once it prints
- * "listening <port>", rejects if it exits first or does not listen within `timeoutMs`.
+ * "listening <port>", rejects if it exits first or does not listen within `timeoutMs`. `prefix` runs
+ * node under another program (valgrind).
  */
-export function startServer(script, impl, { ipc = false, nodeArgs = [], timeoutMs = 20000 } = {}) {
+export function startServer(script, impl, { ipc = false, nodeArgs = [], timeoutMs = 20000, prefix = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const [cmd, args] = pinned(0, [process.execPath, ...nodeArgs, join(here, script), impl]);
+    const [cmd, args] = pinned(0, [...prefix, process.execPath, ...nodeArgs, join(here, script), impl]);
     const child = spawn(cmd, args, { stdio: ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${impl} server did not listen within ${timeoutMs} ms`)); }, timeoutMs);

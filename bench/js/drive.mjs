@@ -19,8 +19,9 @@ export class Server {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async start() {
-    const { child, port } = await startServer('server.mjs', this.impl, { ipc: true, nodeArgs: ['--expose-gc'] });
+  /** `options` go to startServer (`prefix`, `timeoutMs`). */
+  async start(options = {}) {
+    const { child, port } = await startServer('server.mjs', this.impl, { ipc: true, nodeArgs: ['--expose-gc'], ...options });
     child.on('error', () => {});
     this.child = child;
     this.port = port;
@@ -28,9 +29,9 @@ export class Server {
   }
 
   /** Sends an IPC command (server.mjs documents them) and resolves with the answer. */
-  ask(msg) {
+  ask(msg, timeoutMs = IPC_TIMEOUT_MS) {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.child.off('message', onMessage); reject(new Error(`${this.impl}: no answer to ${msg.cmd}`)); }, IPC_TIMEOUT_MS);
+      const timer = setTimeout(() => { this.child.off('message', onMessage); reject(new Error(`${this.impl}: no answer to ${msg.cmd}`)); }, timeoutMs);
       const onMessage = (m) => { clearTimeout(timer); resolve(m); };
       this.child.once('message', onMessage);
       this.child.send(msg);

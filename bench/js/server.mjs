@@ -25,6 +25,7 @@
 //   {cmd: 'memory'}                     → {rss, heapUsed, external, arrayBuffers, topics, connections} after a GC (--expose-gc)
 //   {cmd: 'subscribe', topics, perConnection} → joins each connection to that many of `topics` topics, round robin
 //   {cmd: 'publish-cost', count, size}  → CPU µs per broadcast of `size` bytes to every connection, writes included
+//   {cmd: 'count'}                      → {messages}: messages received so far (bench/js/instructions.mjs)
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +40,7 @@ const TEXT = { binary: false };
 
 /** What each implementation provides to the shared contract handler and the IPC commands. */
 let api;
+let received = 0;
 
 function flood(send, n) {
   for (let i = 0; i < n; i++) send(HELLO, false);
@@ -50,6 +52,7 @@ function flood(send, n) {
  * echo measures the library. `send(data, isBinary)` answers the sender.
  */
 function onMessage(send, data, isBinary) {
+  received++;
   if (typeof data === 'string') {  // ours delivers text as a string (decoded natively)
     if (data.charCodeAt(0) === 0x42 /* B */) return api.broadcast(data);
     if (data.startsWith('__flood__ ')) return flood(send, Number(data.slice(10)));
@@ -214,6 +217,8 @@ process.on('message', async (m) => {
     const u = process.memoryUsage();
     process.send({ rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, topics: api.topicStats?.() ?? null,
       uring: api.uringStats?.() ?? null, connections: api.connections() });
+  } else if (m.cmd === 'count') {
+    process.send({ messages: received });
   } else if (m.cmd === 'subscribe') {
     process.send({ subscriptions: api.subscribeMany ? api.subscribeMany(m.topics, m.perConnection) : 0 });
   } else if (m.cmd === 'publish-cost') {

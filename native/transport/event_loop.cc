@@ -73,11 +73,30 @@ void Loop::run_resumes() {
   }
 }
 
-// The prepare and check handles run while anything is dirty or suspended; the idle handle (which
+void Loop::schedule_read(DeferredReader* r) {
+  if (reads_.add(r, r->read_slot)) update_handles();
+}
+
+void Loop::unschedule_read(DeferredReader* r) { reads_.remove(r, r->read_slot); }
+
+// Everything that became readable in the poll phase just before. A reader scheduled meanwhile (it
+// cannot be: reads are scheduled from poll callbacks only) would be read on the next turn.
+void Loop::run_reads() {
+  if (reads_.empty()) return;
+  for (size_t i = 0; i < reads_.size(); i++) {
+    DeferredReader* r = reads_.at(i);
+    if (r == nullptr) continue;
+    reads_.release(i, r->read_slot);
+    r->read_from_loop();
+  }
+  reads_.clear();
+}
+
+// The prepare and check handles run while anything is dirty, suspended or waiting to be read; the idle handle (which
 // makes the poll phase return at once) only while something is suspended.
 void Loop::update_handles() {
   if (done_ != nullptr) return;  // shutting down: the handles are closing
-  const bool want = !dirty_.empty() || !resume_.empty();
+  const bool want = !dirty_.empty() || !resume_.empty() || !reads_.empty();
   if (want != handles_active_) {
     handles_active_ = want;
     if (want) {
@@ -97,9 +116,12 @@ void Loop::update_handles() {
 }
 
 void Loop::on_prepare(uv_prepare_t* h) { static_cast<Loop*>(h->data)->flush_dirty(); }
+// One callback scope for the whole phase: JS is entered (and its microtasks run) once per turn.
 void Loop::on_check(uv_check_t* h) {
   auto* loop = static_cast<Loop*>(h->data);
+  CallbackScope scope(*loop);
   loop->run_resumes();
+  loop->run_reads();
   loop->flush_dirty();
 }
 void Loop::on_idle(uv_idle_t*) {}
@@ -152,6 +174,7 @@ void Loop::shutdown(void (*done)(void*), void* arg) {
   for (Listener* l : listening) l->close();
   dirty_.clear();
   resume_.clear();
+  reads_.clear();
   if (uring_) uring_->submit();  // the closing links' cancels: the loop's flush no longer runs
   done_ = done;
   done_arg_ = arg;

@@ -85,6 +85,9 @@ class Loop {
   // Calls s->resume_from_loop() on the next turn (once; s stays listed until it is not suspended).
   void schedule_resume(LoopMember* s);
   void unschedule_resume(LoopMember* s);
+  // Reads `r` in this turn's check phase (with every other socket that became readable).
+  void schedule_read(DeferredReader* r);
+  void unschedule_read(DeferredReader* r);
 
   void add_member(LoopMember* s) { members_.insert(s); }
   void remove_member(LoopMember* s);
@@ -126,6 +129,7 @@ class Loop {
   static void on_check(uv_check_t* h);
   static void on_idle(uv_idle_t* h);
   void run_resumes();
+  void run_reads();
   void update_handles();
   static void on_closed(uv_handle_t* h);
   void maybe_done();
@@ -143,6 +147,7 @@ class Loop {
   pubsub::TopicTree topics_;          // likewise; sockets leave it in destroy()
   io::SlotList<LoopMember> dirty_;
   io::SlotList<LoopMember> resume_;
+  io::SlotList<DeferredReader> reads_;
   std::unordered_set<LoopMember*> members_;
   std::unordered_set<Listener*> listeners_;
   uv_prepare_t prepare_;

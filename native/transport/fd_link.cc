@@ -20,6 +20,7 @@ FdLink::FdLink(Loop& loop, int fd, bool connecting) : loop_(loop), fd_(fd), conn
 
 // A link that never polled (its socket failed to start) still owns the descriptor.
 FdLink::~FdLink() {
+  loop_.unschedule_read(this);
   if (!closed_ && fd_ >= 0) ::close(fd_);
 }
 
@@ -51,7 +52,12 @@ void FdLink::on_poll(uv_poll_t* handle, int status, int events) {
       self->events_->on_link_writable();
     }
   }
-  if (!self->closed_ && !self->connecting_ && (events & (UV_READABLE | UV_DISCONNECT))) self->on_readable();
+  // Read in the loop's check phase, with every other socket readable this turn (event_loop.h).
+  if (!self->closed_ && !self->connecting_ && (events & (UV_READABLE | UV_DISCONNECT))) self->loop_.schedule_read(self);
+}
+
+void FdLink::read_from_loop() {
+  if (!closed_ && !connecting_ && (poll_events_ & UV_READABLE)) on_readable();
 }
 
 void FdLink::on_readable() {
@@ -134,6 +140,7 @@ bool FdLink::shutdown_write() { return !closed_ && ::shutdown(fd_, SHUT_WR) == 0
 void FdLink::close(void (*done)(void*), void* arg) {
   if (closed_) return;
   closed_ = true;
+  loop_.unschedule_read(this);
   done_ = done;
   done_arg_ = arg;
   ::close(fd_);

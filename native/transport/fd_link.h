@@ -7,13 +7,14 @@
 #include <uv.h>
 
 #include "transport/link.h"
+#include "transport/loop_member.h"
 #include "transport/tcp.h"
 
 namespace sockudo::transport {
 
 class Loop;
 
-class FdLink final : public Link {
+class FdLink final : public Link, public DeferredReader {
  public:
   // `connecting`: a client's non-blocking connect is in progress (reported by on_link_connected,
   // or on_link_eof with the connect error).
@@ -29,6 +30,7 @@ class FdLink final : public Link {
   void set_wants(bool read, bool write) override;
   bool shutdown_write() override;
   void close(void (*done)(void*), void* arg) override;
+  void read_from_loop() override;
 
  private:
   static void on_poll(uv_poll_t* handle, int status, int events);
