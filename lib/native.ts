@@ -28,8 +28,11 @@ export interface NativeVersions {
   quicTlsBackend: string;
 }
 
-/** send()/ping()/pong() results: 0 success, 1 backpressure (queued; wait for drain), 2 dropped, 3 closed, 4 invalid. */
-export type NativeSendResult = 0 | 1 | 2 | 3 | 4;
+/**
+ * send()/ping()/pong() results: 0 success, 1 backpressure (queued; wait for drain), 2 dropped,
+ * 3 closed, 4 invalid; send() also 5: bytes sent as text are not UTF-8 (nothing was sent).
+ */
+export type NativeSendResult = 0 | 1 | 2 | 3 | 4 | 5;
 
 /**
  * One connection's native handle. Every method is safe on a closed socket (sends return 3,
@@ -95,6 +98,8 @@ export interface NativeConnectionConfig {
   maxBackpressure: number;
   closeOnBackpressureLimit: boolean;
   compression: NativeCompressionConfig;
+  /** Text messages reach JS as Buffers (the binding reads it). */
+  textAsBuffer: boolean;
 }
 
 /** permessage-deflate settings; "compressor" is always ours, "decompressor" the peer's. */

@@ -61,6 +61,13 @@ export interface ConnectionOptions {
   compression?: CompressionMode | CompressionOptions;
   /** Messages shorter than this (bytes) are sent uncompressed. Default 64. */
   compressionThreshold?: number;
+  /**
+   * Deliver text messages as Buffers (their UTF-8 bytes, already validated) instead of strings;
+   * `isBinary` still tells them apart. No string is made, and a Buffer sent back as text
+   * (`send(buf, { binary: false })`) is validated and sent without re-encoding: what a relay, a
+   * proxy or a JSON parser that takes bytes wants, and what `ws` does. Default false.
+   */
+  textAsBuffer?: boolean;
 }
 
 /**
@@ -253,6 +260,7 @@ export const defaults = Object.freeze({
   maxHeaders: 100,
   compression: 'disabled' as CompressionMode,
   compressionThreshold: 64,
+  textAsBuffer: false,
   backlog: 511,
   host: '',
 });
@@ -261,7 +269,7 @@ const MAX_TIMER = 2 ** 31 - 1;
 const MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 
 const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'maxBackpressure', 'closeOnBackpressureLimit', 'autoPing', 'autoPong',
-  'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold'] as const;
+  'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold', 'textAsBuffer'] as const;
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
@@ -326,6 +334,7 @@ export function connectionConfig(o: Record<string, unknown>, name: string): Nati
     maxBackpressure: intOption(o, 'maxBackpressure', 1, Number.MAX_SAFE_INTEGER, defaults.maxBackpressure, name),
     closeOnBackpressureLimit: boolOption(o, 'closeOnBackpressureLimit', defaults.closeOnBackpressureLimit, name),
     compression: compressionConfig(o, name),
+    textAsBuffer: boolOption(o, 'textAsBuffer', defaults.textAsBuffer, name),
   };
 }
 

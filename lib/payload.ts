@@ -24,9 +24,11 @@ export function checkSendOptions(options: SendOptions): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentTypeError('options', 'of type object', options);
   if (options.binary !== undefined && typeof options.binary !== 'boolean') throw new InvalidArgumentTypeError('options.binary', 'of type boolean', options.binary);
   if (options.compress !== undefined && typeof options.compress !== 'boolean') throw new InvalidArgumentTypeError('options.compress', 'of type boolean', options.compress);
-  for (const key of Object.keys(options)) {
+  // for-in walks the map's enum cache (no array per send, unlike Object.keys: this runs per message).
+  for (const key in options) {
+    if (key === 'binary' || key === 'compress' || !Object.hasOwn(options, key)) continue;
     const value = (options as Record<string, unknown>)[key];
-    if (key === 'binary' || key === 'compress' || value === undefined) continue;
+    if (value === undefined) continue;
     if (key === 'fin') {
       if (typeof value !== 'boolean') throw new InvalidArgumentTypeError('options.fin', 'of type boolean', value);
       if (!value) {
@@ -38,17 +40,26 @@ export function checkSendOptions(options: SendOptions): void {
   }
 }
 
-/** A message payload as send() and publish() take it: strings are text, bytes binary unless `binary: false` (then valid UTF-8). */
-export function messagePayload(data: unknown, options: SendOptions | undefined): { payload: string | Uint8Array; binary: boolean } {
+/**
+ * A message payload as send() and publish() take it: strings are text, bytes binary unless
+ * `binary: false` (then valid UTF-8: checked here unless `textChecked`, which says the caller's
+ * native call checks it and reports {@link notUtf8}).
+ */
+export function messagePayload(data: unknown, options: SendOptions | undefined, textChecked = false): { payload: string | Uint8Array; binary: boolean } {
   if (options !== undefined) checkSendOptions(options);
   if (typeof data === 'string') return { payload: data, binary: options !== undefined && options.binary === true };
   if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) {
     const payload = bytesOf(data);
     const binary = options === undefined || options.binary !== false;
-    if (!binary && !native.isValidUTF8(payload)) throw new InvalidArgumentValueError('data', 'must be valid UTF-8 when sent as text (binary: false)', data);
+    if (!binary && !textChecked && !native.isValidUTF8(payload)) throw notUtf8(data);
     return { payload, binary };
   }
   throw new InvalidArgumentTypeError('data', 'a string, Buffer, ArrayBuffer, TypedArray or DataView', data);
+}
+
+/** The error for bytes sent as text that are not UTF-8 (RFC 6455 §5.6). */
+export function notUtf8(data: unknown): InvalidArgumentValueError {
+  return new InvalidArgumentValueError('data', 'must be valid UTF-8 when sent as text (binary: false)', data);
 }
 
 /** Longest topic name, in UTF-8 bytes. */

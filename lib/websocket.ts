@@ -15,7 +15,7 @@ import {
   type HandshakeErrorCode, type WebSocketErrorCode,
 } from './errors.js';
 import { MessageQueue } from './message-queue.js';
-import { byteLength, checkTopic, controlPayload, isLocalCloseCode, messagePayload } from './payload.js';
+import { byteLength, checkTopic, controlPayload, isLocalCloseCode, messagePayload, notUtf8 } from './payload.js';
 import { type ConnectionTransportName, native, type NativeSocket } from './native.js';
 
 /** `CONNECTING` 0, `OPEN` 1, `CLOSING` 2, `CLOSED` 3 (the WHATWG values). */
@@ -38,7 +38,7 @@ export type SendStatus =
  */
 export type SendCallback = (error?: InvalidStateError) => void;
 
-/** A received message: text as a string, binary as a Buffer that JavaScript owns. */
+/** A received message: text as a string (a Buffer of its UTF-8 with `textAsBuffer`), binary as a Buffer that JavaScript owns. */
 export type Message = string | Buffer;
 
 /** Anything `send()` takes. */
@@ -59,7 +59,7 @@ export interface SendOptions {
 export interface WebSocketEvents {
   /** Client only; fires just before `connect()` resolves (so it is mostly useful for API parity). */
   open: [];
-  /** A message: text as a string, binary as a Buffer. */
+  /** A message: text as a string (a Buffer with `textAsBuffer`), binary as a Buffer; `isBinary` tells them apart. */
   message: [data: Message, isBinary: boolean];
   /** The connection closed (exactly once). 1005: the close frame had no code; 1006: no close frame at all. */
   close: [code: number, reason: string];
@@ -323,12 +323,15 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   }
 
   #send(data: SendData, options: SendOptions | undefined): SendStatus {
-    const { payload, binary } = messagePayload(data, options);
     const socket = this.#socket;
+    // Bytes sent as text are checked for UTF-8 by the native send (one crossing, not two).
+    const { payload, binary } = messagePayload(data, options, socket !== null);
     if (socket === null) return 'dropped';
     const compress = options === undefined || options.compress !== false;
     // For every transport (a Duplex too) the backpressure policy is native.
-    return STATUS[socket.send(payload, binary, compress)]!;
+    const result = socket.send(payload, binary, compress);
+    if (result === 5) throw notUtf8(data);
+    return STATUS[result]!;
   }
 
   // --- pub/sub -----------------------------------------------------------------------------

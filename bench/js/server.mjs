@@ -4,6 +4,7 @@
 //   node bench/js/server.mjs <impl>
 //     sockudo        our native listener; broadcast = server.publish() to a topic every connection joined
 //     sockudo-http   a Node http server whose 'upgrade' handler calls our handleUpgrade(); same broadcast
+//     sockudo-buf    our native listener with textAsBuffer: text arrives as a Buffer and is echoed as one
 //     sockudo-loop   our native listener; broadcast = a hand-written ws.send() loop over server.clients
 //     sockudo-uring  our native listener on the io_uring transport (transport: 'io_uring'); fails if the
 //                    kernel has none
@@ -78,7 +79,7 @@ function tlsFiles() {
 function sockudo(mode) {
   const { WebSocketServer } = require('../../dist/cjs/index.js');
   const { native } = require('../../dist/cjs/native.js');
-  const options = { autoPing: false, idleTimeout: 0, maxBackpressure: BACKPRESSURE, compression: 'disabled' };
+  const options = { autoPing: false, idleTimeout: 0, maxBackpressure: BACKPRESSURE, compression: 'disabled', textAsBuffer: mode === 'buf' };
   let wss;
   if (mode === 'https') {
     const https = require('node:https');
@@ -194,6 +195,7 @@ function uws() {
 const impls = {
   sockudo: () => sockudo('native'),
   'sockudo-http': () => sockudo('http'),
+  'sockudo-buf': () => sockudo('buf'),
   'sockudo-loop': () => sockudo('loop'),
   'sockudo-uring': () => sockudo('uring'),
   'sockudo-tls': () => sockudo('tls'),

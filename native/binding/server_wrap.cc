@@ -30,6 +30,7 @@ std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& 
   c->max_backpressure = static_cast<size_t>(get_number(o, "maxBackpressure", 1024.0 * 1024));
   c->close_on_backpressure_limit = get_bool(o, "closeOnBackpressureLimit", false);
   c->http_handoff = get_bool(o, "httpHandoff", false);
+  c->text_as_buffer = get_bool(o, "textAsBuffer", false);
   c->http2.enabled = get_bool(o, "http2", false);
   c->http2.cleartext = get_bool(o, "http2Cleartext", false);
   c->http2.max_streams = static_cast<uint32_t>(get_number(o, "http2MaxStreams", 100));

@@ -44,6 +44,10 @@ class HeapOwner final : public io::BufferOwner {
 // Payloads at least this long are borrowed rather than copied into the output queue.
 constexpr size_t kBorrowThreshold = 16 * 1024;
 
+// send()'s answer for bytes sent as text that are not UTF-8 (the transport's results are 0..4):
+// lib/websocket.ts throws its InvalidArgumentValueError (RFC 6455 §5.6: text is UTF-8).
+constexpr int kSendNotUtf8 = 5;
+
 }  // namespace
 
 Napi::Function SocketWrap::define(Napi::Env env) {
@@ -96,6 +100,7 @@ SocketWrap::~SocketWrap() {
 void SocketWrap::attach(transport::Endpoint* socket) {
   socket_ = socket;
   transport_name_ = socket->transport_name();
+  text_as_buffer_ = socket->config().text_as_buffer;
   socket->set_handler(this);
   Ref();
 }
@@ -153,14 +158,20 @@ Napi::Value SocketWrap::start(const Napi::CallbackInfo& info) {
 
 // --- sending -----------------------------------------------------------------------------------
 
-// send(data: string | Uint8Array, isBinary: boolean) → 0 success, 1 backpressure, 2 dropped, 3 closed
+// send(data: string | Uint8Array, isBinary: boolean, compress) → 0 success, 1 backpressure,
+// 2 dropped, 3 closed, 4 invalid, 5 (kSendNotUtf8) bytes sent as text that are not UTF-8.
+// Bytes sent as text are validated here (one crossing instead of two) and sent as they are.
 Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
-  const auto opcode = info[1].ToBoolean().Value() ? protocol::Opcode::Binary : protocol::Opcode::Text;
-  const bool compress = info[2].IsUndefined() || info[2].ToBoolean().Value();
+  // lib/ passes booleans: read them without a coercion (napi_coerce_to_bool makes a handle).
+  bool binary = false;
+  bool compress = true;
+  napi_get_value_bool(env, info[1], &binary);
+  napi_get_value_bool(env, info[2], &compress);
+  const auto opcode = binary ? protocol::Opcode::Binary : protocol::Opcode::Text;
   transport::SendResult r;
   if (info[0].IsString()) {
+    if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
     // One encoding pass. The string's length in UTF-16 units is O(1) to read, and UTF-8 needs at
     // most 3 bytes per unit, so a buffer of 3 × units always suffices: a short string is encoded
     // into the stack, a long one into an uninitialized heap buffer that is then shrunk and lent
@@ -192,6 +203,9 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
   } else {
     ByteView view;
     if (!read_bytes(info[0], view)) return throw_type_error(env, "send(data) expects a string or Uint8Array");
+    if (opcode == protocol::Opcode::Text && !simdutf::validate_utf8(reinterpret_cast<const char*>(view.data), view.len))
+      return Napi::Number::New(env, kSendNotUtf8);
+    if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
     std::unique_ptr<io::BufferOwner> owner;
     if (view.len >= kBorrowThreshold) owner = std::make_unique<JsBufferOwner>(env, info[0]);
     // The reference keeps the view alive, not its memory in place: JS can transfer the ArrayBuffer.
@@ -304,7 +318,7 @@ void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> da
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
   napi_value value;
-  if (opcode == protocol::Opcode::Text) {
+  if (opcode == protocol::Opcode::Text && !text_as_buffer_) {
     // Already validated UTF-8. Pure ASCII (the common case for JSON) becomes a one-byte string
     // without a UTF-8 decode.
     if (simdutf::validate_ascii(reinterpret_cast<const char*>(data.data()), data.size())) {
@@ -313,7 +327,8 @@ void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> da
       napi_create_string_utf8(env, reinterpret_cast<const char*>(data.data()), data.size(), &value);
     }
   } else {
-    // A Buffer JS owns: the bytes live in the receive buffer or the assembler, both reused.
+    // A Buffer JS owns (binary, or text with textAsBuffer: validated UTF-8 bytes): the bytes live
+    // in the receive buffer or the assembler, both reused.
     value = Napi::Buffer<uint8_t>::Copy(env, data.data(), data.size());
   }
   call_handler(*state_, env, state_->handlers.message,

@@ -91,6 +91,7 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   // (automatic pongs are native either way).
   bool want_ping_ = false;
   bool want_pong_ = false;
+  bool text_as_buffer_ = false;  // its config's textAsBuffer: text messages reach JS as Buffers
 };
 
 }  // namespace sockudo::binding

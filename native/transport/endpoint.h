@@ -66,6 +66,9 @@ struct SocketConfig {
   // Requests that are not upgrades, on plain TCP connections, are handed to the server's
   // on_http_request (the application's own HTTP server) instead of being answered 426.
   bool http_handoff = false;
+  // How the application takes text messages: as bytes instead of strings (read by the binding's
+  // SocketHandler, not by the engine).
+  bool text_as_buffer = false;
   // Accepted (and adopted) TCP connections run on the loop's io_uring (uring_link.h) instead of
   // readiness polling; set only when the loop has a ring (the server fell back otherwise).
   bool io_uring = false;

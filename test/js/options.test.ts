@@ -82,7 +82,7 @@ describe('WebSocketServer options', () => {
     expect(ws.defaults).toEqual({
       maxPayloadLength: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024, idleTimeout: 120_000, maxBackpressure: 1024 * 1024,
       closeOnBackpressureLimit: false, autoPing: true, autoPong: true, pingInterval: 30_000, pongTimeout: 10_000, closeTimeout: 5_000,
-      handshakeTimeout: 10_000, maxHeaderSize: 16_384, maxHeaders: 100, compression: 'disabled', compressionThreshold: 64, backlog: 511, host: '',
+      handshakeTimeout: 10_000, maxHeaderSize: 16_384, maxHeaders: 100, compression: 'disabled', compressionThreshold: 64, textAsBuffer: false, backlog: 511, host: '',
     });
     expect(Object.isFrozen(ws.defaults)).toBe(true);
   });
