@@ -57,7 +57,8 @@ if (process.env.UWS_PATH) {
 } else {
   notes.push('uWebSockets.js not measured: it is not on npm; build it locally and set UWS_PATH to its uws_*.node to include it.');
 }
-const defaultImpls = ['sockudo', 'sockudo-http', 'ws', ...(quick ? [] : ['ws-nobuf']), ...(uwsLabel ? ['uws'] : [])];
+// ws without bufferutil (ws-nobuf) is measured on request (--impls): no target depends on it.
+const defaultImpls = ['sockudo', ...(quick ? [] : ['sockudo-buf']), 'sockudo-http', 'ws', ...(uwsLabel ? ['uws'] : [])];
 const impls = values.impls ? values.impls.split(',') : defaultImpls;
 if (impls.includes('uws') && !uwsLabel) throw new Error('--impls uws needs UWS_PATH');
 

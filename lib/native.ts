@@ -227,7 +227,11 @@ export interface NativeHandlers {
   /** `code`: a WS_ERR_HANDSHAKE_* code, or a system error name (ECONNREFUSED, ETIMEDOUT, ...). */
   /** `body`: a refused upgrade's response body (≤ 64 KiB; empty when there was none). */
   openFailed(target: object, code: HandshakeErrorCode, message: string, status: number, rawHead: string, body: Buffer): void;
-  message(target: object, data: string | Buffer, isBinary: boolean): void;
+  /**
+   * A message: a string (text), a Buffer, or, for small byte messages, the binding's pool
+   * ArrayBuffer with the message's `offset` and `length` in it (lib/ makes the Buffer view).
+   */
+  message(target: object, data: string | Buffer | ArrayBuffer, isBinary: boolean, offset?: number, length?: number): void;
   ping(target: object, data: Buffer): void;
   pong(target: object, data: Buffer): void;
   /** Exactly once per opened connection. 1006 when no close frame was received. */

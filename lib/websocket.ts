@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ReadableStream, WritableStream } from 'node:stream/web';
+import { markAsUntransferable } from 'node:worker_threads';
 
 import type { DuplexLink } from './duplex-link.js';
 import {
@@ -134,6 +135,9 @@ export interface WebSocketInternals {
 export let internals!: WebSocketInternals;
 
 const STATUS: readonly SendStatus[] = ['success', 'backpressure', 'dropped', 'dropped', 'dropped'];
+
+/** The binding's current message pool (native/binding/env_state.h MessagePool), once marked untransferable. */
+let messagePool: ArrayBuffer | null = null;
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 const CONNECTING = 0;
 const OPEN = 1;
@@ -668,7 +672,13 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       httpRequest: (server, fd, bytes) => (server as UpgradeSink).onHttpRequest(fd, bytes),
       open: (t, protocol, extensions) => ws(t).#connect?.opened(protocol, extensions),
       openFailed: (t, code, message, status, rawHead, body) => ws(t).#connect?.failed(code, message, status, rawHead, body),
-      message: (t, data, isBinary) => ws(t).#onMessage(data, isBinary),
+      message: (t, data, isBinary, offset, length) => {
+        if (offset === undefined) return ws(t).#onMessage(data as Message, isBinary);
+        // A view of the binding's message pool (small byte messages), which is never reused:
+        // like Node's own Buffer pool, it cannot be transferred away under later messages.
+        if (data !== messagePool) markAsUntransferable(messagePool = data as ArrayBuffer);
+        ws(t).#onMessage(Buffer.from(data as ArrayBuffer, offset, length), isBinary);
+      },
       ping: (t, data) => ws(t).emit('ping', data),
       pong: (t, data) => ws(t).emit('pong', data),
       close: (t, code, reason) => ws(t).#onClose(code, reason),

@@ -4,7 +4,7 @@
 import { displayName, formatValue, stat } from './stats.mjs';
 
 const COLORS = {
-  sockudo: '#2563eb', 'sockudo-http': '#60a5fa', 'sockudo-loop': '#93c5fd', 'sockudo-uring': '#1e3a8a', ws: '#d97706', 'ws-nobuf': '#fbbf24', uws: '#059669',
+  sockudo: '#2563eb', 'sockudo-buf': '#3b82f6', 'sockudo-http': '#60a5fa', 'sockudo-loop': '#93c5fd', 'sockudo-uring': '#1e3a8a', ws: '#d97706', 'ws-nobuf': '#fbbf24', uws: '#059669',
 };
 const PALETTE = ['#7c3aed', '#db2777', '#0891b2', '#65a30d', '#ea580c', '#475569'];
 

@@ -23,7 +23,7 @@ export function baselines(result, kase) {
 }
 
 const DISPLAY = {
-  sockudo: 'sockudo-ws', 'sockudo-http': 'sockudo-ws (handleUpgrade)', 'sockudo-loop': 'sockudo-ws (send loop)', 'sockudo-uring': 'sockudo-ws (io_uring)',
+  sockudo: 'sockudo-ws', 'sockudo-buf': 'sockudo-ws (textAsBuffer)', 'sockudo-http': 'sockudo-ws (handleUpgrade)', 'sockudo-loop': 'sockudo-ws (send loop)', 'sockudo-uring': 'sockudo-ws (io_uring)',
   ws: 'ws + bufferutil', 'ws-nobuf': 'ws (no bufferutil)', uws: 'uWebSockets.js',
 };
 export const displayName = (impl) => DISPLAY[impl] ?? impl;

@@ -3,6 +3,7 @@
 #include <simdutf.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ constexpr int kSendNotUtf8 = 5;
 }  // namespace
 
 Napi::Function SocketWrap::define(Napi::Env env) {
-  return DefineClass(env, "NativeSocket",
+  Napi::Function ctor = DefineClass(env, "NativeSocket",
                      {
                          InstanceMethod<&SocketWrap::accept>("accept"),
                          InstanceMethod<&SocketWrap::reject>("reject"),
@@ -63,7 +64,6 @@ Napi::Function SocketWrap::define(Napi::Env env) {
                          InstanceMethod<&SocketWrap::topics>("topics"),
                          InstanceMethod<&SocketWrap::unsubscribe_all>("unsubscribeAll"),
                          InstanceMethod<&SocketWrap::publish>("publish"),
-                         InstanceMethod<&SocketWrap::send>("send"),
                          InstanceMethod<&SocketWrap::ping>("ping"),
                          InstanceMethod<&SocketWrap::pong>("pong"),
                          InstanceMethod<&SocketWrap::close>("close"),
@@ -79,6 +79,11 @@ Napi::Function SocketWrap::define(Napi::Env env) {
                          InstanceMethod<&SocketWrap::drained>("drained"),
                          InstanceMethod<&SocketWrap::want_control>("wantControl"),
                      });
+  Napi::Object proto = ctor.Get("prototype").As<Napi::Object>();
+  const napi_property_descriptor send = {"send", nullptr, &SocketWrap::send_entry, nullptr, nullptr, nullptr, napi_default_method,
+                                         &env_state(env)};
+  NAPI_THROW_IF_FAILED(env, napi_define_properties(env, proto, 1, &send), Napi::Function());
+  return ctor;
 }
 
 Napi::Object SocketWrap::create(Napi::Env env, transport::Endpoint* socket) {
@@ -161,27 +166,51 @@ Napi::Value SocketWrap::start(const Napi::CallbackInfo& info) {
 // send(data: string | Uint8Array, isBinary: boolean, compress) → 0 success, 1 backpressure,
 // 2 dropped, 3 closed, 4 invalid, 5 (kSendNotUtf8) bytes sent as text that are not UTF-8.
 // Bytes sent as text are validated here (one crossing instead of two) and sent as they are.
-Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value SocketWrap::send_entry(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_value self;
+  void* data;
+  if (napi_get_cb_info(env, info, &argc, argv, &self, &data) != napi_ok) return nullptr;
+  for (size_t i = argc; i < 3; i++) napi_get_undefined(env, &argv[i]);
+  const Delivering& d = static_cast<EnvState*>(data)->delivering;
+  SocketWrap* wrap = nullptr;
+  bool same = false;
+  if (d.wrap != nullptr && napi_strict_equals(env, self, d.self, &same) == napi_ok && same) {
+    wrap = d.wrap;
+  } else {
+    void* p = nullptr;
+    if (napi_unwrap(env, self, &p) != napi_ok || p == nullptr) {
+      napi_throw_type_error(env, nullptr, "send() called on an object that is not a NativeSocket");
+      return nullptr;
+    }
+    wrap = static_cast<SocketWrap*>(static_cast<Napi::ObjectWrap<SocketWrap>*>(p));
+  }
+  return wrap->send(env, argv[0], argv[1], argv[2]);
+}
+
+napi_value SocketWrap::send(napi_env raw_env, napi_value data, napi_value binary_arg, napi_value compress_arg) {
+  Napi::Env env(raw_env);
+  const Napi::Value payload_value(raw_env, data);
   // lib/ passes booleans: read them without a coercion (napi_coerce_to_bool makes a handle).
   bool binary = false;
   bool compress = true;
-  napi_get_value_bool(env, info[1], &binary);
-  napi_get_value_bool(env, info[2], &compress);
+  napi_get_value_bool(env, binary_arg, &binary);
+  napi_get_value_bool(env, compress_arg, &compress);
   const auto opcode = binary ? protocol::Opcode::Binary : protocol::Opcode::Text;
   transport::SendResult r;
-  if (info[0].IsString()) {
+  if (payload_value.IsString()) {
     if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
     // One encoding pass. The string's length in UTF-16 units is O(1) to read, and UTF-8 needs at
     // most 3 bytes per unit, so a buffer of 3 × units always suffices: a short string is encoded
     // into the stack, a long one into an uninitialized heap buffer that is then shrunk and lent
     // to the output queue (a scan to measure first, and zero-filling, cost more than they save).
     size_t units = 0;
-    napi_get_value_string_utf16(env, info[0], nullptr, 0, &units);
+    napi_get_value_string_utf16(env, payload_value, nullptr, 0, &units);
     uint8_t scratch[4096];
     size_t len = 0;
     if (units * 3 < sizeof scratch) {
-      napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(scratch), sizeof scratch, &len);
+      napi_get_value_string_utf8(env, payload_value, reinterpret_cast<char*>(scratch), sizeof scratch, &len);
       r = socket_->send(opcode, {scratch, len}, nullptr, compress);
       return Napi::Number::New(env, static_cast<int>(r));
     }
@@ -192,7 +221,7 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
       err.ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    napi_get_value_string_utf8(env, info[0], reinterpret_cast<char*>(owner->data), units * 3 + 1, &len);
+    napi_get_value_string_utf8(env, payload_value, reinterpret_cast<char*>(owner->data), units * 3 + 1, &len);
     if (len >= kBorrowThreshold) {
       owner->shrink(len);
       const std::span<const uint8_t> payload(owner->data, len);
@@ -202,12 +231,12 @@ Napi::Value SocketWrap::send(const Napi::CallbackInfo& info) {
     }
   } else {
     ByteView view;
-    if (!read_bytes(info[0], view)) return throw_type_error(env, "send(data) expects a string or Uint8Array");
+    if (!read_bytes(payload_value, view)) return throw_type_error(env, "send(data) expects a string or Uint8Array");
     if (opcode == protocol::Opcode::Text && !simdutf::validate_utf8(reinterpret_cast<const char*>(view.data), view.len))
       return Napi::Number::New(env, kSendNotUtf8);
     if (socket_ == nullptr) return Napi::Number::New(env, static_cast<int>(transport::SendResult::NotOpen));
     std::unique_ptr<io::BufferOwner> owner;
-    if (view.len >= kBorrowThreshold) owner = std::make_unique<JsBufferOwner>(env, info[0]);
+    if (view.len >= kBorrowThreshold) owner = std::make_unique<JsBufferOwner>(env, payload_value);
     // The reference keeps the view alive, not its memory in place: JS can transfer the ArrayBuffer.
     const bool borrowed = owner != nullptr;
     r = socket_->send(opcode, {view.data, view.len}, std::move(owner), compress, borrowed);
@@ -312,11 +341,29 @@ Napi::Value SocketWrap::want_control(const Napi::CallbackInfo& info) {
 
 // --- events ------------------------------------------------------------------------------------
 
+namespace {
+
+// Marks the socket whose 'message' handler runs (EnvState::delivering) for send_entry's fast path.
+class DeliveringScope {
+ public:
+  DeliveringScope(Delivering& slot, SocketWrap* wrap, napi_value self) : slot_(slot), saved_(slot) { slot_ = {wrap, self}; }
+  ~DeliveringScope() { slot_ = saved_; }
+  DeliveringScope(const DeliveringScope&) = delete;
+  DeliveringScope& operator=(const DeliveringScope&) = delete;
+
+ private:
+  Delivering& slot_;
+  Delivering saved_;
+};
+
+}  // namespace
+
 void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> data, bool) {
   if (state_->tearing_down) return;  // the environment is exiting: no JS
   Napi::Env env = Env();
   state_->loop->ensure_js();
   Napi::HandleScope scope(env);
+  DeliveringScope delivering(state_->delivering, this, Value());
   napi_value value;
   if (opcode == protocol::Opcode::Text && !text_as_buffer_) {
     // Already validated UTF-8. Pure ASCII (the common case for JSON) becomes a one-byte string
@@ -326,9 +373,33 @@ void SocketWrap::on_message(protocol::Opcode opcode, std::span<const uint8_t> da
     } else {
       napi_create_string_utf8(env, reinterpret_cast<const char*>(data.data()), data.size(), &value);
     }
+  } else if (data.size() <= MessagePool::kLargest) {
+    // Binary (or text with textAsBuffer: validated UTF-8): copied into the pool; lib/ makes the
+    // Buffer view (handler arguments 4 and 5: offset and length).
+    MessagePool& pool = state_->message_pool;
+    // lib/ marks each pool untransferable; should one be detached anyway, its memory is no longer
+    // ours to write (checked on this thread, where a detach would happen).
+    bool detached = false;
+    if (!pool.buffer.IsEmpty() && napi_is_detached_arraybuffer(env, pool.buffer.Value(), &detached) == napi_ok && detached)
+      pool.used = MessagePool::kSize;
+    // (An empty message fits anywhere, but needs a pool to be a view of: the first one makes it.)
+    if (pool.buffer.IsEmpty() || pool.used + data.size() > MessagePool::kSize) {
+      void* bytes = nullptr;
+      napi_value ab;
+      if (napi_create_arraybuffer(env, MessagePool::kSize, &bytes, &ab) != napi_ok) return;  // out of memory: a pending exception
+      pool.buffer = Napi::Persistent(Napi::ArrayBuffer(env, ab));
+      pool.data = static_cast<uint8_t*>(bytes);
+      pool.used = 0;
+    }
+    const size_t offset = pool.used;
+    if (!data.empty()) std::memcpy(pool.data + offset, data.data(), data.size());
+    pool.used = (offset + data.size() + 7) & ~size_t{7};  // views stay 8-byte aligned
+    call_handler(*state_, env, state_->handlers.message,
+                 {target_value(), pool.buffer.Value(), Napi::Boolean::New(env, opcode != protocol::Opcode::Text),
+                  Napi::Number::New(env, static_cast<double>(offset)), Napi::Number::New(env, static_cast<double>(data.size()))});
+    return;
   } else {
-    // A Buffer JS owns (binary, or text with textAsBuffer: validated UTF-8 bytes): the bytes live
-    // in the receive buffer or the assembler, both reused.
+    // A Buffer JS owns: the bytes live in the receive buffer or the assembler, both reused.
     value = Napi::Buffer<uint8_t>::Copy(env, data.data(), data.size());
   }
   call_handler(*state_, env, state_->handlers.message,

@@ -40,7 +40,10 @@ class SocketWrap final : public Napi::ObjectWrap<SocketWrap>, public transport::
   Napi::Value reject(const Napi::CallbackInfo& info);
   Napi::Value start(const Napi::CallbackInfo& info);
   Napi::Value extensions(const Napi::CallbackInfo& info);
-  Napi::Value send(const Napi::CallbackInfo& info);
+  // send() is a raw N-API callback (send_entry) so that a reply from inside this socket's own
+  // 'message' handler skips napi_unwrap (a private-symbol lookup, ~700 instructions).
+  static napi_value send_entry(napi_env env, napi_callback_info info);
+  napi_value send(napi_env env, napi_value data, napi_value binary_arg, napi_value compress_arg);
   Napi::Value ping(const Napi::CallbackInfo& info);
   Napi::Value pong(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);

@@ -120,7 +120,11 @@ window.addEventListener('unhandledrejection', (e) => { fetch('/page-error', { me
   await next(pageServer, 'listening');
   const profile = makeProfile(options.trustCa);
   const url = `http://127.0.0.1:${(pageServer.address() as { port: number }).port}/`;
-  const firefox = spawn(FIREFOX, ['--headless', '--no-remote', '--profile', profile, url], {
+  // Under coreutils' timeout, which kills its whole process group when the bound passes: if this
+  // test process dies before its finally block runs, the browser cannot outlive the run (a
+  // headless Firefox left behind spins on its page at full CPU).
+  const bound = Math.ceil(options.ms / 1000) + 30;
+  const firefox = spawn('timeout', ['-s', 'KILL', String(bound), FIREFOX, '--headless', '--no-remote', '--profile', profile, url], {
     stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: firefoxEnv(),
   });
   let stderr = '';

@@ -62,6 +62,21 @@ describe('bench reports from known numbers', () => {
     behind.cases[0]!.runs.sockudo = rate(150, 150, 150);
     expect(targets.checkTargets([behind]).map((r) => r.verdict)).toEqual(['❌ not met', '❌ not met']);
   });
+
+  it('targets: absolute memory bounds per mode and the handleUpgrade handshake rate against the native listener', () => {
+    const idle = (rss: number, handshakes: number) => [{ rss_per_connection_bytes: rss, handshakes_per_sec: handshakes }];
+    const connections: Result = {
+      name: 'connections', title: 'Idle connections',
+      metrics: [{ key: 'rss_per_connection_bytes', label: 'RSS per connection', unit: 'B', better: 'lower' },
+        { key: 'handshakes_per_sec', label: 'handshakes/s', unit: '/s', better: 'higher' }],
+      cases: [{ id: 'c', title: '10,000 idle connections', runs: { sockudo: idle(3000, 20_000), 'sockudo-http': idle(3900, 10_000) } }],
+    };
+    expect(targets.checkTargets([connections])).toEqual([
+      { target: 'idle connection ≤ 2.5 KB RSS (native listener)', case: '10,000 idle connections', measured: '3,000 B', verdict: '❌ not met' },
+      { target: 'idle connection ≤ 4 KB RSS (handleUpgrade)', case: '10,000 idle connections', measured: '3,900 B', verdict: '✅ met' },
+      { target: 'handleUpgrade handshakes ≥ 0.7× the native listener', case: '10,000 idle connections', measured: '0.50×', verdict: '❌ not met' },
+    ]);
+  });
 });
 
 describe('npm run bench (a short real run)', () => {
@@ -93,7 +108,9 @@ describe('npm run bench (a short real run)', () => {
     const summary = readFileSync(path.join(out, 'README.md'), 'utf8');
     expect(summary).toContain('uWebSockets.js not measured');
     expect(summary).toContain('| pipelined total ≤ 0.5× ws | 100,000 × 13 B |');
-    expect(summary).toContain('not judged (uWebSockets.js not in this run)');
+    // The memory bound is absolute (judged without uWebSockets.js); the handleUpgrade rows need sockudo-http.
+    expect(summary).toMatch(/\| idle connection ≤ 2\.5 KB RSS \(native listener\) \| 2,000 idle connections \| [\d,]+ B \| (✅ met|❌ not met) \|/);
+    expect(summary).not.toContain('handleUpgrade handshakes');
   }, 300_000);
 
   it('refuses uWebSockets.js without UWS_PATH, before measuring anything', () => {

@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Cleanup, loadPackage, randomUtf8, waitUntil, within } from './helpers';
+import { Cleanup, loadPackage, randomUtf8, runNode, waitUntil, within } from './helpers';
 
 const { WebSocketServer, connect } = loadPackage();
 type WS = import('sockudo-ws').WebSocket;
@@ -95,6 +95,46 @@ describe('textAsBuffer', () => {
   it('textAsBuffer must be a boolean', async () => {
     expect(() => new WebSocketServer({ noServer: true, textAsBuffer: 'yes' } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     await expect(connect('ws://127.0.0.1:1', { textAsBuffer: 1 } as never)).rejects.toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+});
+
+describe('small byte messages are views of a shared pool', () => {
+  it('an empty binary message as the very first message of a process arrives (the first message makes the pool)', () => {
+    // A fresh process: in a shared test worker another test may have made the pool already.
+    const r = runNode(`
+      const { WebSocketServer, connect } = require('sockudo-ws');
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('listening', async () => {
+        wss.on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
+        const c = await connect('ws://127.0.0.1:' + wss.address().port);
+        const got = [];
+        c.on('message', (d, b) => { got.push([Buffer.isBuffer(d), d.length, b]); if (got.length === 2) { console.log(JSON.stringify(got)); c.close(); wss.close(); } });
+        c.send(Buffer.alloc(0));
+        c.send(Buffer.from([7]));
+      });
+      setTimeout(() => { console.log('timeout'); process.exit(3); }, 10000).unref();
+    `);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([[true, 0, true], [true, 1, true]]);
+  });
+
+  it('pooled Buffers keep their bytes while later messages arrive, and the pool cannot be transferred away', async () => {
+    const { wss, url } = await listen();
+    const kept: Buffer[] = [];
+    wss.on('connection', (ws) => ws.on('message', (d) => kept.push(d as Buffer)));
+    const c = await client(url);
+    // 3,000 messages of 1 to 2,048 bytes: several pools, each message a different byte.
+    const sizes = Array.from({ length: 3000 }, (_, i) => 1 + ((i * 977) % 2048));
+    sizes.forEach((n, i) => c.send(Buffer.alloc(n, i & 0xff)));
+    await waitUntil(() => kept.length === sizes.length, 'every message', 10_000);
+    kept.forEach((b, i) => { expect(b.length).toBe(sizes[i]); expect(b.every((x) => x === (i & 0xff))).toBe(true); });
+    // Untransferable: Node 20 copies it instead (later versions throw DataCloneError); either way
+    // the pool is not detached under the other messages.
+    const { port1 } = new MessageChannel();
+    try { port1.postMessage(kept[0], [kept[0]!.buffer as ArrayBuffer]); } catch { /* DataCloneError */ }
+    port1.close();
+    expect(kept[0]!.buffer.byteLength).toBeGreaterThan(0);
+    expect(kept[0]!.every((x) => x === 0) && kept[1]!.every((x) => x === 1)).toBe(true);
   });
 });
 

@@ -1,0 +1,12 @@
+import { spawn } from 'node:child_process';
+import { loadgenPath } from './bench-common.mjs';
+import { runLoadgen, Server } from './drive.mjs';
+const [impl] = process.argv.slice(2);
+const server = await new Server(impl).start();
+const perf = spawn('perf', ['record', '-g', '-o', `/tmp/prof/hs-${impl}.data`, '-p', String(server.child.pid)], { stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 300));
+const out = await runLoadgen(loadgenPath(), ['--scenario', 'connections', '--port', String(server.port), '--connections', '10000', '--hold', '0']).done;
+perf.kill('SIGINT');
+await new Promise((r) => perf.on('exit', r));
+console.log(impl, JSON.stringify(out).slice(0, 300));
+await server.stop();
