@@ -104,7 +104,7 @@ const lines = [
   `# User-space instructions per echo (callgrind, ${values.binary ? 'binary' : 'text'})`, '',
   `Command: \`node bench/js/instructions.mjs ${process.argv.slice(2).join(' ')}\` — ${new Date().toISOString().slice(0, 10)}, `
     + `commit \`${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim()}\`, `
-    + `${seconds} s of counted echo per case after ${WARMUP_S} s of warm-up, under valgrind (so each server runs ~50× slower, `
+    + `${seconds} s of counted echo per case after ${WARMUP_S} s of warm-up, under valgrind (each server runs 2–10× slower there, `
     + 'with every connection in flight). Kernel work is not counted.', '',
   `| connections × payload | ${impls.join(' | ')} | ${impls.slice(1).map((i) => `${impls[0]} / ${i}`).join(' | ')} |`,
   `|---|${impls.map(() => '---|').join('')}${impls.slice(1).map(() => '---|').join('')}`,
