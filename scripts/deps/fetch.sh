@@ -28,7 +28,7 @@ fi
 [ -n "$mirror" ] || { echo "fetch.sh: no Debian mirror found in the apt configuration; set SOCKUDO_WS_DEBIAN_MIRROR" >&2; exit 1; }
 key=/usr/share/keyrings/debian-archive-keyring.gpg
 : > "$APTDIR/sources.list"
-for suite in sid trixie bookworm; do
+for suite in sid trixie trixie-backports bookworm; do
   echo "deb-src [signed-by=$key] $mirror $suite main" >> "$APTDIR/sources.list"
 done
 APT=(-o Dir::State::Lists="$APTDIR/lists" -o Dir::Etc::SourceList="$APTDIR/sources.list"

@@ -134,7 +134,7 @@ describe('kernels()', () => {
 describe('versions()', () => {
   it('reports every statically linked library from inside the addon', () => {
     const v = ws.versions();
-    expect(v).toMatchObject({ simdutf: '8.2.0', zlibng: '2.2.4', nghttp2: '1.64.0', nghttp3: '0.8.0', ngtcp2: '1.24.0', liburing: '2.9', quicTlsBackend: 'openssl' });
+    expect(v).toMatchObject({ simdutf: '8.2.0', zlibng: '2.2.4', nghttp2: '1.64.0', nghttp3: '1.15.0', ngtcp2: '1.24.0', liburing: '2.9', quicTlsBackend: 'openssl' });
     // Our OpenSSL, not Node's (Node 20 ships 3.0.x): symbols are not interposed.
     expect(v.openssl).toBe('3.5.7');
     expect(process.versions.openssl).not.toBe(v.openssl);
