@@ -179,12 +179,11 @@ napi_value SocketWrap::send_entry(napi_env env, napi_callback_info info) {
   if (d.wrap != nullptr && napi_strict_equals(env, self, d.self, &same) == napi_ok && same) {
     wrap = d.wrap;
   } else {
-    void* p = nullptr;
-    if (napi_unwrap(env, self, &p) != napi_ok || p == nullptr) {
+    wrap = SocketWrap::Unwrap(Napi::Object(env, self));
+    if (wrap == nullptr) {
       napi_throw_type_error(env, nullptr, "send() called on an object that is not a NativeSocket");
       return nullptr;
     }
-    wrap = static_cast<SocketWrap*>(static_cast<Napi::ObjectWrap<SocketWrap>*>(p));
   }
   return wrap->send(env, argv[0], argv[1], argv[2]);
 }

@@ -34,13 +34,7 @@ void Loop::unmark_dirty(LoopMember* s) { dirty_.remove(s, s->dirty_slot); }
 void Loop::flush_dirty() {
   CallbackScope scope(*this);  // a flush can report drain or close to JS
   // Sockets marked while flushing (a drain handler that sends) are flushed in the same pass.
-  for (size_t i = 0; i < dirty_.size(); i++) {
-    LoopMember* s = dirty_.at(i);
-    if (s == nullptr) continue;
-    dirty_.release(i, s->dirty_slot);
-    s->flush_from_loop();
-  }
-  dirty_.clear();
+  dirty_.drain([](LoopMember* s) -> io::ListSlot& { return s->dirty_slot; }, [](LoopMember* s) { s->flush_from_loop(); });
   if (uring_) uring_->submit();  // everything this turn prepared, in one io_uring_enter
   update_handles();
 }
@@ -79,17 +73,10 @@ void Loop::schedule_read(DeferredReader* r) {
 
 void Loop::unschedule_read(DeferredReader* r) { reads_.remove(r, r->read_slot); }
 
-// Everything that became readable in the poll phase just before. A reader scheduled meanwhile (it
-// cannot be: reads are scheduled from poll callbacks only) would be read on the next turn.
+// Everything that became readable in the poll phase just before (reads are scheduled from poll
+// callbacks only, so none is added during the walk).
 void Loop::run_reads() {
-  if (reads_.empty()) return;
-  for (size_t i = 0; i < reads_.size(); i++) {
-    DeferredReader* r = reads_.at(i);
-    if (r == nullptr) continue;
-    reads_.release(i, r->read_slot);
-    r->read_from_loop();
-  }
-  reads_.clear();
+  reads_.drain([](DeferredReader* r) -> io::ListSlot& { return r->read_slot; }, [](DeferredReader* r) { r->read_from_loop(); });
 }
 
 // The prepare and check handles run while anything is dirty, suspended or waiting to be read; the idle handle (which

@@ -43,6 +43,19 @@ class SlotList {
     return item;
   }
   void clear() { items_.clear(); }
+  // Walks the list, taking each entry off (release) before `visit(item)`; entries added during
+  // the walk, the visited item itself included, are walked in the same pass. Ends empty.
+  // `slot_of(item)` names the item's ListSlot for this list.
+  template <typename SlotOf, typename Visit>
+  void drain(SlotOf slot_of, Visit visit) {
+    for (size_t i = 0; i < items_.size(); i++) {
+      T* item = items_[i];
+      if (item == nullptr) continue;
+      release(i, slot_of(item));
+      visit(item);
+    }
+    items_.clear();
+  }
   // Hands the current entries over (a walk that may add new ones for next time).
   std::vector<T*> take() {
     std::vector<T*> out;
