@@ -174,6 +174,8 @@ export interface NativeTlsOptions {
   requestCert: boolean;
   rejectUnauthorized: boolean;
   alpn: string[];
+  /** A context for QUIC connections (HTTP/3): TLS 1.3 only, SNI through the QUIC connection. */
+  quic?: boolean;
 }
 
 /** A TLS server's contexts: the default and [servername, context, ...] for SNI. */
@@ -182,6 +184,8 @@ export interface NativeTlsServer {
   sni: (string | NativeTlsContext)[];
   /** ms the TLS handshake may take (0: only handshakeTimeout bounds it). */
   handshakeTimeout: number;
+  /** With HTTP/3: the same contexts built for QUIC (TLS 1.3, ALPN h3). */
+  quic?: { context: NativeTlsContext; sni: (string | NativeTlsContext)[] };
 }
 
 /** NativeServer's config: the connection limits, plus TLS for a listening wss:// server. */
@@ -194,7 +198,7 @@ export interface NativeServerConfig extends NativeConnectionConfig {
 }
 
 /** What moves a connection's bytes (WebSocket.transport). */
-export type ConnectionTransportName = 'io_uring' | 'epoll' | 'duplex';
+export type ConnectionTransportName = 'io_uring' | 'epoll' | 'duplex' | 'quic';
 
 export interface NativeClientConfig extends NativeConnectionConfig {
   /** 'auto' | 'io_uring' | 'epoll' (SOCKUDO_WS_TRANSPORT applied). */

@@ -196,6 +196,21 @@ export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
   httpHandler?: RequestListener | HttpServer;
   /** An HTTP/2 connection without streams for this long is sent GOAWAY and closed. 0 disables. Default 120000. */
   http2IdleTimeout?: number;
+  /**
+   * WebSocket over HTTP/3 (RFC 9220): also listen on UDP, on the same port number, for QUIC
+   * connections (TLS 1.3 with ALPN `h3`, from `tls`, which is required). Each extended CONNECT
+   * stream is a WebSocket with every option and event of this server; `request.httpVersion` is
+   * `'3'`. Default false.
+   */
+  http3?: boolean;
+  /** initial_max_streams_bidi: WebSockets (request streams) one QUIC connection may open at once. Default 100. */
+  http3MaxStreams?: number;
+  /** Receive credit of each stream (bytes a peer may send before the WebSocket reads them; a paused socket's stays closed). Default 1 MiB. */
+  http3WindowSize?: number;
+  /** Receive credit of a whole QUIC connection. Default 8 MiB. */
+  http3ConnectionWindowSize?: number;
+  /** max_idle_timeout (RFC 9000 §10.1): a QUIC connection silent for this long is discarded. Minimum 1000. Default 30000. */
+  http3IdleTimeout?: number;
   server?: never;
   noServer?: never;
 }
@@ -272,7 +287,8 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
   'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold', 'textAsBuffer'] as const;
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
-const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
+const HTTP3_KEYS = ['http3', 'http3MaxStreams', 'http3WindowSize', 'http3ConnectionWindowSize', 'http3IdleTimeout'] as const;
+const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, ...HTTP3_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
   'handleProtocols', 'upgrade', 'httpHandler', 'transport', 'adapter', 'resolveExclude']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2', 'transport']);
 const HINTS: Record<string, string> = {
@@ -390,6 +406,8 @@ export interface ServerConfig {
   tls: NativeTlsServer | undefined;
   /** `port` mode: WebSocket over HTTP/2 (handed to the native server with the connection settings). */
   http2: NativeHttp2Config;
+  /** `port` mode: WebSocket over HTTP/3 (a QUIC endpoint on the same port number, UDP). */
+  http3: NativeHttp3Config;
   /** `port` mode: the http.Server that serves non-upgrade requests (the httpHandler option). */
   httpHandler: HttpServer | undefined;
   /** The transport asked for (the option, or SOCKUDO_WS_TRANSPORT when set). */
@@ -445,6 +463,34 @@ function http2Config(o: Record<string, unknown>, name: string): NativeHttp2Confi
   return config;
 }
 
+/** The HTTP/3 settings of a native listener. */
+export interface NativeHttp3Config {
+  http3: boolean;
+  http3MaxStreams: number;
+  http3WindowSize: number;
+  http3ConnectionWindowSize: number;
+  http3IdleTimeout: number;
+}
+
+function http3Config(o: Record<string, unknown>, name: string): NativeHttp3Config {
+  const config: NativeHttp3Config = {
+    http3: boolOption(o, 'http3', false, name),
+    // RFC 9000 §4: credits are varints (< 2^62); these bounds keep them sane for one process.
+    http3MaxStreams: intOption(o, 'http3MaxStreams', 1, 2 ** 31 - 1, 100, name),
+    http3WindowSize: intOption(o, 'http3WindowSize', 16 * 1024, 2 ** 31 - 1, 1024 * 1024, name),
+    http3ConnectionWindowSize: intOption(o, 'http3ConnectionWindowSize', 64 * 1024, 2 ** 31 - 1, 8 * 1024 * 1024, name),
+    http3IdleTimeout: intOption(o, 'http3IdleTimeout', 1000, MAX_TIMER, 30_000, name),
+  };
+  if (!config.http3) {
+    for (const key of HTTP3_KEYS.slice(1)) {
+      if (o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'only applies together with "http3: true"', o[key]);
+    }
+  } else if (o.tls === undefined) {
+    throw new InvalidArgumentValueError(`${name}.http3`, 'needs "tls" (QUIC is always encrypted: TLS 1.3, RFC 9001)', o.http3);
+  }
+  return config;
+}
+
 /** Validates `new WebSocketServer(options)`. */
 export function serverConfig(options: unknown): ServerConfig {
   const name = 'options';
@@ -466,7 +512,7 @@ export function serverConfig(options: unknown): ServerConfig {
     server = o.server as HttpServer | HttpsServer;
   }
   if (mode !== 'port') {
-    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'httpHandler', ...HTTP2_KEYS]) {
+    for (const key of ['host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'httpHandler', ...HTTP2_KEYS, ...HTTP3_KEYS]) {
       if (o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'only applies together with "port"', o[key]);
     }
   }
@@ -484,8 +530,9 @@ export function serverConfig(options: unknown): ServerConfig {
     handleProtocols: functionOption<HandleProtocols>(o, 'handleProtocols', name),
     upgrade: functionOption<UpgradeHook<unknown>>(o, 'upgrade', name),
     connection: connectionConfig(o, name),
-    tls: mode === 'port' && o.tls !== undefined ? serverTls(o.tls, `${name}.tls`, o.http2 === true) : undefined,
+    tls: mode === 'port' && o.tls !== undefined ? serverTls(o.tls, `${name}.tls`, o.http2 === true, o.http3 === true) : undefined,
     http2: http2Config(o, name),
+    http3: http3Config(o, name),
     httpHandler: httpHandlerOption(o, name),
     transport: transportOption(o, name),
     adapter: adapterOption(o, name),

@@ -151,7 +151,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
             : `not a valid WebSocket upgrade request (RFC 6455 §4.2.1); answered ${status} by the server core`, status));
       },
     };
-    this.#native = new native.NativeServer({ ...config.connection, ...config.http2, ...(config.tls === undefined ? {} : { tls: config.tls }),
+    this.#native = new native.NativeServer({ ...config.connection, ...config.http2, ...config.http3, ...(config.tls === undefined ? {} : { tls: config.tls }),
       httpHandoff: config.httpHandler !== undefined, transport: config.transport }, sink);
     const http = config.httpHandler;
     if (http !== undefined) {
@@ -247,7 +247,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    */
   setSecureContext(options: TlsServerOptions): void {
     if (this.#config.tls === undefined) throw new InvalidStateError('setSecureContext() needs a server created with the tls option');
-    const tls = serverTls(options, 'options', this.#config.http2.http2);
+    const tls = serverTls(options, 'options', this.#config.http2.http2, this.#config.http3.http3);
     this.#native.setSecureContext(tls);
     this.#config.tls = tls;
   }

@@ -130,7 +130,7 @@ function create(options: NativeTlsOptions): NativeTlsContext {
 }
 
 /** Validates a server's `tls` option (or a `setSecureContext()` argument) and builds its contexts. */
-export function serverTls(value: unknown, name: string, http2 = false): NativeTlsServer {
+export function serverTls(value: unknown, name: string, http2 = false, http3 = false): NativeTlsServer {
   const o = object(value, name);
   for (const key of Object.keys(o)) {
     if (!SERVER_KEYS.has(key) && o[key] !== undefined) throw new InvalidArgumentValueError(`${name}.${key}`, 'is not a known TLS option', o[key]);
@@ -160,7 +160,17 @@ export function serverTls(value: unknown, name: string, http2 = false): NativeTl
       sni.push(servername, create({ ...contextOptions(so, n, true), requestCert, rejectUnauthorized, alpn }));
     }
   }
-  return { context, sni, handshakeTimeout: intOption(o, 'handshakeTimeout', 0, 2 ** 31 - 1, 0, name) };
+  const handshakeTimeout = intOption(o, 'handshakeTimeout', 0, 2 ** 31 - 1, 0, name);
+  if (!http3) return { context, sni, handshakeTimeout };
+  // QUIC (RFC 9001): TLS 1.3 only, ALPN "h3" (RFC 9114 §3.1); the same certificates, SNI included.
+  const quicOptions = { requestCert, rejectUnauthorized, alpn: ['h3'], quic: true, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
+  const quicSni: (string | NativeTlsContext)[] = [];
+  for (let i = 0; i < sni.length; i += 2) {
+    const servername = sni[i] as string;
+    quicSni.push(servername, create({ ...contextOptions(object(object(o.sni, `${name}.sni`)[servername], name), name, true), ...quicOptions }));
+  }
+  const quic = { context: create({ ...base, ...quicOptions }), sni: quicSni };
+  return { context, sni, handshakeTimeout, quic };
 }
 
 let extraCa: string | null | undefined;

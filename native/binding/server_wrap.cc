@@ -9,6 +9,7 @@
 #include "binding/tls_binding.h"
 #include "transport/external_link.h"
 #include "transport/h2_session.h"
+#include "transport/quic_server.h"
 #include "transport/errno_name.h"
 
 namespace sockudo::binding {
@@ -37,6 +38,11 @@ std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& 
   c->http2.window_size = static_cast<uint32_t>(get_number(o, "http2WindowSize", 1024.0 * 1024));
   c->http2.connection_window_size = static_cast<uint32_t>(get_number(o, "http2ConnectionWindowSize", 8.0 * 1024 * 1024));
   c->http2.idle_timeout_ms = static_cast<uint64_t>(get_number(o, "http2IdleTimeout", 120000));
+  c->http3.enabled = get_bool(o, "http3", false);
+  c->http3.max_streams = static_cast<uint32_t>(get_number(o, "http3MaxStreams", 100));
+  c->http3.window_size = static_cast<uint32_t>(get_number(o, "http3WindowSize", 1024.0 * 1024));
+  c->http3.connection_window_size = static_cast<uint32_t>(get_number(o, "http3ConnectionWindowSize", 8.0 * 1024 * 1024));
+  c->http3.idle_timeout_ms = static_cast<uint64_t>(get_number(o, "http3IdleTimeout", 30000));
   // compression: { enabled, sharedCompressor, sharedDecompressor, windowBits, memLevel, level,
   // decompressorWindowBits, threshold }, validated by lib/options.ts. "Compressor" is always
   // ours, "decompressor" the peer's, whatever the role.
@@ -103,6 +109,17 @@ ServerWrap::ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Server
     config_->tls_server->current = std::move(contexts);
     config_->tls_handshake_timeout_ms = static_cast<uint64_t>(get_number(tls.As<Napi::Object>(), "handshakeTimeout", 0));
   }
+  // HTTP/3: the QUIC variants of the TLS contexts (TLS 1.3, ALPN h3), made by lib/tls.ts.
+  if (config_->http3.enabled) {
+    const Napi::Value quic = tls.IsObject() ? tls.As<Napi::Object>().Get("quic") : info.Env().Undefined();
+    auto contexts = read_tls_server(info.Env(), quic);
+    if (!contexts) {
+      throw_type_error(info.Env(), "http3 needs config.tls.quic: { context, sni } made by createTlsContext({ quic: true })");
+      return;
+    }
+    config_->http3.tls = std::make_shared<transport::TlsServer>();
+    config_->http3.tls->current = std::move(contexts);
+  }
   // The transport: io_uring when asked for and the loop has a ring, else epoll with the reason.
   // A plain HTTP request's connection is handed to Node by descriptor, with the bytes read so
   // far: a receive the ring may still complete would take bytes Node never sees.
@@ -118,6 +135,7 @@ ServerWrap::~ServerWrap() {
   // At environment teardown the loop has already closed (and freed) everything.
   if (state_->tearing_down) return;
   if (listener_ != nullptr) listener_->close();
+  if (quic_ != nullptr) quic_->destroy();
   // Sockets outlive the server object only if JS dropped it while connections were pending; they
   // must not call back into freed memory.
   for (transport::Endpoint* s : std::vector<transport::Endpoint*>(sockets_.begin(), sockets_.end())) s->destroy();
@@ -143,6 +161,25 @@ Napi::Value ServerWrap::listen(const Napi::CallbackInfo& info) {
     err.Set("errno", Napi::Number::New(env, -error));
     err.Set("syscall", Napi::String::New(env, "listen"));
     err.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (config_->http3.enabled) {
+    // The same port number over UDP (what Alt-Svc advertises).
+    transport::ListenOptions u = o;
+    u.port = listener_->address().port;
+    config_->http3.alt_svc = "h3=\":" + std::to_string(u.port) + "\"";
+    quic_ = transport::QuicServer::create(*state_->loop, u, config_, this, &error);
+    if (quic_ == nullptr) {
+      listener_->close();
+      listener_ = nullptr;
+      const std::string name = transport::errno_name(-error, "EIO");
+      Napi::Error err = Napi::Error::New(env, name + ": " + std::strerror(-error) + ", bind udp " +
+                                                  (o.host.empty() ? "::" : o.host) + ":" + std::to_string(u.port));
+      err.Set("code", Napi::String::New(env, name));
+      err.Set("errno", Napi::Number::New(env, error));
+      err.Set("syscall", Napi::String::New(env, "bind"));
+      err.ThrowAsJavaScriptException();
+    }
   }
   return env.Undefined();
 }
@@ -163,6 +200,12 @@ Napi::Value ServerWrap::close(const Napi::CallbackInfo& info) {
     listener_ = nullptr;
   }
   closed_ = true;
+  // HTTP/3 connections: GOAWAY, then CONNECTION_CLOSE after their last WebSocket; the UDP socket
+  // closes after the last connection (the QUIC endpoint frees itself then).
+  if (quic_ != nullptr) {
+    quic_->close_gracefully();
+    quic_ = nullptr;
+  }
   // HTTP/2 connections take no new streams (GOAWAY) and end with their last WebSocket.
   for (transport::H2Session* s : std::vector<transport::H2Session*>(sessions_.begin(), sessions_.end())) s->close_gracefully();
   maybe_release();
@@ -259,6 +302,10 @@ Napi::Value ServerWrap::set_secure_context(const Napi::CallbackInfo& info) {
   auto contexts = read_tls_server(env, info[0]);
   if (!contexts || !config_->tls_server) return throw_type_error(env, "setSecureContext({ context, sni }) on a TLS server");
   config_->tls_server->current = std::move(contexts);
+  if (config_->http3.tls && info[0].IsObject()) {
+    auto quic = read_tls_server(env, info[0].As<Napi::Object>().Get("quic"));
+    if (quic) config_->http3.tls->current = std::move(quic);
+  }
   return env.Undefined();
 }
 

@@ -14,6 +14,10 @@
 #include "transport/listener.h"
 #include "transport/endpoint.h"
 
+namespace sockudo::transport {
+class QuicServer;
+}
+
 namespace sockudo::binding {
 
 // Reads lib/'s flat, already validated options object.
@@ -56,6 +60,7 @@ class ServerWrap final : public Napi::ObjectWrap<ServerWrap>, public transport::
   TransportChoice transport_;
   std::shared_ptr<const std::string> follow_reason_;  // "the server's: <reason>", shared by its connections
   transport::Listener* listener_ = nullptr;
+  transport::QuicServer* quic_ = nullptr;  // HTTP/3 (UDP), while listening
   bool closed_ = false;  // close() called: no new sockets; JS server released when the last goes
   Napi::ObjectReference js_server_;
   std::unordered_set<transport::Endpoint*> sockets_;

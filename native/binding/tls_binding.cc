@@ -48,6 +48,7 @@ Napi::Value create_tls_context(const Napi::CallbackInfo& info) {
   if (o.Get("maxVersion").IsString()) t.max_version = get_string(o, "maxVersion");
   t.request_cert = get_bool(o, "requestCert", false);
   t.reject_unauthorized = get_bool(o, "rejectUnauthorized", true);
+  t.quic = get_bool(o, "quic", false);
   transport::LinkFailure failure;
   Holder ctx = transport::TlsContext::create(t, &failure);
   if (!ctx) {

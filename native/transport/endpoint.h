@@ -82,6 +82,17 @@ struct SocketConfig {
     uint32_t connection_window_size = 8 * 1024 * 1024;  // the connection's receive window
     uint64_t idle_timeout_ms = 120000;               // a connection without streams is closed after this
   } http2;
+  // WebSocket over HTTP/3 (RFC 9220): a QUIC endpoint (quic_server.h) on the listener's port
+  // number over UDP, with TLS 1.3 contexts built for QUIC (ALPN "h3") from the server's `tls`.
+  struct Http3 {
+    bool enabled = false;
+    std::shared_ptr<TlsServer> tls;
+    uint32_t max_streams = 100;                      // initial_max_streams_bidi
+    uint32_t window_size = 1024 * 1024;              // initial_max_stream_data_bidi_remote (per stream, receive)
+    uint32_t connection_window_size = 8 * 1024 * 1024;  // initial_max_data
+    uint64_t idle_timeout_ms = 30000;                // max_idle_timeout (RFC 9000 §10.1)
+    std::string alt_svc;                             // `h3=":port"` once listening: added to TCP answers
+  } http3;
 };
 
 class ExternalLink;

@@ -208,6 +208,17 @@ handshake::BuildError Endpoint::accept(SocketHandler* handler, const handshake::
     deflate = protocol::negotiate_deflate(config_->deflate_server, request_->extensions);
     if (deflate.accepted) answer.extensions = deflate.response;
   }
+  // RFC 7838 §3: a server that also speaks HTTP/3 says so on its TCP answers (RFC 9114 §3.1.1).
+  std::vector<handshake::HeaderField> extra;
+  if (!config_->http3.alt_svc.empty() && http_version() != 3) {
+    bool given = false;
+    for (const auto& h : options.headers) given = given || handshake::iequals(h.name, "alt-svc");
+    if (!given) {
+      extra.assign(options.headers.begin(), options.headers.end());
+      extra.push_back({"alt-svc", config_->http3.alt_svc});
+      answer.headers = extra;
+    }
+  }
   std::string out;
   std::vector<handshake::OwnedField> fields;
   const auto err = link_->frames_answer() ? handshake::build_accept_fields(*request_, answer, fields)

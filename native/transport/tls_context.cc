@@ -131,7 +131,8 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   // without ALPN (HTTP/1.1), as Node does.
   if (SSL_select_next_proto(&chosen, &chosen_len, reinterpret_cast<const unsigned char*>(ours.data()),
                             static_cast<unsigned int>(ours.size()), in, inlen) != OPENSSL_NPN_NEGOTIATED) {
-    return SSL_TLSEXT_ERR_NOACK;
+    // QUIC has no fallback protocol: no_application_protocol (RFC 9001 §8.1).
+    return self->quic() ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
   }
   *out = chosen;
   *outlen = chosen_len;
@@ -144,6 +145,16 @@ int select_context(SSL* ssl, int*, void*) {
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   if (contexts == nullptr || name == nullptr) return SSL_TLSEXT_ERR_OK;
   const TlsContext* found = contexts->find(name);
+  if (found != nullptr && found->ctx() != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, found->ctx());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// The same for a QUIC connection, whose SSL app data is a QuicTlsAppData.
+int select_quic_context(SSL* ssl, int*, void*) {
+  const auto* data = static_cast<const QuicTlsAppData*>(SSL_get_app_data(ssl));
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (data == nullptr || data->contexts == nullptr || name == nullptr) return SSL_TLSEXT_ERR_OK;
+  const TlsContext* found = data->contexts->find(name);
   if (found != nullptr && found->ctx() != SSL_get_SSL_CTX(ssl)) SSL_set_SSL_CTX(ssl, found->ctx());
   return SSL_TLSEXT_ERR_OK;
 }
@@ -216,6 +227,7 @@ std::shared_ptr<TlsContext> TlsContext::create(const TlsOptions& o, LinkFailure*
   std::shared_ptr<TlsContext> self(new TlsContext());
   self->server_ = o.server;
   self->reject_unauthorized_ = o.reject_unauthorized;
+  self->quic_ = o.quic;
   auto fail = [&](const char* what) {
     *error = openssl_failure(what);
     return nullptr;
@@ -230,8 +242,9 @@ std::shared_ptr<TlsContext> TlsContext::create(const TlsOptions& o, LinkFailure*
     *error = {"ERR_TLS_INVALID_PROTOCOL_VERSION", "minVersion/maxVersion must be TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3, min ≤ max"};
     return nullptr;
   }
-  SSL_CTX_set_min_proto_version(ctx, min_v);
-  SSL_CTX_set_max_proto_version(ctx, max_v);
+  // RFC 9001 §4.2: QUIC needs TLS 1.3.
+  SSL_CTX_set_min_proto_version(ctx, o.quic ? TLS1_3_VERSION : min_v);
+  SSL_CTX_set_max_proto_version(ctx, o.quic ? TLS1_3_VERSION : max_v);
   // Idle connections give their record buffers back; renegotiation (TLS 1.2) is refused: it lets
   // a peer make us redo the handshake's expensive half at will.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -279,7 +292,8 @@ std::shared_ptr<TlsContext> TlsContext::create(const TlsOptions& o, LinkFailure*
                          o.reject_unauthorized ? nullptr : accept_and_record);
     }
     if (!self->alpn_wire_.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, self.get());
-    SSL_CTX_set_tlsext_servername_callback(ctx, select_context);
+    if (o.quic) SSL_CTX_set_tlsext_servername_callback(ctx, select_quic_context);
+    else SSL_CTX_set_tlsext_servername_callback(ctx, select_context);
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_and_record);
     if (!self->alpn_wire_.empty() &&

@@ -5,6 +5,7 @@
 // started with. OpenSSL is the addon's own static 3.5 build (symbols hidden): never Node's.
 #pragma once
 
+#include <ngtcp2/ngtcp2_crypto.h>
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -29,6 +30,9 @@ struct TlsOptions {
   bool request_cert = false;        // server: ask for a client certificate
   bool reject_unauthorized = true;  // refuse a peer whose certificate does not verify
   std::vector<std::string> alpn;    // in preference order; a server picks the first the client offers
+  // A context for QUIC connections (h3_session.h): TLS 1.3 only, and SNI reads the server's
+  // contexts from the connection's QuicTlsAppData rather than from the SSL's app data.
+  bool quic = false;
 };
 
 // One SSL_CTX plus what our callbacks need (owned by shared_ptr: every link keeps its context).
@@ -43,6 +47,7 @@ class TlsContext {
   SSL_CTX* ctx() const { return ctx_; }
   bool server() const { return server_; }
   bool reject_unauthorized() const { return reject_unauthorized_; }
+  bool quic() const { return quic_; }
   const std::string& alpn_wire() const { return alpn_wire_; }
   BIO_METHOD* bio_method() const { return bio_method_; }
 
@@ -52,6 +57,7 @@ class TlsContext {
   BIO_METHOD* bio_method_ = nullptr;
   bool server_ = true;
   bool reject_unauthorized_ = true;
+  bool quic_ = false;
   std::string alpn_wire_;  // ALPN protocol list in wire form (length-prefixed)
 };
 
@@ -67,6 +73,13 @@ class TlsServerContexts {
  private:
   std::shared_ptr<TlsContext> fallback_;
   std::vector<std::pair<std::string, std::shared_ptr<TlsContext>>> by_name_;
+};
+
+// A QUIC connection's SSL app data: ngtcp2_crypto_ossl reads the conn_ref (it must come first),
+// SNI (a server context made with TlsOptions::quic) reads the server's contexts.
+struct QuicTlsAppData {
+  ngtcp2_crypto_conn_ref ref;
+  const TlsServerContexts* contexts;
 };
 
 // What a listening server's sockets use; setSecureContext swaps `current` for new connections.

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""WebSocket over HTTP/3 (RFC 9220) with aioquic (QUIC + HTTP/3) and wsproto (frames): a peer that
+shares no code with sockudo-ws, nghttp3 or ngtcp2. One JSON line per event on stdout.
+
+  h3_websocket.py probe                 exits 0 when aioquic and wsproto import
+  h3_websocket.py client PORT N [MODE]  opens N extended CONNECT streams on one QUIC connection to
+                                        127.0.0.1:PORT (certificate not verified), echoes messages of
+                                        several sizes on each (sha256 compared), then per MODE:
+                                          close  closes each with 1000 and ends the stream (default)
+                                          reset  resets each stream (RESET_STREAM + STOP_SENDING)
+                                          abort  closes the QUIC connection (CONNECTION_CLOSE)
+                                          hold   waits for the server to close (prints its close)
+                                        and prints {"ev": "done", "streams": [...]}
+
+aioquic comes from Debian trixie's python3-aioquic, unpacked by scripts/peers/aioquic.sh into
+$SOCKUDO_WS_AIOQUIC (default ~/.cache/sockudo-ws/peers/aioquic-1.2.0/site).
+"""
+import asyncio
+import hashlib
+import json
+import os
+import ssl
+import sys
+
+sys.path.insert(0, os.environ.get('SOCKUDO_WS_AIOQUIC', os.path.expanduser('~/.cache/sockudo-ws/peers/aioquic-1.2.0/site')))
+
+TIMEOUT = 20
+
+
+def emit(**event):
+    print(json.dumps(event), flush=True)
+
+
+def payloads():
+    return [b'', b'x' * 125, bytes(range(256)) * 256, b'\xab' * (1024 * 1024 + 3), 'ünïcödé ✓'.encode()]
+
+
+def main():
+    from aioquic.asyncio import connect
+    from aioquic.asyncio.protocol import QuicConnectionProtocol
+    from aioquic.h3.connection import H3_ALPN, H3Connection, Setting
+    from aioquic.h3.events import DataReceived, HeadersReceived
+    from aioquic.quic.configuration import QuicConfiguration
+    from aioquic.quic.events import ConnectionTerminated, StreamReset
+    from wsproto.frame_protocol import FrameProtocol, Opcode
+
+    if sys.argv[1] == 'probe':
+        return 0
+    port = int(sys.argv[2])
+    count = int(sys.argv[3])
+    mode = sys.argv[4] if len(sys.argv) > 4 else 'close'
+
+    class Client(QuicConnectionProtocol):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.h3 = H3Connection(self._quic)
+            self.queue = asyncio.Queue()
+
+        def quic_event_received(self, event):
+            for e in self.h3.handle_event(event):
+                self.queue.put_nowait(e)
+            if isinstance(event, (StreamReset, ConnectionTerminated)):
+                self.queue.put_nowait(event)
+
+    async def run():
+        config = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, verify_mode=ssl.CERT_NONE,
+                                   server_name='localhost', max_data=64 * 1024 * 1024,
+                                   max_stream_data=16 * 1024 * 1024)
+        async with connect('127.0.0.1', port, configuration=config, create_protocol=Client, wait_connected=True) as c:
+            streams = {}
+            for i in range(count):
+                sid = c._quic.get_next_available_stream_id()
+                c.h3.send_headers(sid, [(b':method', b'CONNECT'), (b':protocol', b'websocket'), (b':scheme', b'https'),
+                                        (b':path', f'/h3/{i}'.encode()), (b':authority', f'localhost:{port}'.encode()),
+                                        (b'sec-websocket-version', b'13'), (b'sec-websocket-protocol', b'py')])
+                streams[sid] = {'ws': FrameProtocol(client=True, extensions=[]), 'status': None, 'queue': payloads(),
+                                'sent': None, 'echoed': [], 'closed': None, 'ended': False, 'reset': None,
+                                'partial': b''}
+            c.transmit()
+
+            def send_next(sid, st):
+                if st['queue']:
+                    p = st['queue'].pop(0)
+                    st['sent'] = p
+                    text = p.startswith('ünï'.encode())
+                    c.h3.send_data(sid, bytes(st['ws'].send_data(p.decode() if text else p)), end_stream=False)
+                elif mode == 'close':
+                    c.h3.send_data(sid, bytes(st['ws'].close(1000, 'py done')), end_stream=False)
+                elif mode == 'reset':
+                    c._quic.reset_stream(sid, 0x10c)  # H3_REQUEST_CANCELLED
+                    c._quic.stop_stream(sid, 0x10c)
+                    st['ended'] = True
+                elif mode == 'abort':
+                    for s in streams.values():
+                        s['ended'] = True
+                c.transmit()
+
+            settings_seen = False
+            while not all(st['ended'] for st in streams.values()):
+                ev = await asyncio.wait_for(c.queue.get(), TIMEOUT)
+                if not settings_seen and c.h3.received_settings is not None:
+                    settings_seen = True
+                    emit(ev='settings', enable_connect_protocol=c.h3.received_settings.get(Setting.ENABLE_CONNECT_PROTOCOL) == 1)
+                if isinstance(ev, ConnectionTerminated):
+                    emit(ev='terminated', error_code=ev.error_code, reason=ev.reason_phrase)
+                    break
+                if isinstance(ev, StreamReset):
+                    st = streams.get(ev.stream_id)
+                    if st:
+                        st['reset'] = ev.error_code
+                        st['ended'] = True
+                    continue
+                st = streams.get(ev.stream_id)
+                if st is None:
+                    continue
+                if isinstance(ev, HeadersReceived):
+                    hdrs = {k.decode(): v.decode() for k, v in ev.headers}
+                    st['status'] = int(hdrs[':status'])
+                    st['protocol'] = hdrs.get('sec-websocket-protocol')
+                    if st['status'] == 200:
+                        send_next(ev.stream_id, st)
+                    elif ev.stream_ended:
+                        st['ended'] = True
+                elif isinstance(ev, DataReceived):
+                    st['ws'].receive_bytes(ev.data)
+                    for frame in st['ws'].received_frames():
+                        if frame.opcode is Opcode.CLOSE:
+                            st['closed'] = frame.payload[0] if frame.payload else None
+                            if mode == 'hold':  # the server closed first: answer, then end the stream
+                                c.h3.send_data(ev.stream_id, bytes(st['ws'].close(1000, 'py ack')), end_stream=True)
+                            else:
+                                c.h3.send_data(ev.stream_id, b'', end_stream=True)
+                            c.transmit()
+                            continue
+                        data = frame.payload.encode() if isinstance(frame.payload, str) else bytes(frame.payload)
+                        st['partial'] += data
+                        if not frame.message_finished:
+                            continue
+                        got, st['partial'] = st['partial'], b''
+                        st['echoed'].append({'len': len(got), 'same': got == st['sent'],
+                                             'sha256': hashlib.sha256(got).hexdigest()})
+                        if mode != 'hold' or st['queue']:
+                            send_next(ev.stream_id, st)
+                    if ev.stream_ended:
+                        st['ended'] = True
+            if mode == 'abort':
+                c._quic.close(error_code=0x100, reason_phrase='py abort')  # H3_NO_ERROR
+                c.transmit()
+            emit(ev='done', streams=[{k: v for k, v in st.items() if k in ('status', 'protocol', 'echoed', 'closed', 'reset')}
+                                     for st in streams.values()])
+
+    asyncio.run(run())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
