@@ -13,16 +13,25 @@ shares no code with sockudo-ws, nghttp3 or ngtcp2. One JSON line per event on st
                                         and prints {"ev": "done", "streams": [...]}
 
 aioquic comes from Debian trixie's python3-aioquic, unpacked by scripts/peers/aioquic.sh into
-$SOCKUDO_WS_AIOQUIC (default ~/.cache/sockudo-ws/peers/aioquic-1.2.0/site).
+~/.cache/sockudo-ws/peers/aioquic-<key>/site (or $SOCKUDO_WS_AIOQUIC).
 """
 import asyncio
+import glob
 import hashlib
 import json
 import os
 import ssl
 import sys
 
-sys.path.insert(0, os.environ.get('SOCKUDO_WS_AIOQUIC', os.path.expanduser('~/.cache/sockudo-ws/peers/aioquic-1.2.0/site')))
+
+def aioquic_site():
+    if os.environ.get('SOCKUDO_WS_AIOQUIC'):
+        return os.environ['SOCKUDO_WS_AIOQUIC']
+    found = sorted(glob.glob(os.path.expanduser('~/.cache/sockudo-ws/peers/aioquic-*/ok')), key=os.path.getmtime)
+    return os.path.join(os.path.dirname(found[-1]), 'site') if found else ''
+
+
+sys.path.insert(0, aioquic_site())
 
 TIMEOUT = 20
 

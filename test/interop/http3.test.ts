@@ -1,0 +1,116 @@
+// WebSocket over HTTP/3 (RFC 9220) with a peer nobody here wrote: aioquic (QUIC + HTTP/3, Debian
+// trixie's python3-aioquic unpacked by scripts/peers/aioquic.sh) with wsproto framing, as a client
+// of our server (test/interop/peers/h3_websocket.py). Every process is started here, talks to
+// 127.0.0.1 only and is killed by PID.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import type * as net from 'node:net';
+import * as path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket as WsClient } from 'ws';
+
+import { Cleanup, loadPackage, next, waitUntil, within } from '../js/helpers';
+import { opensslMissing, tlsFixtures } from '../js/tls-fixtures';
+import { PeerProcess, PYTHON, skipReason } from './peer-process';
+
+const lib = loadPackage();
+type Request = import('sockudo-ws').UpgradeRequest;
+type Server = import('sockudo-ws').WebSocketServer;
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+function aioquicMissing(): string | null {
+  const r = spawnSync(PYTHON, [path.join(__dirname, 'peers', 'h3_websocket.py'), 'probe'], { encoding: 'utf8', timeout: 20_000 });
+  return r.status === 0 ? null : `aioquic does not load (run scripts/peers/aioquic.sh): ${(r.stderr ?? '').trim().split('\n').pop()}`;
+}
+const aioquicSkip = skipReason(opensslMissing() ?? aioquicMissing());
+if (aioquicSkip) console.warn(`HTTP/3 interop with aioquic skipped: ${aioquicSkip}`);
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+/** What the Python client sends on each stream (h3_websocket.py payloads()). */
+const PY_PAYLOADS = [Buffer.alloc(0), Buffer.alloc(125, 'x'), Buffer.from(Array.from({ length: 65536 }, (_, i) => i & 255)),
+  Buffer.alloc(1024 * 1024 + 3, 0xab), Buffer.from('ünïcödé ✓')];
+
+type StreamResult = { status: number; protocol: string; echoed: { len: number; same: boolean; sha256: string }[]; closed: number | null; reset: number | null };
+
+async function h3Server(options: Record<string, unknown> = {}): Promise<{ wss: Server; port: number; requests: Request[]; closes: [number, string][] }> {
+  const f = tlsFixtures();
+  const wss = cleanup.add(new lib.WebSocketServer({ port: 0, host: '127.0.0.1', http3: true, tls: { key: f.server.key, cert: f.server.cert },
+    handleProtocols: (p: Set<string>) => [...p][0] ?? false, ...options }), (s) => s.close());
+  await next(wss, 'listening');
+  const requests: Request[] = [];
+  const closes: [number, string][] = [];
+  wss.on('connection', (ws, req) => {
+    requests.push(req);
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('close', (code, reason) => closes.push([code, String(reason)]));
+  });
+  return { wss, port: (wss.address() as net.AddressInfo).port, requests, closes };
+}
+
+describe.skipIf(aioquicSkip !== null)('aioquic + wsproto as a client of our HTTP/3 server', () => {
+  it('three WebSockets on one QUIC connection: SETTINGS_ENABLE_CONNECT_PROTOCOL, every echo identical (0 B to 1 MiB), closes 1000 with a clean end', async () => {
+    const { port, requests, closes } = await h3Server();
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '3'], cleanup);
+    expect((await peer.take('settings', 15_000)).enable_connect_protocol).toBe(true);
+    const streams = (await peer.take('done', 60_000)).streams as StreamResult[];
+    expect(streams).toHaveLength(3);
+    for (const s of streams) {
+      expect(s.status).toBe(200);
+      expect(s.protocol).toBe('py');
+      expect(s.reset).toBeNull();
+      expect(s.closed).toBe(1000);
+      expect(s.echoed).toEqual(PY_PAYLOADS.map((p) => ({ len: p.length, same: true, sha256: sha(p) })));
+    }
+    expect(requests.map((r) => [r.httpVersion, r.method, r.path])).toEqual([['3', 'CONNECT', '/h3/0'], ['3', 'CONNECT', '/h3/1'], ['3', 'CONNECT', '/h3/2']]);
+    expect(new Set(requests.map((r) => r.remotePort)).size).toBe(1);
+    await waitUntil(() => closes.length === 3, 'three closes');
+    expect(closes).toEqual([[1000, 'py done'], [1000, 'py done'], [1000, 'py done']]);
+    await within(peer.exit, 10_000, 'the peer to exit');
+    expect(peer.exitCode).toBe(0);
+  });
+
+  it('RESET_STREAM + STOP_SENDING from the peer: that WebSocket closes 1006; the server goes on serving new connections', async () => {
+    const { wss, port, closes } = await h3Server();
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '1', 'reset'], cleanup);
+    await peer.take('done', 60_000);
+    await waitUntil(() => closes.length === 1, 'the reset WebSocket to close');
+    expect(closes[0]![0]).toBe(1006);
+    // The server still serves a new connection afterwards.
+    const again = PeerProcess.python('h3_websocket.py', ['client', String(port), '1'], cleanup);
+    const streams = (await again.take('done', 60_000)).streams as StreamResult[];
+    expect(streams[0]!.closed).toBe(1000);
+    expect(wss.clients.size).toBe(0);
+  });
+
+  it('CONNECTION_CLOSE from the peer closes every WebSocket of that connection with 1006', async () => {
+    const { port, closes } = await h3Server();
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '2', 'abort'], cleanup);
+    await peer.take('done', 60_000);
+    await waitUntil(() => closes.length === 2, 'both WebSockets to close');
+    expect(closes.map((c) => c[0])).toEqual([1006, 1006]);
+  });
+
+  it('server.close(): each WebSocket gets a 1001 close frame, the streams end, the server emits close', async () => {
+    const { wss, port, requests } = await h3Server();
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '2', 'hold'], cleanup);
+    await waitUntil(() => requests.length === 2 && wss.clients.size === 2, 'two WebSockets');
+    await new Promise((r) => setTimeout(r, 300));  // the echoes run
+    await within(wss.close(), 10_000, 'the server to close');
+    const streams = (await peer.take('done', 30_000)).streams as StreamResult[];
+    expect(streams.map((s) => s.closed)).toEqual([1001, 1001]);
+  });
+});
+
+describe.skipIf(opensslMissing() !== null)('HTTP/3 on the TCP side', () => {
+  it('a wss:// upgrade over TCP to an http3 server is answered with Alt-Svc: h3=":port" (RFC 7838, RFC 9114 §3.1.1)', async () => {
+    const { port } = await h3Server();
+    const f = tlsFixtures();
+    const client = new WsClient(`wss://127.0.0.1:${port}/`, { ca: f.ca.cert });
+    cleanup.add(client, (c) => c.terminate());
+    const [res] = await next<[import('node:http').IncomingMessage]>(client, 'upgrade', 10_000);
+    expect(res.headers['alt-svc']).toBe(`h3=":${port}"`);
+    await waitUntil(() => client.readyState === WsClient.OPEN, 'the TCP WebSocket to open');
+  });
+});
