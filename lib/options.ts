@@ -211,6 +211,13 @@ export interface PortServerOptions<Data> extends ServerCommonOptions<Data> {
   http3ConnectionWindowSize?: number;
   /** max_idle_timeout (RFC 9000 §10.1): a QUIC connection silent for this long is discarded. Minimum 1000. Default 30000. */
   http3IdleTimeout?: number;
+  /**
+   * Address validation (RFC 9000 §8.1.2): once this many QUIC connections are in their handshake,
+   * new clients must first answer a Retry (one more round trip) before the server keeps any state
+   * for them: a flood of spoofed Initial packets then costs one stateless reply each. 0: always.
+   * Default 64.
+   */
+  http3RetryAbove?: number;
   server?: never;
   noServer?: never;
 }
@@ -287,7 +294,7 @@ const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'max
   'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold', 'textAsBuffer'] as const;
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
-const HTTP3_KEYS = ['http3', 'http3MaxStreams', 'http3WindowSize', 'http3ConnectionWindowSize', 'http3IdleTimeout'] as const;
+const HTTP3_KEYS = ['http3', 'http3MaxStreams', 'http3WindowSize', 'http3ConnectionWindowSize', 'http3IdleTimeout', 'http3RetryAbove'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, ...HTTP3_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
   'handleProtocols', 'upgrade', 'httpHandler', 'transport', 'adapter', 'resolveExclude']);
 const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2', 'transport']);
@@ -470,6 +477,7 @@ export interface NativeHttp3Config {
   http3WindowSize: number;
   http3ConnectionWindowSize: number;
   http3IdleTimeout: number;
+  http3RetryAbove: number;
 }
 
 function http3Config(o: Record<string, unknown>, name: string): NativeHttp3Config {
@@ -480,6 +488,7 @@ function http3Config(o: Record<string, unknown>, name: string): NativeHttp3Confi
     http3WindowSize: intOption(o, 'http3WindowSize', 16 * 1024, 2 ** 31 - 1, 1024 * 1024, name),
     http3ConnectionWindowSize: intOption(o, 'http3ConnectionWindowSize', 64 * 1024, 2 ** 31 - 1, 8 * 1024 * 1024, name),
     http3IdleTimeout: intOption(o, 'http3IdleTimeout', 1000, MAX_TIMER, 30_000, name),
+    http3RetryAbove: intOption(o, 'http3RetryAbove', 0, 1_000_000, 64, name),
   };
   if (!config.http3) {
     for (const key of HTTP3_KEYS.slice(1)) {

@@ -43,6 +43,7 @@ std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& 
   c->http3.window_size = static_cast<uint32_t>(get_number(o, "http3WindowSize", 1024.0 * 1024));
   c->http3.connection_window_size = static_cast<uint32_t>(get_number(o, "http3ConnectionWindowSize", 8.0 * 1024 * 1024));
   c->http3.idle_timeout_ms = static_cast<uint64_t>(get_number(o, "http3IdleTimeout", 30000));
+  c->http3.retry_above = static_cast<size_t>(get_number(o, "http3RetryAbove", 64));
   // compression: { enabled, sharedCompressor, sharedDecompressor, windowBits, memLevel, level,
   // decompressorWindowBits, threshold }, validated by lib/options.ts. "Compressor" is always
   // ours, "decompressor" the peer's, whatever the role.

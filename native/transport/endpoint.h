@@ -91,6 +91,7 @@ struct SocketConfig {
     uint32_t window_size = 1024 * 1024;              // initial_max_stream_data_bidi_remote (per stream, receive)
     uint32_t connection_window_size = 8 * 1024 * 1024;  // initial_max_data
     uint64_t idle_timeout_ms = 30000;                // max_idle_timeout (RFC 9000 §10.1)
+    size_t retry_above = 64;                         // handshakes in progress past which clients must answer a Retry (0: always)
     std::string alt_svc;                             // `h3=":port"` once listening: added to TCP answers
   } http3;
 };

@@ -15,7 +15,6 @@ namespace sockudo::transport {
 
 namespace {
 
-constexpr size_t kPacketBufferSize = 64 * 1024;
 constexpr size_t kMaxIov = 16;
 
 H3Session* self(void* user_data) { return static_cast<H3Session*>(user_data); }
@@ -147,8 +146,7 @@ nghttp3_ssize read_h3_data(nghttp3_conn*, int64_t, nghttp3_vec* vec, size_t vecc
 
 H3Session::H3Session(QuicServer& server, Loop& loop, std::shared_ptr<const SocketConfig> config, ServerHandler* handler,
                      const ngtcp2_path& path)
-    : server_(server), loop_(loop), config_(std::move(config)), handler_(handler),
-      packet_buffer_(std::make_unique<uint8_t[]>(kPacketBufferSize)) {
+    : server_(server), loop_(loop), config_(std::move(config)), handler_(handler) {
   ngtcp2_ccerr_default(&last_error_);
   remote_len_ = static_cast<socklen_t>(path.remote.addrlen);
   std::memcpy(&remote_addr_, path.remote.addr, remote_len_);
@@ -662,7 +660,7 @@ void H3Session::write_packets() {
   ngtcp2_pkt_info pi;
   const uint64_t ts = now_ns();
   const size_t max = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
-  uint8_t* buf = packet_buffer_.get();
+  uint8_t* buf = server_.packet_buffer();
   size_t off = 0, packets = 0;
   auto flush = [&]() -> bool {
     if (off == 0) return true;
@@ -726,7 +724,7 @@ void H3Session::write_packets() {
     off += static_cast<size_t>(nwrite);
     packets++;
     // GSO: every datagram but the last of one send has the same size.
-    if (static_cast<size_t>(nwrite) < max || off + max > kPacketBufferSize) {
+    if (static_cast<size_t>(nwrite) < max || off + max > QuicServer::kPacketBufferSize) {
       if (!flush()) break;
     }
   }
@@ -780,10 +778,11 @@ void H3Session::fail(const ngtcp2_ccerr& error) {
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi;
-  const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, packet_buffer_.get(),
+  uint8_t* buf = server_.packet_buffer();
+  const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, buf,
                                                             ngtcp2_conn_get_max_tx_udp_payload_size(conn_), &error, now_ns());
   if (n > 0) {
-    close_packet_.assign(packet_buffer_.get(), packet_buffer_.get() + n);
+    close_packet_.assign(buf, buf + n);
     last_close_sent_ = now_ns();
     server_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, close_packet_.data(), close_packet_.size(), 0);
   }
@@ -831,6 +830,11 @@ void H3Session::maybe_finish() {
 }
 
 void H3Session::release_stream(H3Stream* st) {
+  // Our FIN was asked for after everything the endpoint wrote: it still goes out (read_stream_data
+  // answers EOF), so a stream whose peer ended too finishes cleanly instead of being reset. (The
+  // peer's FIN often comes in the packet that acknowledges our close frame, before that FIN has
+  // been handed to nghttp3.)
+  const bool ending_cleanly = (st->end_sent || (st->end_requested && st->pending.empty())) && st->remote_ended;
   st->detached = true;
   st->events = nullptr;
   st->pending.clear();
@@ -839,8 +843,7 @@ void H3Session::release_stream(H3Stream* st) {
   st->held.clear();
   maybe_done_.push_back(st);
   if (!closed_ && !closing_ && !st->closed) {
-    if (!(st->end_sent && st->remote_ended) && !st->refusal)
-      ngtcp2_conn_shutdown_stream(conn_, 0, st->id, NGHTTP3_H3_REQUEST_CANCELLED);
+    if (!ending_cleanly && !st->refusal) ngtcp2_conn_shutdown_stream(conn_, 0, st->id, NGHTTP3_H3_REQUEST_CANCELLED);
     mark_dirty();
   }
   if (closed_) {

@@ -165,7 +165,6 @@ class H3Session final : public LoopMember {
   std::vector<uint8_t> close_packet_;  // our CONNECTION_CLOSE, re-sent in the closing period
   std::vector<uint8_t> blocked_;        // packets the socket refused (EAGAIN), with their segment size
   size_t blocked_segment_ = 0;
-  std::unique_ptr<uint8_t[]> packet_buffer_;
 };
 
 }  // namespace sockudo::transport

@@ -84,7 +84,7 @@ void QuicServer::accept(const Datagram& d, const ngtcp2_version_cid& vc) {
     a.token = hd.token;
     a.tokenlen = hd.tokenlen;
     a.token_type = NGTCP2_TOKEN_TYPE_RETRY;
-  } else if (handshaking_.size() >= kRetryAbove) {
+  } else if (handshaking_.size() >= config_->http3.retry_above) {
     send_retry(d, hd);
     return;
   }

@@ -2,8 +2,9 @@
 // and the connections on it (h3_session.h), found by the destination connection ID of each
 // datagram (§5.2). What arrives for no connection is answered statelessly:
 // - an Initial packet of a version we speak starts a connection; under load (more than
-//   kRetryAbove connections still in their handshake) the client is first sent a Retry and must
-//   echo its token (§8.1.2: address validation before spending state), and past
+//   SocketConfig::Http3::retry_above connections still in their handshake; 0: always) the client
+//   is first sent a Retry and must echo its token (§8.1.2: address validation before spending
+//   state), and past
 //   kMaxHandshaking such connections new ones are dropped;
 // - a long-header packet of another version gets Version Negotiation (§6);
 // - a short-header packet for an unknown ID gets a Stateless Reset (§10.3), at most
@@ -31,7 +32,6 @@ class H3Session;
 
 class QuicServer final : public UdpEvents, public LoopMember {
  public:
-  static constexpr size_t kRetryAbove = 64;
   static constexpr size_t kMaxHandshaking = 4096;
   static constexpr uint32_t kResetsPerTurn = 64;
   static constexpr size_t kSecretLen = 32;
@@ -56,6 +56,9 @@ class QuicServer final : public UdpEvents, public LoopMember {
   int send(const sockaddr* to, socklen_t to_len, const uint8_t* data, size_t len, size_t segment);
   void wait_writable(H3Session* session);
   const uint8_t* secret() const { return secret_; }
+  // Where sessions write their packets (writes are synchronous: one buffer serves them all).
+  static constexpr size_t kPacketBufferSize = 64 * 1024;
+  uint8_t* packet_buffer() { return packet_buffer_.get(); }
   const sockaddr_storage& local() const { return socket_->local(); }
   socklen_t local_len() const { return socket_->local_len(); }
 
@@ -81,6 +84,7 @@ class QuicServer final : public UdpEvents, public LoopMember {
   std::unordered_set<H3Session*> handshaking_;
   std::unordered_set<H3Session*> blocked_;  // waiting for the socket to take datagrams
   uint8_t secret_[kSecretLen];
+  std::unique_ptr<uint8_t[]> packet_buffer_ = std::make_unique<uint8_t[]>(kPacketBufferSize);
   uint64_t reset_turn_ = 0;
   uint32_t resets_this_turn_ = 0;
   bool closing_ = false;

@@ -54,7 +54,8 @@ describe.skipIf(aioquicSkip !== null)('aioquic + wsproto as a client of our HTTP
     const { port, requests, closes } = await h3Server();
     const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '3'], cleanup);
     expect((await peer.take('settings', 15_000)).enable_connect_protocol).toBe(true);
-    const streams = (await peer.take('done', 60_000)).streams as StreamResult[];
+    const done = await peer.take('done', 60_000);
+    const streams = done.streams as StreamResult[];
     expect(streams).toHaveLength(3);
     for (const s of streams) {
       expect(s.status).toBe(200);
@@ -65,10 +66,22 @@ describe.skipIf(aioquicSkip !== null)('aioquic + wsproto as a client of our HTTP
     }
     expect(requests.map((r) => [r.httpVersion, r.method, r.path])).toEqual([['3', 'CONNECT', '/h3/0'], ['3', 'CONNECT', '/h3/1'], ['3', 'CONNECT', '/h3/2']]);
     expect(new Set(requests.map((r) => r.remotePort)).size).toBe(1);
+    expect(done.retries).toBe(0);  // few handshakes in progress: no address validation round trip
     await waitUntil(() => closes.length === 3, 'three closes');
     expect(closes).toEqual([[1000, 'py done'], [1000, 'py done'], [1000, 'py done']]);
     await within(peer.exit, 10_000, 'the peer to exit');
     expect(peer.exitCode).toBe(0);
+  });
+
+  it('http3RetryAbove: 0: the client answers a Retry first (RFC 9000 §8.1.2; aioquic checks retry_source_connection_id), then echoes as usual', async () => {
+    const { port, requests } = await h3Server({ http3RetryAbove: 0 });
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '1'], cleanup);
+    const done = await peer.take('done', 60_000);
+    expect(done.retries).toBe(1);
+    const [s] = done.streams as StreamResult[];
+    expect(s!.closed).toBe(1000);
+    expect(s!.echoed.every((e) => e.same)).toBe(true);
+    expect(requests).toHaveLength(1);
   });
 
   it('RESET_STREAM + STOP_SENDING from the peer: that WebSocket closes 1006; the server goes on serving new connections', async () => {

@@ -155,7 +155,7 @@ def main():
             if mode == 'abort':
                 c._quic.close(error_code=0x100, reason_phrase='py abort')  # H3_NO_ERROR
                 c.transmit()
-            emit(ev='done', streams=[{k: v for k, v in st.items() if k in ('status', 'protocol', 'echoed', 'closed', 'reset')}
+            emit(ev='done', retries=c._quic._retry_count, streams=[{k: v for k, v in st.items() if k in ('status', 'protocol', 'echoed', 'closed', 'reset')}
                                      for st in streams.values()])
 
     asyncio.run(run())
