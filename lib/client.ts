@@ -42,6 +42,7 @@ export interface Target {
 export async function connect(url: string | URL, options?: ClientOptions): Promise<WebSocket> {
   const target = parseUrl(url);
   const config = clientConfig(options);
+  if (config.http3) return connectOverHttp3(url, target, config);
   if (config.http2) return connectOverHttp2(url, target, config);
   const tls = target.secure ? clientTls(config.raw, 'options') : undefined;
   const signal = config.signal;
@@ -154,6 +155,49 @@ async function connectOverHttp2(url: string | URL, target: Target, config: Clien
     void session.close();
     throw error;
   }
+}
+
+/** How long connect({ http3 }) waits for QUIC before it falls back to TCP (a network may drop UDP). */
+const HTTP3_ATTEMPT_MS = 3000;
+
+/**
+ * `http3: true`: the WebSocket goes over an HTTP/3 connection of its own (RFC 9220) when the
+ * server answers over QUIC, agrees to h3 and accepts extended CONNECT; otherwise as without the
+ * option (HTTP/2 with `http2`, else HTTP/1.1, on a new TCP connection). wss: only. The QUIC
+ * connection closes with the WebSocket.
+ */
+async function connectOverHttp3(url: string | URL, target: Target, config: ClientConfig): Promise<WebSocket> {
+  const { http3: _h3, ...rest } = config.raw;
+  if (!target.secure) throw new InvalidArgumentValueError('url', 'must be wss: for http3 (QUIC is always encrypted)', url);
+  const { connectHttp3 } = await import('./http2-client.js');
+  const { http2: _h2, protocols: _p, headers: _h, origin: _o, ...sessionOptions } = rest;
+  const budget = config.connection.handshakeTimeout;
+  const attempt = budget > 0 ? Math.min(budget, HTTP3_ATTEMPT_MS) : HTTP3_ATTEMPT_MS;
+  let session: import('./http2-client.js').Http2Session;
+  try {
+    session = await connectHttp3(url, { ...sessionOptions, handshakeTimeout: attempt } as ClientOptions);
+  } catch (error) {
+    // A certificate the user refused is not a reason to try TCP (it would be refused there too).
+    if (!(error instanceof HandshakeError) || error.status !== 0 || isTlsVerificationFailure(error.code)) throw error;
+    return connect(url, rest as ClientOptions);
+  }
+  try {
+    const { protocols, headers, origin, signal } = config.raw as ClientOptions;
+    const ws = await session.websocket(target.path, {
+      ...(protocols === undefined ? {} : { protocols }), ...(headers === undefined ? {} : { headers }),
+      ...(origin === undefined ? {} : { origin }), ...(signal === undefined ? {} : { signal }),
+    });
+    ws.once('close', () => { void session.close(); });
+    return ws;
+  } catch (error) {
+    void session.close();
+    throw error;
+  }
+}
+
+/** A certificate verification failure (Node's codes for them): falling back would not help. */
+function isTlsVerificationFailure(code: string): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY|DECRYPT|DECODE)|ALTNAME/.test(code);
 }
 
 /** Failures that happened before any HTTP exchange: another address of the host may work. */

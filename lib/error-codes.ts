@@ -48,6 +48,19 @@ export const HANDSHAKE_RESPONSE_ERROR_CODES = [
 ] as const;
 
 /**
+ * {@link HandshakeError} codes of `connectHttp2()` / `connectHttp3()` (and `connect()` with
+ * `http2` / `http3`, which fall back on them): the server did not agree to the protocol, or does
+ * not accept WebSockets on it (no extended CONNECT), or the QUIC connection failed otherwise.
+ */
+export const SESSION_ERROR_CODES = [
+  'ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED',
+  'ERR_SOCKUDO_WS_HTTP2_NO_EXTENDED_CONNECT',
+  'ERR_SOCKUDO_WS_HTTP3_NOT_NEGOTIATED',
+  'ERR_SOCKUDO_WS_HTTP3_NO_EXTENDED_CONNECT',
+  'ERR_SOCKUDO_WS_HTTP3_FAILED',
+] as const;
+
+/**
  * System error names, as Node reports them (`util.getSystemErrorMap()`: libuv's names, which the
  * native transport uses too), plus `ENOTFOUND`, which Node's `dns` uses for unknown host names.
  */
@@ -102,7 +115,8 @@ export type TlsContextErrorCode =
  * (`ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT` for the handshake timeout, ...) when there was no
  * usable response.
  */
-export type HandshakeErrorCode = (typeof HANDSHAKE_RESPONSE_ERROR_CODES)[number] | TlsErrorCode | SystemErrorCode;
+export type HandshakeErrorCode = (typeof HANDSHAKE_RESPONSE_ERROR_CODES)[number] | (typeof SESSION_ERROR_CODES)[number] | TlsErrorCode
+  | SystemErrorCode;
 
 /** Why `WebSocketServer.handleUpgrade()` did not produce a connection. */
 export type UpgradeErrorCode =

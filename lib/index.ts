@@ -19,7 +19,7 @@ export { WebSocketServer } from './server.js';
 export type { WebSocketServerEvents, WebSocketServerError, UpgradeCallback, PublishOptions } from './server.js';
 
 export { connect } from './client.js';
-export { connectHttp2, Http2Session, type Http2WebSocketOptions } from './http2-client.js';
+export { connectHttp2, connectHttp3, Http2Session, type Http2WebSocketOptions } from './http2-client.js';
 
 export { UpgradeRequest } from './upgrade-request.js';
 export type { UpgradeDecision, AcceptDecision, RejectDecision } from './upgrade-request.js';

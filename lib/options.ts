@@ -257,6 +257,13 @@ export interface ClientOptions extends ConnectionOptions, TlsClientOptions {
    */
   http2?: boolean;
   /**
+   * connect(): try WebSocket over HTTP/3 first (RFC 9220; QUIC with TLS 1.3 and ALPN h3, wss:
+   * only), falling back (to HTTP/2 with `http2`, else HTTP/1.1) when the server does not answer
+   * over QUIC within min(handshakeTimeout, 3 s), does not agree to h3 or does not accept extended
+   * CONNECT. `ws.httpVersion` reports which was used. Default false.
+   */
+  http3?: boolean;
+  /**
    * How this connection does its I/O: `'io_uring'`, `'epoll'` or `'auto'` (the default: epoll),
    * as for a server ({@link ServerCommonOptions.transport}); `SOCKUDO_WS_TRANSPORT` overrides it.
    * `ws.transport` says what was used and why.
@@ -297,7 +304,7 @@ const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSi
 const HTTP3_KEYS = ['http3', 'http3MaxStreams', 'http3WindowSize', 'http3ConnectionWindowSize', 'http3IdleTimeout', 'http3RetryAbove'] as const;
 const SERVER_KEYS = new Set<string>([...CONNECTION_KEYS, ...HTTP2_KEYS, ...HTTP3_KEYS, 'port', 'host', 'backlog', 'reusePort', 'ipv6Only', 'tls', 'server', 'noServer', 'path',
   'handleProtocols', 'upgrade', 'httpHandler', 'transport', 'adapter', 'resolveExclude']);
-const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2', 'transport']);
+const CLIENT_KEYS = new Set<string>([...CONNECTION_KEYS, ...CLIENT_TLS_KEYS, 'protocols', 'headers', 'origin', 'signal', 'http2', 'http3', 'transport']);
 const HINTS: Record<string, string> = {
   // ws's maxPayload limits a message; ours splits that into the message and the single-frame limit.
   maxPayload: 'maxPayloadLength (largest message) and maxFrameSize (largest frame; defaults to maxPayloadLength)',
@@ -581,6 +588,8 @@ export interface ClientConfig {
   signal: AbortSignal | undefined;
   /** connect(): WebSocket over HTTP/2 first, HTTP/1.1 as the fallback. */
   http2: boolean;
+  /** connect(): WebSocket over HTTP/3 first, then as without it. */
+  http3: boolean;
   connection: NativeConnectionConfig;
   /** The transport asked for (the option, or SOCKUDO_WS_TRANSPORT when set). */
   transport: TransportName;
@@ -610,6 +619,7 @@ export function clientConfig(options: unknown): ClientConfig {
     origin: stringOption(o, 'origin', '', name),
     signal,
     http2: boolOption(o, 'http2', false, name),
+    http3: boolOption(o, 'http3', false, name),
     connection: connectionConfig(o, name),
     transport: transportOption(o, name),
     raw: o,

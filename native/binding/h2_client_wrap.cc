@@ -13,6 +13,8 @@
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/handshake_errors.h"
 #include "transport/errno_name.h"
+#include "transport/h2_session.h"
+#include "transport/h3_session.h"
 
 namespace sockudo::binding {
 
@@ -52,8 +54,18 @@ H2ClientWrap::H2ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H2
   }
   int error = 0;
   transport::LinkFailure failure;
-  session_ = transport::H2Session::create_client(*state_->loop, ip, port_, config_, tls.context ? &tls : nullptr, this, &error,
-                                                 &failure);
+  http3_ = get_bool(o, "http3", false);
+  if (http3_) {
+    if (!tls.context) {
+      throw_type_error(env, "http3 needs config.tls (QUIC is always encrypted)");
+      return;
+    }
+    session_ = transport::H3Session::create_client(*state_->loop, ip, port_, config_, tls, this, &error, &failure);
+    error = -error;  // H3Session reports -errno
+  } else {
+    session_ = transport::H2Session::create_client(*state_->loop, ip, port_, config_, tls.context ? &tls : nullptr, this, &error,
+                                                   &failure);
+  }
   if (session_ == nullptr) {
     const std::string code = !failure.code.empty() ? failure.code : transport::errno_name(error, "EIO");
     Napi::Error e = Napi::Error::New(env, !failure.message.empty() ? failure.message
@@ -78,7 +90,7 @@ Napi::Value H2ClientWrap::websocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || !info[1].IsObject()) return throw_type_error(env, "websocket(config, target)");
   if (session_ == nullptr || !session_->ready()) {
-    Napi::Error e = Napi::Error::New(env, "the HTTP/2 session is closed");
+    Napi::Error e = Napi::Error::New(env, std::string(http3_ ? "the HTTP/3 session is closed" : "the HTTP/2 session is closed"));
     e.Set("code", Napi::String::New(env, "ERR_SOCKUDO_WS_HTTP2_SESSION_CLOSED"));
     e.ThrowAsJavaScriptException();
     return env.Undefined();
@@ -86,6 +98,9 @@ Napi::Value H2ClientWrap::websocket(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   auto config = read_socket_config(o);
   config->http2 = config_->http2;
+  config->http3.window_size = config_->http3.window_size;
+  config->http3.connection_window_size = config_->http3.connection_window_size;
+  config->http3.idle_timeout_ms = config_->http3.idle_timeout_ms;
   ClientRequest req;
   if (!read_client_request(env, o, *config, host_, port_, secure_, req)) return env.Undefined();
   auto hs = std::make_unique<handshake::ClientHandshake>(config->head_limits);
@@ -100,7 +115,7 @@ Napi::Value H2ClientWrap::websocket(const Napi::CallbackInfo& info) {
   wrap->set_target(info[1].As<Napi::Object>());
   transport::Endpoint* s = session_->open_websocket(fields, std::move(hs), wrap);
   if (s == nullptr) {
-    Napi::Error e = Napi::Error::New(env, "no new stream can be opened on this HTTP/2 session (closing, or out of stream ids)");
+    Napi::Error e = Napi::Error::New(env, std::string(http3_ ? "no new stream can be opened on this HTTP/3 session (closing, or out of stream credit)" : "no new stream can be opened on this HTTP/2 session (closing, or out of stream ids)"));
     e.Set("code", Napi::String::New(env, "ERR_SOCKUDO_WS_HTTP2_SESSION_CLOSED"));
     e.ThrowAsJavaScriptException();
     return env.Undefined();
@@ -116,7 +131,7 @@ Napi::Value H2ClientWrap::close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void H2ClientWrap::on_h2_ready(bool connect_protocol) {
+void H2ClientWrap::on_session_ready(bool connect_protocol) {
   if (state_->tearing_down || target_.IsEmpty()) return;
   Napi::Env env = Env();
   state_->loop->ensure_js();
@@ -124,7 +139,7 @@ void H2ClientWrap::on_h2_ready(bool connect_protocol) {
   call_handler(*state_, env, state_->handlers.h2_ready, {target_.Value(), Napi::Boolean::New(env, connect_protocol)});
 }
 
-void H2ClientWrap::on_h2_failed(const transport::ClientFailure& failure) {
+void H2ClientWrap::on_session_failed(const transport::ClientFailure& failure) {
   session_ = nullptr;  // it ends right after this call
   if (state_->tearing_down || target_.IsEmpty()) return release();
   Napi::Env env = Env();
@@ -135,7 +150,7 @@ void H2ClientWrap::on_h2_failed(const transport::ClientFailure& failure) {
   release();
 }
 
-void H2ClientWrap::on_h2_closed() {
+void H2ClientWrap::on_session_closed() {
   session_ = nullptr;
   if (state_->tearing_down || target_.IsEmpty()) return release();
   Napi::Env env = Env();

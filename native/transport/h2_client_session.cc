@@ -14,7 +14,7 @@
 namespace sockudo::transport {
 
 H2Session* H2Session::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
-                                    const TlsClientParams* tls, H2ClientHandler* handler, int* error, LinkFailure* failure) {
+                                    const TlsClientParams* tls, SessionClientHandler* handler, int* error, LinkFailure* failure) {
   std::unique_ptr<Link> link = connect_client_link(loop, ip, port, tls, error, failure, config->io_uring);
   if (!link) return nullptr;
   auto* s = new H2Session(loop, std::move(link), std::move(config), nullptr, SocketAddress{ip, port, ip.find(':') == std::string::npos ? 4 : 6});
@@ -80,13 +80,13 @@ void H2Session::detach_client() {
 
 // Reports a failure before the session was ready (once; the handler is not called again).
 void H2Session::fail_client(std::string code, std::string message) {
-  H2ClientHandler* h = client_;
+  SessionClientHandler* h = client_;
   client_ = nullptr;
   if (h == nullptr) return;
   ClientFailure f;
   f.code = std::move(code);
   f.message = std::move(message);
-  h->on_h2_failed(f);
+  h->on_session_failed(f);
 }
 
 }  // namespace sockudo::transport

@@ -273,7 +273,7 @@ int H2Session::on_frame_recv(int type, int32_t stream_id, uint8_t flags, int cat
         idle_since_ = streams_.empty() ? loop_.now_ms() : 0;
         arm_timer();
         if (client_ != nullptr)
-          client_->on_h2_ready(nghttp2_session_get_remote_settings(ng_, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1);
+          client_->on_session_ready(nghttp2_session_get_remote_settings(ng_, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1);
       }
       break;
     default:
@@ -631,9 +631,9 @@ void H2Session::destroy() {
   }
   if (server_) server_->on_session_gone(*this);
   if (client_ != nullptr && ready_) {
-    H2ClientHandler* h = client_;
+    SessionClientHandler* h = client_;
     client_ = nullptr;
-    h->on_h2_closed();
+    h->on_session_closed();
   } else if (received_any_) {  // it answered, but not with HTTP/2 SETTINGS (nghttp2 gave up on it)
     fail_client("ERR_SOCKUDO_WS_HTTP2_NOT_NEGOTIATED", "the server did not answer in HTTP/2");
   } else {

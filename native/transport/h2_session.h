@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/io/output_queue.h"
+#include "transport/client_session.h"
 #include "transport/endpoint.h"
 #include "transport/h2_stream_link.h"
 #include "transport/link.h"
@@ -35,19 +36,7 @@ struct nghttp2_session;
 
 namespace sockudo::transport {
 
-// What a client session reports (the binding implements it).
-class H2ClientHandler {
- public:
-  virtual ~H2ClientHandler() = default;
-  // The server's SETTINGS arrived: whether it accepts extended CONNECT (RFC 8441 §3).
-  virtual void on_h2_ready(bool connect_protocol) = 0;
-  // Connecting, TLS or the connection failed before it was ready.
-  virtual void on_h2_failed(const ClientFailure& failure) = 0;
-  // The connection ended (after on_h2_ready). Always the last call.
-  virtual void on_h2_closed() = 0;
-};
-
-class H2Session final : public LinkEvents, public LoopMember {
+class H2Session final : public ClientSession, public LinkEvents, public LoopMember {
  public:
   // The most serialized output kept before nghttp2 is asked to wait for the link.
   static constexpr size_t kMaxOutput = 256 * 1024;
@@ -67,17 +56,17 @@ class H2Session final : public LinkEvents, public LoopMember {
   // A client connection to ip:port (TLS when `tls` is given, which must offer ALPN "h2"; else
   // cleartext prior knowledge). Null with *error = errno (EPROTO and *failure for TLS state).
   static H2Session* create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
-                                  const TlsClientParams* tls, H2ClientHandler* handler, int* error, LinkFailure* failure);
+                                  const TlsClientParams* tls, SessionClientHandler* handler, int* error, LinkFailure* failure);
   // Client: opens a WebSocket on a new stream (`fields` from ClientHandshake::build_connect). The
   // endpoint reports to `handler` like a client connection; null when no stream can be opened.
   Endpoint* open_websocket(const std::vector<handshake::OwnedField>& fields, std::unique_ptr<handshake::ClientHandshake> hs,
-                           SocketHandler* handler);
+                           SocketHandler* handler) override;
   // Client: the application is done with the session (the handler is not called any more).
-  void detach_client();
-  bool ready() const { return ready_; }
+  void detach_client() override;
+  bool ready() const override { return ready_; }
 
   // GOAWAY now (no new streams); the connection ends when its last stream does.
-  void close_gracefully();
+  void close_gracefully() override;
   void destroy() override;
   void flush_from_loop() override;
   size_t stream_count() const { return streams_.size(); }
@@ -154,7 +143,7 @@ class H2Session final : public LinkEvents, public LoopMember {
   bool going_away_ = false;
   bool waiting_writable_ = false;
   bool receiving_ = false;
-  H2ClientHandler* client_ = nullptr;  // a client session's application side
+  SessionClientHandler* client_ = nullptr;  // a client session's application side
   bool ready_ = false;                 // client: the server's SETTINGS arrived
   bool received_any_ = false;          // client: the server sent something
   bool requested_ = false;             // server: a request stream has begun

@@ -9,7 +9,8 @@
 
 #include "transport/event_loop.h"
 #include "transport/os_random.h"
-#include "transport/quic_server.h"
+#include "transport/quic_endpoint.h"
+#include <cstdio>
 
 namespace sockudo::transport {
 
@@ -135,6 +136,10 @@ int h3_reset_stream(nghttp3_conn*, int64_t stream_id, uint64_t app_error_code, v
 
 void h3_rand(uint8_t* dest, size_t destlen) { OsRandom().fill(dest, destlen); }
 
+int h3_recv_settings(nghttp3_conn*, const nghttp3_proto_settings* settings, void* user_data) {
+  return self(user_data)->on_h3_settings(settings->enable_connect_protocol != 0);
+}
+
 }  // namespace
 
 // nghttp3's read_data for a request stream (a WebSocket's bytes, or a refusal's body).
@@ -144,9 +149,9 @@ nghttp3_ssize read_h3_data(nghttp3_conn*, int64_t, nghttp3_vec* vec, size_t vecc
   return st->session->read_stream_data(st, vec, veccnt, flags);
 }
 
-H3Session::H3Session(QuicServer& server, Loop& loop, std::shared_ptr<const SocketConfig> config, ServerHandler* handler,
+H3Session::H3Session(QuicEndpoint& quic, Loop& loop, std::shared_ptr<const SocketConfig> config, ServerHandler* handler,
                      const ngtcp2_path& path)
-    : server_(server), loop_(loop), config_(std::move(config)), handler_(handler) {
+    : quic_(quic), loop_(loop), config_(std::move(config)), handler_(handler) {
   ngtcp2_ccerr_default(&last_error_);
   remote_len_ = static_cast<socklen_t>(path.remote.addrlen);
   std::memcpy(&remote_addr_, path.remote.addr, remote_len_);
@@ -166,9 +171,9 @@ H3Session::~H3Session() {
   loop_.remove_member(this);
 }
 
-H3Session* H3Session::create(QuicServer& server, Loop& loop, std::shared_ptr<const SocketConfig> config,
+H3Session* H3Session::create(QuicEndpoint& quic, Loop& loop, std::shared_ptr<const SocketConfig> config,
                              ServerHandler* handler, const Accepted& accepted, const ngtcp2_path& path) {
-  auto* s = new H3Session(server, loop, std::move(config), handler, path);
+  auto* s = new H3Session(quic, loop, std::move(config), handler, path);
   if (!s->start(accepted, path)) {
     s->closed_ = true;  // nothing was routed or announced: just free it
     uv_close(reinterpret_cast<uv_handle_t*>(&s->timer_), &H3Session::on_timer_closed);
@@ -241,7 +246,7 @@ bool H3Session::start(const Accepted& a, const ngtcp2_path& path) {
     params.original_dcid = a.dcid;
   }
   params.original_dcid_present = 1;
-  if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, server_.secret(), QuicServer::kSecretLen,
+  if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, quic_.secret(), QuicEndpoint::kSecretLen,
                                                    &scid) != 0)
     return false;
 
@@ -260,9 +265,9 @@ bool H3Session::start(const Accepted& a, const ngtcp2_path& path) {
   ngtcp2_conn_set_tls_native_handle(conn_, ossl_);
 
   cids_.push_back(scid);
-  server_.route(scid, this);
+  quic_.route(scid, this);
   cids_.push_back(a.dcid);  // the client's Initial packets carry this until it learns ours
-  server_.route(a.dcid, this);
+  quic_.route(a.dcid, this);
   return true;
 }
 
@@ -279,23 +284,24 @@ bool H3Session::start_h3() {
   cb.stop_sending = h3_stop_sending;
   cb.reset_stream = h3_reset_stream;
   cb.rand = h3_rand;
+  if (client_role_) cb.recv_settings2 = h3_recv_settings;
   nghttp3_settings settings;
   nghttp3_settings_default(&settings);
   settings.max_field_section_size = config_->head_limits.max_head_size;
   // QPACK (RFC 9204): a bounded dynamic table and few blocked streams keep a decoder bomb small.
   settings.qpack_max_dtable_capacity = 4096;
   settings.qpack_blocked_streams = 16;
-  settings.enable_connect_protocol = 1;  // RFC 9220 §3
-  if (nghttp3_conn_server_new(&h3_, &cb, &settings, nullptr, this) != 0) return false;
+  settings.enable_connect_protocol = 1;  // RFC 9220 §3 (a client ignores it)
+  const int created = client_role_ ? nghttp3_conn_client_new(&h3_, &cb, &settings, nullptr, this)
+                                   : nghttp3_conn_server_new(&h3_, &cb, &settings, nullptr, this);
+  if (created != 0) return false;
   // RFC 9114 §6.2: our control stream and QPACK encoder/decoder streams.
   int64_t control = -1, enc = -1, dec = -1;
   if (ngtcp2_conn_open_uni_stream(conn_, &control, nullptr) != 0 || nghttp3_conn_bind_control_stream(h3_, control) != 0 ||
       ngtcp2_conn_open_uni_stream(conn_, &enc, nullptr) != 0 || ngtcp2_conn_open_uni_stream(conn_, &dec, nullptr) != 0 ||
       nghttp3_conn_bind_qpack_streams(h3_, enc, dec) != 0)
     return false;
-  const uint64_t window = config_->http3.window_size;
-  nghttp3_conn_set_max_client_streams_bidi(h3_, config_->http3.max_streams);
-  (void)window;
+  if (!client_role_) nghttp3_conn_set_max_client_streams_bidi(h3_, config_->http3.max_streams);
   return true;
 }
 
@@ -308,7 +314,7 @@ void H3Session::receive(const ngtcp2_path& path, const ngtcp2_pkt_info& info, co
     const uint64_t now = now_ns();
     if (!draining_ && !close_packet_.empty() && now - last_close_sent_ >= ngtcp2_conn_get_pto(conn_)) {
       last_close_sent_ = now;
-      server_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, close_packet_.data(), close_packet_.size(), 0);
+      quic_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, close_packet_.data(), close_packet_.size(), 0);
     }
     return;
   }
@@ -321,12 +327,25 @@ void H3Session::receive(const ngtcp2_path& path, const ngtcp2_pkt_info& info, co
   if (rv != 0) {
     switch (rv) {
       case NGTCP2_ERR_DRAINING:  // the peer's CONNECTION_CLOSE
+        if (client_role_ && !ready_) {
+          const ngtcp2_ccerr* e = ngtcp2_conn_get_ccerr2(conn_);
+          // RFC 9001 §4.8: 0x100 + a TLS alert; 120 is no_application_protocol (no "h3").
+          if (e->type == NGTCP2_CCERR_TYPE_TRANSPORT && e->error_code == 0x100 + 120)
+            fail_client("ERR_SOCKUDO_WS_HTTP3_NOT_NEGOTIATED", "the server did not agree to HTTP/3 (ALPN \"h3\")");
+          else
+            fail_client("ECONNRESET", "the server closed the QUIC connection (error 0x" + [&] {
+              char b[24];
+              std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(e->error_code));
+              return std::string(b);
+            }() + ")");
+        }
         enter_closing(true);
         return;
       case NGTCP2_ERR_DROP_CONN:
         destroy();
         return;
       case NGTCP2_ERR_CRYPTO: {
+        if (client_role_ && !ready_) fail_client("ERR_SSL_HANDSHAKE_FAILURE", "the QUIC TLS handshake failed");
         ngtcp2_ccerr e;
         ngtcp2_ccerr_set_tls_alert(&e, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
         fail(e);
@@ -369,6 +388,13 @@ int H3Session::on_stream_data(uint32_t flags, int64_t stream_id, const uint8_t* 
   // Framing and QPACK bytes are consumed at once; DATA payload when its endpoint takes it.
   ngtcp2_conn_extend_max_stream_offset(conn_, stream_id, static_cast<uint64_t>(n));
   ngtcp2_conn_extend_max_offset(conn_, static_cast<uint64_t>(n));
+  return 0;
+}
+
+int H3Session::on_h3_settings(bool connect_protocol) {
+  if (!client_role_ || ready_) return 0;
+  ready_ = true;
+  if (client_ != nullptr) client_->on_session_ready(connect_protocol);
   return 0;
 }
 
@@ -435,7 +461,11 @@ int H3Session::on_extend_max_stream_data(int64_t stream_id) {
 
 int H3Session::on_handshake_completed() {
   handshake_done_ = true;
-  server_.handshake_finished(this);
+  quic_.handshake_finished(this);
+  if (client_role_ && !verify_server()) {
+    ngtcp2_ccerr_set_tls_alert(&last_error_, 42, nullptr, 0);  // bad_certificate
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
   if (h3_ == nullptr && !start_h3()) {
     ngtcp2_ccerr_set_application_error(&last_error_, NGHTTP3_H3_INTERNAL_ERROR, nullptr, 0);
     return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -446,15 +476,15 @@ int H3Session::on_handshake_completed() {
 int H3Session::on_new_connection_id(ngtcp2_cid* cid, ngtcp2_stateless_reset_token* token, size_t cidlen) {
   cid->datalen = cidlen;
   OsRandom().fill(cid->data, cidlen);
-  if (ngtcp2_crypto_generate_stateless_reset_token(token->data, server_.secret(), QuicServer::kSecretLen, cid) != 0)
+  if (ngtcp2_crypto_generate_stateless_reset_token(token->data, quic_.secret(), QuicEndpoint::kSecretLen, cid) != 0)
     return NGTCP2_ERR_CALLBACK_FAILURE;
   cids_.push_back(*cid);
-  server_.route(*cid, this);
+  quic_.route(*cid, this);
   return 0;
 }
 
 int H3Session::on_remove_connection_id(const ngtcp2_cid* cid) {
-  server_.unroute(*cid);
+  quic_.unroute(*cid);
   cids_.erase(std::remove_if(cids_.begin(), cids_.end(), [&](const ngtcp2_cid& c) { return ngtcp2_cid_eq(&c, cid); }),
               cids_.end());
   return 0;
@@ -463,7 +493,14 @@ int H3Session::on_remove_connection_id(const ngtcp2_cid* cid) {
 // --- requests ------------------------------------------------------------------------------------
 
 int H3Session::on_begin_headers(int64_t stream_id) {
-  if (stream_of(stream_id) != nullptr) return 0;  // a second block (trailers arrive elsewhere): ignored
+  if (H3Stream* st = stream_of(stream_id)) {
+    if (client_role_) {  // a response (an interim one is replaced by the final one)
+      st->response_status = 0;
+      st->response.list.clear();
+    }
+    return 0;  // a server ignores a second block (trailers arrive elsewhere)
+  }
+  if (client_role_) return 0;  // a server cannot open request streams (RFC 9114 §6.1)
   auto* st = new H3Stream();
   st->session = this;
   st->id = stream_id;
@@ -475,12 +512,30 @@ int H3Session::on_begin_headers(int64_t stream_id) {
 
 int H3Session::on_header(int64_t stream_id, std::string_view name, std::string_view value) {
   H3Stream* st = stream_of(stream_id);
-  if (st != nullptr && st->request) st->request->add(name, value);
+  if (st == nullptr) return 0;
+  if (client_role_) {  // a client stream's answer (nghttp3 checked its syntax)
+    if (name == ":status") {
+      int status = 0;
+      for (char c : value) status = c >= '0' && c <= '9' && status < 1000 ? status * 10 + (c - '0') : 1000;
+      st->response_status = status;
+    } else if (st->response.list.size() < config_->head_limits.max_headers) {
+      st->response.list.push_back({std::string(name), std::string(value)});
+    }
+    return 0;
+  }
+  if (st->request) st->request->add(name, value);
   return 0;
 }
 
 int H3Session::on_end_headers(int64_t stream_id, bool fin) {
   H3Stream* st = stream_of(stream_id);
+  if (st != nullptr && client_role_) {
+    if (st->response_status >= 100 && st->response_status < 200) return 0;  // interim: the final answer follows
+    if (fin) st->remote_ended = true;
+    if (st->events != nullptr) st->events->on_link_response(st->response_status, st->response);
+    if (st->remote_ended && st->held.empty() && st->events != nullptr) deliver_eof(st, 0);
+    return 0;
+  }
   if (st == nullptr || !st->request) return 0;
   if (fin) st->remote_ended = true;
   const uint64_t turn = loop_.now_ms();
@@ -631,6 +686,10 @@ void H3Session::flush_from_loop() {
   if (closed_ || closing_) return;
   if (!blocked_.empty()) return;  // waiting for the socket
   write_packets();
+  if (socket_error_ != 0 && !closed_) {
+    on_socket_error(socket_error_);
+    return;
+  }
   if (!closed_ && !closing_) arm_timer();
   sweep();
   maybe_finish();
@@ -644,10 +703,10 @@ void H3Session::on_writable() {
 
 bool H3Session::send_pending() {
   if (blocked_.empty()) return true;
-  const int rv = server_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, blocked_.data(), blocked_.size(),
+  const int rv = quic_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, blocked_.data(), blocked_.size(),
                               blocked_segment_);
   if (rv == -EAGAIN) {
-    server_.wait_writable(this);
+    quic_.wait_writable(this);
     return false;
   }
   blocked_.clear();
@@ -660,15 +719,17 @@ void H3Session::write_packets() {
   ngtcp2_pkt_info pi;
   const uint64_t ts = now_ns();
   const size_t max = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
-  uint8_t* buf = server_.packet_buffer();
+  uint8_t* buf = quic_.packet_buffer();
   size_t off = 0, packets = 0;
   auto flush = [&]() -> bool {
     if (off == 0) return true;
-    const int rv = server_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, buf, off, max);
+    const int rv = quic_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, buf, off, max);
+    // A client's connected socket reports an ICMP port unreachable on the next send.
+    if (rv == -ECONNREFUSED && client_role_) socket_error_ = ECONNREFUSED;
     if (rv == -EAGAIN) {
       blocked_.assign(buf, buf + off);
       blocked_segment_ = max;
-      server_.wait_writable(this);
+      quic_.wait_writable(this);
       off = 0;
       return false;
     }
@@ -724,7 +785,7 @@ void H3Session::write_packets() {
     off += static_cast<size_t>(nwrite);
     packets++;
     // GSO: every datagram but the last of one send has the same size.
-    if (static_cast<size_t>(nwrite) < max || off + max > QuicServer::kPacketBufferSize) {
+    if (static_cast<size_t>(nwrite) < max || off + max > QuicEndpoint::kPacketBufferSize) {
       if (!flush()) break;
     }
   }
@@ -757,6 +818,7 @@ void H3Session::on_timer(uv_timer_t* handle) {
   }
   const int rv = ngtcp2_conn_handle_expiry(s->conn_, now_ns());
   if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+    if (s->client_role_ && !s->ready_) s->fail_client("ETIMEDOUT", "the QUIC connection timed out before the server's SETTINGS");
     s->destroy();  // RFC 9000 §10.1: an idle connection is discarded silently
     return;
   }
@@ -771,6 +833,7 @@ void H3Session::on_timer(uv_timer_t* handle) {
 
 void H3Session::fail(const ngtcp2_ccerr& error) {
   if (closed_ || closing_) return;
+  if (client_role_ && !ready_) fail_client("ERR_SOCKUDO_WS_HTTP3_FAILED", "the HTTP/3 connection failed before it was ready");
   if (ngtcp2_conn_in_closing_period(conn_) || ngtcp2_conn_in_draining_period(conn_)) {
     enter_closing(ngtcp2_conn_in_draining_period(conn_));
     return;
@@ -778,23 +841,24 @@ void H3Session::fail(const ngtcp2_ccerr& error) {
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi;
-  uint8_t* buf = server_.packet_buffer();
+  uint8_t* buf = quic_.packet_buffer();
   const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, buf,
                                                             ngtcp2_conn_get_max_tx_udp_payload_size(conn_), &error, now_ns());
   if (n > 0) {
     close_packet_.assign(buf, buf + n);
     last_close_sent_ = now_ns();
-    server_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, close_packet_.data(), close_packet_.size(), 0);
+    quic_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, close_packet_.data(), close_packet_.size(), 0);
   }
   enter_closing(false);
 }
 
 void H3Session::enter_closing(bool draining) {
   if (closed_ || closing_) return;
+  if (client_role_ && !ready_) fail_client("ECONNRESET", "the QUIC connection closed before the server's SETTINGS");
   closing_ = true;
   draining_ = draining;
   loop_.unmark_dirty(this);
-  server_.handshake_finished(this);
+  quic_.handshake_finished(this);
   closing_until_ = now_ns() + 3 * ngtcp2_conn_get_pto(conn_);
   // Every WebSocket of the connection ends (1006 for those still open).
   for (auto& [id, st] : streams_) {
@@ -882,9 +946,18 @@ void H3Session::destroy() {
   }
   closed_ = true;
   loop_.unmark_dirty(this);
-  for (const ngtcp2_cid& cid : cids_) server_.unroute(cid);
+  if (client_ != nullptr) {
+    SessionClientHandler* h = client_;
+    if (ready_) {
+      client_ = nullptr;
+      h->on_session_closed();
+    } else {
+      fail_client("ECONNRESET", "the QUIC connection ended before the server's SETTINGS");
+    }
+  }
+  for (const ngtcp2_cid& cid : cids_) quic_.unroute(cid);
   cids_.clear();
-  server_.session_gone(this);
+  quic_.session_gone(this);
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &H3Session::on_timer_closed);
 }

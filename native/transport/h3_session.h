@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "transport/client_session.h"
 #include "transport/endpoint.h"
 #include "transport/h3_stream_link.h"
 #include "transport/loop_member.h"
@@ -38,13 +39,13 @@ struct ngtcp2_crypto_ossl_ctx;
 
 namespace sockudo::transport {
 
-class QuicServer;
+class QuicEndpoint;
 
 // nghttp3's read_data for a request stream: the WebSocket's bytes, or a refusal's body.
 nghttp3_ssize read_h3_data(nghttp3_conn* conn, int64_t stream_id, nghttp3_vec* vec, size_t veccnt, uint32_t* flags,
                            void* conn_user_data, void* stream_user_data);
 
-class H3Session final : public LoopMember {
+class H3Session final : public ClientSession, public LoopMember {
  public:
   static constexpr size_t kMaxPacketsPerFlush = 64;
   // Requests started per loop turn (each asks the application: one JS call); the rest of a burst
@@ -64,15 +65,27 @@ class H3Session final : public LoopMember {
   };
 
   // A new connection for a client's first Initial packet. Null when it cannot be set up.
-  static H3Session* create(QuicServer& server, Loop& loop, std::shared_ptr<const SocketConfig> config,
+  static H3Session* create(QuicEndpoint& quic, Loop& loop, std::shared_ptr<const SocketConfig> config,
                            ServerHandler* handler, const Accepted& accepted, const ngtcp2_path& path);
+
+  // A client connection to ip:port over its own UDP socket (quic_client.h): TLS 1.3 with ALPN
+  // "h3", the server verified like a TLS link's. Null with *error = -errno, or *failure set.
+  static H3Session* create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
+                                  const TlsClientParams& tls, SessionClientHandler* handler, int* error, LinkFailure* failure);
+  // ClientSession
+  Endpoint* open_websocket(const std::vector<handshake::OwnedField>& fields, std::unique_ptr<handshake::ClientHandshake> hs,
+                           SocketHandler* handler) override;
+  void detach_client() override;
+  bool ready() const override { return ready_; }
+  // The client socket reported an error (ECONNREFUSED: nobody listens on that UDP port).
+  void on_socket_error(int error);
 
   // One datagram for this connection.
   void receive(const ngtcp2_path& path, const ngtcp2_pkt_info& info, const uint8_t* data, size_t len);
   // The UDP socket takes datagrams again.
   void on_writable();
   // GOAWAY now (no new streams); CONNECTION_CLOSE once the last stream has ended.
-  void close_gracefully();
+  void close_gracefully() override;
   void destroy() override;
   void flush_from_loop() override;
   size_t stream_count() const { return streams_.size(); }
@@ -106,17 +119,22 @@ class H3Session final : public LoopMember {
   int on_h3_stop_sending(int64_t stream_id, uint64_t app_error_code);
   int on_h3_reset_stream(int64_t stream_id, uint64_t app_error_code);
   int on_h3_deferred_consume(int64_t stream_id, size_t consumed);
+  int on_h3_settings(bool connect_protocol);
   nghttp3_ssize read_stream_data(H3Stream* stream, nghttp3_vec* vec, size_t veccnt, uint32_t* flags);
   ngtcp2_conn* conn_for_tls() const { return conn_; }
 
  private:
-  H3Session(QuicServer& server, Loop& loop, std::shared_ptr<const SocketConfig> config, ServerHandler* handler,
+  H3Session(QuicEndpoint& quic, Loop& loop, std::shared_ptr<const SocketConfig> config, ServerHandler* handler,
             const ngtcp2_path& path);
   ~H3Session() override;
   H3Session(const H3Session&) = delete;
   H3Session& operator=(const H3Session&) = delete;
 
   bool start(const Accepted& accepted, const ngtcp2_path& path);
+  bool start_client(const TlsClientParams& tls, const ngtcp2_path& path, LinkFailure* failure);  // h3_client_session.cc
+  bool verify_server();                                                                          // h3_client_session.cc
+  void fail_client(std::string code, std::string message);                                       // h3_client_session.cc
+  bool client_role() const { return client_role_; }
   bool start_h3();
   void on_request(H3Stream* stream);
   void refuse(H3Stream* stream, const handshake::UpgradeVerdict& verdict);
@@ -133,7 +151,7 @@ class H3Session final : public LoopMember {
   static void on_timer(uv_timer_t* handle);
   static void on_timer_closed(uv_handle_t* handle);
 
-  QuicServer& server_;
+  QuicEndpoint& quic_;
   Loop& loop_;
   std::shared_ptr<const SocketConfig> config_;
   ServerHandler* handler_;
@@ -158,6 +176,11 @@ class H3Session final : public LoopMember {
   bool going_away_ = false;
   bool handshake_done_ = false;
   bool receiving_ = false;
+  bool client_role_ = false;
+  int socket_error_ = 0;                   // client: the socket refused a send (ECONNREFUSED)
+  bool ready_ = false;                     // client: the server's SETTINGS arrived
+  SessionClientHandler* client_ = nullptr;  // a client session's application side
+  std::shared_ptr<TlsContext> client_tls_;  // a client's context (verification policy)
   uint64_t closing_until_ = 0;  // ns
   uint64_t last_close_sent_ = 0;
   uint32_t new_streams_ = 0;

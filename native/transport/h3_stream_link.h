@@ -52,6 +52,8 @@ struct H3Stream {
   uint64_t unacked = 0;           // handed to nghttp3, not yet acknowledged by the peer
   std::vector<uint8_t> held;      // DATA received while the endpoint did not want it (credit not extended)
   std::string body;               // a refusal's body
+  int response_status = 0;        // client: the response's :status
+  handshake::OwnedFieldList response;  // client: the response's other fields
   bool body_given = false;
   void (*close_done)(void*) = nullptr;  // the endpoint's link close waits until unacked == 0 or the stream ends
   void* close_arg = nullptr;

@@ -76,7 +76,7 @@ void QuicServer::accept(const Datagram& d, const ngtcp2_version_cid& vc) {
   const uint64_t now = uv_hrtime();
   if (hd.tokenlen > 0 && hd.token[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY2) {
     // RFC 9000 §8.1.2: the token of our Retry proves the address; it also names the original ID.
-    if (ngtcp2_crypto_verify_retry_token2(&a.ocid, hd.token, hd.tokenlen, secret_, kSecretLen, hd.version,
+    if (ngtcp2_crypto_verify_retry_token2(&a.ocid, hd.token, hd.tokenlen, secret_, QuicEndpoint::kSecretLen, hd.version,
                                           d.remote, d.remote_len, &hd.dcid, kRetryTokenTimeout, now) != 0) {
       return;  // forged, expired or from elsewhere: drop (§8.1.2 allows INVALID_TOKEN; silence is cheaper)
     }
@@ -105,7 +105,7 @@ void QuicServer::send_retry(const Datagram& d, const ngtcp2_pkt_hd& hd) {
   scid.datalen = H3Session::kScidLen;
   OsRandom().fill(scid.data, scid.datalen);
   uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2];
-  const ngtcp2_ssize tokenlen = ngtcp2_crypto_generate_retry_token2(token, secret_, kSecretLen, hd.version, d.remote,
+  const ngtcp2_ssize tokenlen = ngtcp2_crypto_generate_retry_token2(token, secret_, QuicEndpoint::kSecretLen, hd.version, d.remote,
                                                                     d.remote_len, &scid, &hd.dcid, uv_hrtime());
   if (tokenlen < 0) return;
   uint8_t buf[1200];
@@ -140,7 +140,7 @@ void QuicServer::send_stateless_reset(const Datagram& d, const ngtcp2_version_ci
   ngtcp2_cid cid;
   ngtcp2_cid_init(&cid, vc.dcid, vc.dcidlen);
   ngtcp2_stateless_reset_token token;
-  if (ngtcp2_crypto_generate_stateless_reset_token(token.data, secret_, kSecretLen, &cid) != 0) return;
+  if (ngtcp2_crypto_generate_stateless_reset_token(token.data, secret_, QuicEndpoint::kSecretLen, &cid) != 0) return;
   const size_t randlen = std::min<size_t>(d.len - 2 - NGTCP2_STATELESS_RESET_TOKENLEN, 64);
   uint8_t rand[64];
   OsRandom().fill(rand, randlen);

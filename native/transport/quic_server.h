@@ -24,17 +24,17 @@
 
 #include "transport/endpoint.h"
 #include "transport/loop_member.h"
+#include "transport/quic_endpoint.h"
 #include "transport/udp_socket.h"
 
 namespace sockudo::transport {
 
 class H3Session;
 
-class QuicServer final : public UdpEvents, public LoopMember {
+class QuicServer final : public QuicEndpoint, public UdpEvents, public LoopMember {
  public:
   static constexpr size_t kMaxHandshaking = 4096;
   static constexpr uint32_t kResetsPerTurn = 64;
-  static constexpr size_t kSecretLen = 32;
 
   // Binds UDP on host:port (the TCP listener's actual port). Null with *error = -errno.
   static QuicServer* create(Loop& loop, const ListenOptions& options, std::shared_ptr<const SocketConfig> config,
@@ -48,19 +48,15 @@ class QuicServer final : public UdpEvents, public LoopMember {
   const SocketAddress& address() const { return socket_->address(); }
   size_t connection_count() const { return sessions_.size(); }
 
-  // For sessions.
-  void route(const ngtcp2_cid& cid, H3Session* session);
-  void unroute(const ngtcp2_cid& cid);
-  void session_gone(H3Session* session);
-  void handshake_finished(H3Session* session);
-  int send(const sockaddr* to, socklen_t to_len, const uint8_t* data, size_t len, size_t segment);
-  void wait_writable(H3Session* session);
-  const uint8_t* secret() const { return secret_; }
-  // Where sessions write their packets (writes are synchronous: one buffer serves them all).
-  static constexpr size_t kPacketBufferSize = 64 * 1024;
-  uint8_t* packet_buffer() { return packet_buffer_.get(); }
-  const sockaddr_storage& local() const { return socket_->local(); }
-  socklen_t local_len() const { return socket_->local_len(); }
+  // QuicEndpoint
+  void route(const ngtcp2_cid& cid, H3Session* session) override;
+  void unroute(const ngtcp2_cid& cid) override;
+  void session_gone(H3Session* session) override;
+  void handshake_finished(H3Session* session) override;
+  int send(const sockaddr* to, socklen_t to_len, const uint8_t* data, size_t len, size_t segment) override;
+  void wait_writable(H3Session* session) override;
+  const uint8_t* secret() const override { return secret_; }
+  uint8_t* packet_buffer() override { return packet_buffer_.get(); }
 
   // UdpEvents
   void on_datagram(const Datagram& datagram) override;

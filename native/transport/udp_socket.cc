@@ -60,6 +60,34 @@ UdpSocket* UdpSocket::open(Loop& loop, const ListenOptions& o, UdpEvents* events
   return s;
 }
 
+UdpSocket* UdpSocket::open_connected(Loop& loop, const std::string& ip, uint16_t port, UdpEvents* events, int* error) {
+  sockaddr_storage addr;
+  socklen_t len;
+  if (!parse_numeric_address(ip, port, addr, len)) {
+    *error = -EINVAL;
+    return nullptr;
+  }
+  const int fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = -errno;
+    return nullptr;
+  }
+  int one = 1;
+  if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one);
+  else setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    *error = -errno;
+    ::close(fd);
+    return nullptr;
+  }
+  auto* s = new UdpSocket(loop, fd, events);
+  s->local_len_ = sizeof s->local_;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&s->local_), &s->local_len_);
+  local_address(fd, s->address_);
+  s->update_poll();
+  return s;
+}
+
 UdpSocket::UdpSocket(Loop& loop, int fd, UdpEvents* events)
     : loop_(loop), fd_(fd), events_(events), buffer_(std::make_unique<uint8_t[]>(kBatch * kSlotSize)) {
   uv_poll_init_socket(loop_.uv(), &poll_, fd_);
@@ -128,7 +156,11 @@ void UdpSocket::read_from_loop() {
       msgs[i].msg_hdr.msg_controllen = sizeof control[i];
     }
     const int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;  // EAGAIN (drained) or an error queued by ICMP: uv_poll reports the next datagram
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      events_->on_udp_error(errno);  // a connected socket's ICMP error (the next read goes on)
+      return;
+    }
+    if (n <= 0) return;
     for (int i = 0; i < n && !closed_; i++) {
       if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any QUIC peer should send
       Datagram d{buffer_.get() + i * kSlotSize, msgs[i].msg_len, reinterpret_cast<const sockaddr*>(&from[i]),

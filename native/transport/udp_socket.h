@@ -34,6 +34,8 @@ class UdpEvents {
   virtual void on_datagram(const Datagram& datagram) = 0;
   // A send that reported -EAGAIN can be retried.
   virtual void on_udp_writable() = 0;
+  // A connected socket's error (ECONNREFUSED: an ICMP port unreachable answered our datagrams).
+  virtual void on_udp_error(int error) { (void)error; }
 };
 
 class UdpSocket final : public DeferredReader {
@@ -45,6 +47,8 @@ class UdpSocket final : public DeferredReader {
   // Binds to options.host:options.port (the same rules as a TCP listener: "" is "::" with IPv4
   // mapped). Null with *error = -errno.
   static UdpSocket* open(Loop& loop, const ListenOptions& options, UdpEvents* events, int* error);
+  // A client's socket: an ephemeral port, connected to ip:port (so ICMP errors are reported).
+  static UdpSocket* open_connected(Loop& loop, const std::string& ip, uint16_t port, UdpEvents* events, int* error);
 
   // Sends `len` bytes to `to`: one datagram, or datagrams of `segment` bytes (the last may be
   // shorter) when segment < len. 0, -EAGAIN (call again after on_udp_writable), or -errno
