@@ -183,6 +183,8 @@ void Endpoint::open_engine(protocol::Role role, const protocol::DeflateAgreement
   cc.mask_keys = &loop_.mask_keys();
   cc.kernel = loop_.mask_kernel();
   cc.inflate_budget = kInflateBudgetPerTurn;
+  // A stream of an HTTP/2 or HTTP/3 connection has no TCP close to wait for (RFC 8441 §5).
+  if (link_->frames_answer()) cc.client_waits_for_server_close = false;
   if (deflate != nullptr) {
     deflate_ = std::make_unique<protocol::PerMessageDeflate>(role, *deflate, config_->deflate, loop_.deflate());
     cc.rsv1_allowed = true;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The HTTP/3 interop peer (test/interop/peers/h3_websocket.py): aioquic 1.2.0 is not in bookworm,
-# so Debian trixie's python3-aioquic and the few newer modules it needs are unpacked (not
-# installed) into ~/.cache/sockudo-ws/peers/aioquic-<key>/site, through a private apt configuration
+# The HTTP/3 interop peers (test/interop/peers/h3_websocket.py, and hypercorn_server.py --quic):
+# aioquic 1.2.0 and Hypercorn 0.17 (RFC 9220 on its h3 stack; bookworm's 0.13 has no WebSocket
+# over h3) are not in bookworm, so Debian trixie's packages and the few newer modules they need
+# are unpacked (not installed) into ~/.cache/sockudo-ws/peers/aioquic-<key>/site, through a private apt configuration
 # on the mirror this machine's apt already uses (the system's apt state is never touched). Their
 # abi3 extensions run on bookworm's Python 3.11. pylsqpack's binary does not (PY_SSIZE_T_CLEAN), so
 # it is rebuilt from sid's source package, verified by its sha256. Needs python3-certifi,
@@ -10,7 +11,7 @@
 set -euo pipefail
 DEBS=(python3-aioquic=1.2.0-1 python3-cryptography=43.0.0-3+deb13u1 python3-openssl=25.0.0-1+deb13u1
       python3-service-identity=24.2.0-1 python3-pyasn1=0.6.1-1+deb13u3 python3-pyasn1-modules=0.4.1-2
-      python3-typing-extensions=4.13.2-1)
+      python3-typing-extensions=4.13.2-1 python3-hypercorn=0.17.3-2)
 LSQPACK_SRC=pylsqpack=0.3.23-1
 LSQPACK_TAR=pylsqpack_0.3.23.orig.tar.gz
 LSQPACK_SHA=f55b126940d8b3157331f123d4428d703a698a6db65a6a7891f7ec1b90c86c56
@@ -53,7 +54,7 @@ gcc -O2 -shared -fPIC -DPy_LIMITED_API=0x030A0000 $(/usr/bin/python3-config --in
   -I"$LS/vendor/ls-qpack" -I"$LS/vendor/ls-qpack/deps/xxhash" \
   "$LS/src/pylsqpack/binding.c" "$LS/vendor/ls-qpack/lsqpack.c" "$LS/vendor/ls-qpack/deps/xxhash/xxhash.c" \
   -o "$SITE/pylsqpack/_binding.abi3.so"
-PYTHONPATH="$SITE" /usr/bin/python3 -c 'import pylsqpack, aioquic.h3.connection, aioquic.asyncio' \
+PYTHONPATH="$SITE" /usr/bin/python3 -c 'import pylsqpack, aioquic.h3.connection, aioquic.asyncio, hypercorn.protocol.h3' \
   || { echo "aioquic.sh: aioquic does not import on this Python" >&2; exit 1; }
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -116,6 +116,69 @@ describe.skipIf(aioquicSkip !== null)('aioquic + wsproto as a client of our HTTP
   });
 });
 
+describe.skipIf(aioquicSkip !== null)('our HTTP/3 client against aioquic and Hypercorn 0.17 as servers', () => {
+  const SIZES = [0, 125, 65_536, 1024 * 1024 + 5];
+
+  async function echoes(ws: import('sockudo-ws').WebSocket) {
+    for (const n of SIZES) {
+      for (const data of ['é'.repeat(n >> 1), Buffer.alloc(n, n & 255)]) {
+        const reply = next<[string | Buffer, boolean]>(ws, 'message', 15_000);
+        ws.send(data);
+        const [got, isBinary] = await reply;
+        expect(isBinary).toBe(typeof data !== 'string');
+        expect(sha(got as Buffer | string)).toBe(sha(data));
+      }
+    }
+  }
+
+  it('aioquic: connectHttp3, two WebSockets on one connection, subprotocol, every size echoed, a 403 with its body, the server\'s 4002, our 1000', async () => {
+    const f = tlsFixtures();
+    const peer = PeerProcess.python('h3_websocket.py', ['server', f.files.serverCert, f.files.serverKey], cleanup);
+    const port = (await peer.take('listening', 20_000)).port as number;
+    const session = await lib.connectHttp3(`https://localhost:${port}`, { ca: f.ca.cert });
+    cleanup.add(session, (s) => s.close());
+    const a = await session.websocket('/echo?x=1', { protocols: ['chat', 'other'] });
+    const b = await session.websocket('/echo');
+    expect([a.protocol, b.protocol, a.httpVersion]).toEqual(['chat', '', '3']);
+    await echoes(a);
+    await echoes(b);
+    const refused = await session.websocket('/refuse').then(() => null, (e: unknown) => e as import('sockudo-ws').HandshakeError);
+    expect(refused?.status).toBe(403);
+    expect(String(refused?.body)).toBe('nope');
+    const c = await session.websocket('/server-close');
+    const [[bye], [code, reason]] = await Promise.all([next<[string]>(c, 'message'), next<[number, string]>(c, 'close', 10_000)]);
+    expect([bye, code, reason]).toEqual(['bye soon', 4002, 'server bye']);
+    const closed = next<[number]>(a, 'close');
+    a.close(1000);
+    expect((await closed)[0]).toBe(1000);
+    expect((await peer.take('closed', 10_000, (e) => e.code === 1000)).path).toBe('/echo?x=1');
+    const requests = peer.events.filter((e) => e.ev === 'request');
+    expect(requests.map((r) => [r.method, r.protocol, r.scheme, r.path, r.version, r.key])).toEqual([
+      ['CONNECT', 'websocket', 'https', '/echo?x=1', '13', null], ['CONNECT', 'websocket', 'https', '/echo', '13', null],
+      ['CONNECT', 'websocket', 'https', '/refuse', '13', null], ['CONNECT', 'websocket', 'https', '/server-close', '13', null]]);
+    expect(requests[0]!.authority).toBe(`localhost:${port}`);
+    b.terminate();
+  });
+
+  it('Hypercorn 0.17 with quic_bind: connect(wss://, { http3: true }) goes over h3, echoes every size, closes 1000', async () => {
+    const f = tlsFixtures();
+    const peer = PeerProcess.python('hypercorn_server.py', [f.files.serverCert, f.files.serverKey, '--quic'], cleanup);
+    const listening = await peer.take('listening', 20_000);
+    expect(listening.quic).toBe(true);
+    const ws = await lib.connect(`wss://127.0.0.1:${listening.port as number}/echo`, { ca: f.ca.cert, http3: true, protocols: ['chat'] });
+    cleanup.add(ws, (w) => w.terminate());
+    expect([ws.httpVersion, ws.protocol]).toEqual(['3', 'chat']);
+    await echoes(ws);
+    const request = await peer.take('request');
+    expect([request.http_version, request.scheme, request.path]).toEqual(['3', 'wss', '/echo']);
+    const closed = next<[number]>(ws, 'close', 10_000);
+    ws.close(1000);
+    expect((await closed)[0]).toBe(1000);
+    // Not checked: Hypercorn 0.17's h3 protocol drops StreamClosed (`pass  # ??` in
+    // hypercorn/protocol/h3.py), so its app never sees websocket.disconnect over HTTP/3.
+  });
+});
+
 describe.skipIf(opensslMissing() !== null)('HTTP/3 on the TCP side', () => {
   it('a wss:// upgrade over TCP to an http3 server is answered with Alt-Svc: h3=":port" (RFC 7838, RFC 9114 §3.1.1)', async () => {
     const { port } = await h3Server();

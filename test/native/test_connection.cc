@@ -248,6 +248,20 @@ TEST(client_lets_the_server_close_tcp_first) {
   CHECK_EQ(join(log2.events), "close 1005:");  // EOF after the handshake reports nothing more
 }
 
+// On an HTTP/2 or HTTP/3 stream there is no TCP to wait for: each side ends its own direction
+// after the closing handshake (RFC 8441 §5, RFC 9220 §3), so a client does at once.
+TEST(client_on_a_stream_ends_its_direction_when_the_handshake_completes) {
+  ClientSetup s;
+  s.cfg.client_waits_for_server_close = false;
+  Connection c(s.cfg, 0);
+  EventLog log;
+  feed(c, hex("88 02 03 e8"), 1000, log);
+  CHECK_EQ(join(log.events), "close 1000:");
+  CHECK(c.state() == ConnectionState::Closed);
+  CHECK(c.should_close_transport());
+  CHECK_EQ(c.next_deadline(), kNoDeadline);
+}
+
 TEST(eof_without_close_is_abnormal) {
   Connection c(server_cfg(), 0);
   EventLog log;

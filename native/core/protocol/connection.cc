@@ -160,7 +160,7 @@ void Connection::handle_peer_close(std::span<const uint8_t> payload) {
   // §7.1.2: close frames sent and received: the closing handshake is complete.
   state_ = ConnectionState::Closed;
   // §7.1.1: the server closes TCP first; a client waits for that, within close_timeout_ms.
-  if (config_.role == Role::Server || config_.close_timeout_ms == 0)
+  if (config_.role == Role::Server || config_.close_timeout_ms == 0 || !config_.client_waits_for_server_close)
     close_transport_ = true;
   else
     transport_close_deadline_ = add_ms(now_ms_, config_.close_timeout_ms);

@@ -51,6 +51,10 @@ struct ConnectionConfig {
   // transport is closed anyway. For a client it is also how long we wait, once the handshake is
   // done, for the server to close TCP first (§7.1.1). 0: do not wait.
   uint64_t close_timeout_ms = 5000;
+  // A client waits for the server to close the transport first (§7.1.1: TCP). On an HTTP/2 or
+  // HTTP/3 stream each side ends its own direction once the closing handshake is done (RFC 8441
+  // §5, RFC 9220 §3): false, and a client ends its direction at once.
+  bool client_waits_for_server_close = true;
 };
 
 // Why `config` cannot be used, or nullptr when it can.

@@ -11,6 +11,11 @@ shares no code with sockudo-ws, nghttp3 or ngtcp2. One JSON line per event on st
                                           abort  closes the QUIC connection (CONNECTION_CLOSE)
                                           hold   waits for the server to close (prints its close)
                                         and prints {"ev": "done", "streams": [...]}
+  h3_websocket.py server CERT KEY       listens on 127.0.0.1 (UDP port printed), answers extended
+                                        CONNECT :protocol websocket with 200 (the first offered
+                                        subprotocol), echoes frames per stream, answers /refuse with
+                                        403 "nope", and on /server-close sends "bye soon" then closes
+                                        4002; one {"ev": "request"} and one {"ev": "closed"} per stream
 
 aioquic comes from Debian trixie's python3-aioquic, unpacked by scripts/peers/aioquic.sh into
 ~/.cache/sockudo-ws/peers/aioquic-<key>/site (or $SOCKUDO_WS_AIOQUIC).
@@ -55,6 +60,8 @@ def main():
 
     if sys.argv[1] == 'probe':
         return 0
+    if sys.argv[1] == 'server':
+        return server(sys.argv[2], sys.argv[3])
     port = int(sys.argv[2])
     count = int(sys.argv[3])
     mode = sys.argv[4] if len(sys.argv) > 4 else 'close'
@@ -157,6 +164,86 @@ def main():
                 c.transmit()
             emit(ev='done', retries=c._quic._retry_count, streams=[{k: v for k, v in st.items() if k in ('status', 'protocol', 'echoed', 'closed', 'reset')}
                                      for st in streams.values()])
+
+    asyncio.run(run())
+    return 0
+
+
+def server(cert, key):
+    from aioquic.asyncio import serve
+    from aioquic.asyncio.protocol import QuicConnectionProtocol
+    from aioquic.h3.connection import H3_ALPN, H3Connection
+    from aioquic.h3.events import DataReceived, HeadersReceived
+    from aioquic.quic.configuration import QuicConfiguration
+    from wsproto.frame_protocol import CloseReason, FrameProtocol, Opcode
+
+    class Server(QuicConnectionProtocol):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.h3 = None
+            self.ws = {}
+
+        def quic_event_received(self, event):
+            if self.h3 is None:
+                self.h3 = H3Connection(self._quic)
+            for e in self.h3.handle_event(event):
+                if isinstance(e, HeadersReceived):
+                    h = {k.decode(): v.decode() for k, v in e.headers}
+                    emit(ev='request', path=h.get(':path'), method=h.get(':method'), protocol=h.get(':protocol'),
+                         scheme=h.get(':scheme'), authority=h.get(':authority'),
+                         version=h.get('sec-websocket-version'), subprotocols=h.get('sec-websocket-protocol'),
+                         key=h.get('sec-websocket-key'))
+                    if h.get(':method') != 'CONNECT' or h.get(':protocol') != 'websocket':
+                        self.h3.send_headers(e.stream_id, [(b':status', b'400')], end_stream=True)
+                    elif h.get(':path') == '/refuse':
+                        self.h3.send_headers(e.stream_id, [(b':status', b'403'), (b'content-type', b'text/plain')])
+                        self.h3.send_data(e.stream_id, b'nope', end_stream=True)
+                    else:
+                        offered = [p.strip() for p in h.get('sec-websocket-protocol', '').split(',') if p.strip()]
+                        headers = [(b':status', b'200')]
+                        if offered:
+                            headers.append((b'sec-websocket-protocol', offered[0].encode()))
+                        self.h3.send_headers(e.stream_id, headers)
+                        fp = FrameProtocol(client=False, extensions=[])
+                        self.ws[e.stream_id] = (fp, h.get(':path'))
+                        if h.get(':path') == '/server-close':
+                            self.h3.send_data(e.stream_id, bytes(fp.send_data('bye soon')), end_stream=False)
+                            self.h3.send_data(e.stream_id, bytes(fp.close(4002, 'server bye')), end_stream=False)
+                elif isinstance(e, DataReceived) and e.stream_id in self.ws:
+                    fp, path = self.ws[e.stream_id]
+                    fp.receive_bytes(e.data)
+                    partial = getattr(fp, '_echo_partial', None)
+                    for frame in fp.received_frames():
+                        if frame.opcode is Opcode.CLOSE:
+                            code = frame.payload[0] if frame.payload else None
+                            emit(ev='closed', path=path, code=code)
+                            if path != '/server-close':  # answer the close, then end the stream
+                                self.h3.send_data(e.stream_id, bytes(fp.close(code or 1000)), end_stream=True)
+                            else:
+                                self.h3.send_data(e.stream_id, b'', end_stream=True)
+                        elif frame.opcode is Opcode.PING:
+                            self.h3.send_data(e.stream_id, bytes(fp.pong(frame.payload)), end_stream=False)
+                        elif frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONTINUATION):
+                            if partial is None:
+                                partial = [frame.opcode, b'' if frame.opcode is Opcode.BINARY else '']
+                            partial[1] += frame.payload
+                            if frame.message_finished:
+                                self.h3.send_data(e.stream_id, bytes(fp.send_data(partial[1])), end_stream=False)
+                                partial = None
+                    fp._echo_partial = partial
+            self.transmit()
+
+    async def run():
+        config = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN, max_data=64 * 1024 * 1024,
+                                   max_stream_data=16 * 1024 * 1024)
+        config.load_cert_chain(cert, key)
+        srv = await serve('127.0.0.1', 0, configuration=config, create_protocol=Server)
+        emit(ev='listening', port=srv._transport.get_extra_info('sockname')[1])
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.readline() or stop.set())
+        await stop.wait()
+        srv.close()
 
     asyncio.run(run())
     return 0

@@ -1,5 +1,9 @@
 """Hypercorn (Debian python3-hypercorn; an ASGI server speaking RFC 8441 over h2) as a server for
-our client. Usage: hypercorn_server.py <cert.pem> <key.pem>
+our client. Usage: hypercorn_server.py <cert.pem> <key.pem> [--quic]
+
+With --quic, Hypercorn 0.17 (trixie's, unpacked with aioquic by scripts/peers/aioquic.sh; RFC 9220
+on its h3 stack) also listens on UDP (quic_bind) on the same port number; "listening" then
+carries "quic": true.
 
 Listens on 127.0.0.1 on a port the kernel picks, with TLS (ALPN h2 and http/1.1) when a
 certificate is given, else cleartext (Hypercorn takes h2 by prior knowledge there). The ASGI app:
@@ -12,8 +16,16 @@ peer_common.describe; {"ev": "disconnect", "path", "code"}; {"ev": "error", "msg
 Ends when stdin closes.
 """
 import asyncio
+import glob
+import os
 import socket
 import sys
+
+if "--quic" in sys.argv:
+    # Hypercorn 0.17 and aioquic from scripts/peers/aioquic.sh, ahead of bookworm's Hypercorn 0.13.
+    found = sorted(glob.glob(os.path.expanduser("~/.cache/sockudo-ws/peers/aioquic-*/ok")), key=os.path.getmtime)
+    if found:
+        sys.path.insert(0, os.path.join(os.path.dirname(found[-1]), "site"))
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -67,6 +79,8 @@ async def app(scope, receive, send):
 
 
 async def main():
+    quic = "--quic" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--quic"]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -77,12 +91,18 @@ async def main():
     config.accesslog = None
     config.errorlog = "-"
     config.graceful_timeout = 1
-    if len(sys.argv) >= 3:
-        config.certfile, config.keyfile = sys.argv[1], sys.argv[2]
+    if len(args) >= 2:
+        config.certfile, config.keyfile = args[0], args[1]
+    if quic:
+        # Bound here, before "listening" is printed, so no client finds the UDP port closed.
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", sock.getsockname()[1]))
+        udp.setblocking(False)
+        config.quic_bind = [f"fd://{udp.fileno()}"]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.readline() or stop.set())
-    emit({"ev": "listening", "port": sock.getsockname()[1]})
+    emit({"ev": "listening", "port": sock.getsockname()[1], "quic": quic})
     await serve(app, config, shutdown_trigger=stop.wait)
 
 
