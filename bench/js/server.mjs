@@ -18,6 +18,8 @@
 //     sockudo-h2     our native listener with `http2: true, http2Cleartext: true` (WebSocket over
 //                    HTTP/2 by prior knowledge, HTTP/1.1 upgrades on the same port)
 //     sockudo-h2-tls our native wss:// listener with `http2: true` (ALPN h2 or http/1.1)
+//     sockudo-h3     our native wss:// listener with `http3: true` (WebSocket over HTTP/3: QUIC
+//                    on the same port number; TCP still answers HTTP/1.1)
 //     uws            uWebSockets.js from UWS_PATH (a built uws_*.node, or a directory holding uws.js);
 //                    broadcast = app.publish() to a topic every connection joined
 // Every server: 127.0.0.1, port 0, no compression, no idle timeout or automatic pings, 64 MiB of
@@ -89,6 +91,9 @@ function sockudo(mode) {
     server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => ready(server.address().port));
   } else if (mode === 'tls') {
     wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, tls: tlsFiles(), ...options });
+    wss.on('listening', () => ready(wss.address().port));
+  } else if (mode === 'h3') {
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, http3: true, http3MaxStreams: 10_000, tls: tlsFiles(), ...options });
     wss.on('listening', () => ready(wss.address().port));
   } else if (mode === 'h2-tls') {
     wss = new WebSocketServer({ port: 0, host: '127.0.0.1', backlog: 4096, http2: true, tls: tlsFiles(), ...options });
@@ -201,6 +206,7 @@ const impls = {
   'sockudo-tls': () => sockudo('tls'),
   'sockudo-h2': () => sockudo('h2'),
   'sockudo-h2-tls': () => sockudo('h2-tls'),
+  'sockudo-h3': () => sockudo('h3'),
   'sockudo-https': () => sockudo('https'),
   'ws-https': () => ws(true, true),
   ws: () => ws(true),

@@ -20,7 +20,7 @@
 namespace sockudo::loadgen {
 
 Conn::Conn(Loop& loop, const Endpoint& endpoint, ConnHandler& handler, uint32_t id,
-           bool offer_deflate, TlsContext* tls, H2Mux* mux)
+           bool offer_deflate, TlsContext* tls, StreamMux* mux)
     : loop_(loop), endpoint_(endpoint), handler_(handler), id_(id), offer_deflate_(offer_deflate), tls_ctx_(tls), mux_(mux) {
   // §5.3: the key must be unpredictable; an all-zero key would leave the payload unmasked.
   do {

@@ -23,7 +23,7 @@
 namespace sockudo::loadgen {
 
 class Conn;
-class H2Mux;
+class StreamMux;
 
 // Scenario callbacks. Message payloads arrive in pieces (already inflated when compressed).
 class ConnHandler {
@@ -54,9 +54,9 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
   enum class State : uint8_t { Idle, Connecting, Handshaking, Open, Closing, Closed };
 
   // `tls`: null for plain TCP; otherwise the run's TLS context (it outlives the connection).
-  // `mux` (--http2): the WebSocket is a stream of that HTTP/2 connection instead (h2_mux.h).
+  // `mux` (--http2, --http3): the WebSocket is a stream of that connection instead (stream_mux.h).
   Conn(Loop& loop, const Endpoint& endpoint, ConnHandler& handler, uint32_t id, bool offer_deflate,
-       TlsContext* tls = nullptr, H2Mux* mux = nullptr);
+       TlsContext* tls = nullptr, StreamMux* mux = nullptr);
   ~Conn() override;
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -90,9 +90,9 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
   uint64_t compressed_in() const { return compressed_in_; }
   size_t pending_out() const { return out_.pending_bytes(); }
 
-  // --http2: what the stream's mux reports (h2_mux.cc).
-  int32_t h2_stream() const { return h2_stream_; }
-  void set_h2_stream(int32_t id) { h2_stream_ = id; }
+  // --http2 / --http3: what the stream's mux reports (h2_mux.cc, h3_mux.cc).
+  int64_t h2_stream() const { return h2_stream_; }
+  void set_h2_stream(int64_t id) { h2_stream_ = id; }
   void h2_response(int status);
   void h2_data(const uint8_t* data, size_t len);
   void h2_read_done();
@@ -152,8 +152,8 @@ class Conn final : public IoHandler, public Flushable, private FrameSink {
   std::vector<uint8_t> compress_buf_;   // the outgoing message being compressed
   TlsContext* tls_ctx_;
   std::unique_ptr<TlsSession> tls_;     // set from the TCP connect until the connection ends
-  H2Mux* mux_ = nullptr;                // --http2: the connection this WebSocket is a stream of
-  int32_t h2_stream_ = 0;
+  StreamMux* mux_ = nullptr;            // --http2 / --http3: the connection this WebSocket is a stream of
+  int64_t h2_stream_ = 0;  // HTTP/2 ids start at 1; HTTP/3's at 0, so they are stored + 1 there
 };
 
 }  // namespace sockudo::loadgen

@@ -16,6 +16,7 @@
 
 #include "endpoint.h"
 #include "loop.h"
+#include "stream_mux.h"
 #include "tls.h"
 
 struct nghttp2_session;
@@ -24,7 +25,7 @@ namespace sockudo::loadgen {
 
 class Conn;
 
-class H2Mux final : public IoHandler, public Flushable {
+class H2Mux final : public StreamMux, public IoHandler, public Flushable {
  public:
   // `tls`: the run's context (offering h2), or null for cleartext.
   H2Mux(Loop& loop, const Endpoint& endpoint, TlsContext* tls);
@@ -32,13 +33,9 @@ class H2Mux final : public IoHandler, public Flushable {
   H2Mux(const H2Mux&) = delete;
   H2Mux& operator=(const H2Mux&) = delete;
 
-  // A Conn starts its WebSocket: the CONNECT goes out once the connection is up (the first call
-  // connects). Failures reach the Conn (h2_failed).
-  void open(Conn* conn);
-  // The Conn has output (its queue) or wants to end its stream after it.
-  void resume(Conn* conn);
-  // The Conn is done with its stream (reset it unless it ended cleanly).
-  void detach(Conn* conn);
+  void open(Conn* conn) override;
+  void resume(Conn* conn) override;
+  void detach(Conn* conn) override;
 
   void on_io(uint32_t events) override;
   void flush() override;

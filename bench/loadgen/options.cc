@@ -87,6 +87,7 @@ std::vector<Spec> specs() {
       {"tls", kAll, false, [](Options& o, const std::string&) { o.tls = true; }},
       {"tls-resume", kAll, false, [](Options& o, const std::string&) { o.tls_resume = true; }},
       {"http2", kAll, false, [](Options& o, const std::string&) { o.http2 = true; }},
+      {"http3", kAll, false, [](Options& o, const std::string&) { o.http3 = true; }},
       {"streams", kAll, true,
        [](Options& o, const std::string& v) { o.streams = static_cast<uint32_t>(parse_number("streams", v, 1, 100000)); }},
       {"tls-groups", kAll, true, [](Options& o, const std::string& v) { o.tls_groups = v; }},
@@ -104,6 +105,7 @@ const char* usage_text() {
          "  common:      --host 127.0.0.1|::1|localhost  --path /  --cpu N  --json-out FILE  --deflate\n"
          "               --tls  --tls-resume  --tls-groups X25519:P-256 (these two need --tls)\n"
          "               --http2 --streams 100 (WebSockets as HTTP/2 streams; h2c, or h2 with --tls; not with --deflate)\n"
+         "               --http3 --streams 100 (WebSockets as HTTP/3 streams over QUIC; not with --deflate)\n"
          "               --concurrency 200  --stall-timeout 10  --handshake-timeout 10\n"
          "  echo:        --connections 100 --pipeline 1 --size 13 --binary --warmup 1 --seconds 5\n"
          "  pipelined:   --count 100000\n"
@@ -160,7 +162,8 @@ Options parse_options(int argc, char** argv) {
   if (o.tls_resume && !o.tls) throw UsageError("--tls-resume needs --tls");
   if (!o.tls && was_given("tls-groups")) throw UsageError("--tls-groups needs --tls");
   if (o.http2 && (o.deflate || o.tls_resume)) throw UsageError("--http2 runs without permessage-deflate and TLS resumption: not with --deflate or --tls-resume");
-  if (!o.http2 && was_given("streams")) throw UsageError("--streams needs --http2");
+  if (o.http3 && (o.deflate || o.tls_resume || o.http2)) throw UsageError("--http3 runs without permessage-deflate, TLS resumption and --http2");
+  if (!o.http2 && !o.http3 && was_given("streams")) throw UsageError("--streams needs --http2 or --http3");
   if (!was_given("connections")) o.connections = bit == kConnections ? 10000 : bit == kLatency ? 10 : 100;
   if (!was_given("size")) o.size = bit == kBroadcast ? 64 : 13;
   if (bit == kLatency && !was_given("rate")) o.rate = 1000;

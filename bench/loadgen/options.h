@@ -35,7 +35,8 @@ struct Options {
   bool tls = false;           // wss://: TLS client handshake after the TCP connect
   bool tls_resume = false;    // offer the run's first TLS session on later connections
   bool http2 = false;         // WebSockets as extended CONNECT streams of cleartext HTTP/2 connections (RFC 8441)
-  uint32_t streams = 100;     // --http2: WebSockets per HTTP/2 connection
+  bool http3 = false;         // WebSockets as extended CONNECT streams of QUIC connections (RFC 9220)
+  uint32_t streams = 100;     // --http2 / --http3: WebSockets per connection
   std::string tls_groups = "X25519:P-256";  // key exchange groups offered (the first gets a key share)
   double stall_timeout = 10;  // seconds without progress before giving up
   double handshake_timeout = 10;

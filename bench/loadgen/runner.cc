@@ -24,13 +24,16 @@ size_t Run::create(size_t n, ConnHandler& handler) {
   const size_t first = conns.size();
   conns.reserve(first + n);
   for (size_t i = 0; i < n; ++i) {
-    H2Mux* mux = nullptr;
-    if (opt.http2) {  // --streams WebSockets per HTTP/2 connection
-      if ((first + i) % opt.streams == 0) muxes.push_back(std::make_unique<H2Mux>(loop, endpoint, tls.get()));
+    StreamMux* mux = nullptr;
+    if (opt.http2 || opt.http3) {  // --streams WebSockets per HTTP/2 or HTTP/3 connection
+      if ((first + i) % opt.streams == 0) {
+        if (opt.http3) muxes.push_back(std::make_unique<H3Mux>(loop, endpoint));
+        else muxes.push_back(std::make_unique<H2Mux>(loop, endpoint, tls.get()));
+      }
       mux = muxes.back().get();
     }
     conns.push_back(std::make_unique<Conn>(loop, endpoint, handler, static_cast<uint32_t>(first + i), opt.deflate,
-                                           tls.get(), mux));
+                                           opt.http3 ? nullptr : tls.get(), mux));
   }
   return first;
 }
@@ -140,8 +143,9 @@ void Run::add_transport_fields(JsonObject& out) const {
   }
   out.add("bytes_sent", sent).add("bytes_received", in);
   out.add("deflate_offered", opt.deflate).add("deflate_connections", deflate).add("compressed_messages_received", compressed);
-  out.add("tls", opt.tls).add("http2", opt.http2);
+  out.add("tls", opt.tls).add("http2", opt.http2).add("http3", opt.http3);
   if (opt.http2) out.add("http2_connections", static_cast<uint64_t>(muxes.size()));
+  if (opt.http3) out.add("http3_connections", static_cast<uint64_t>(muxes.size()));
   if (opt.tls) {
     const uint64_t handshakes = tls ? tls->handshakes : 0;
     out.add("tls_resume_offered", opt.tls_resume).add("tls_handshakes", handshakes);

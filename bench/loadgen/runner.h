@@ -11,6 +11,7 @@
 
 #include "conn.h"
 #include "h2_mux.h"
+#include "h3_mux.h"
 #include "endpoint.h"
 #include "histogram.h"
 #include "json.h"
@@ -54,7 +55,7 @@ class Run {
   const Endpoint& endpoint;
   Loop loop;
   std::unique_ptr<TlsContext> tls;  // with --tls, made by the first create()
-  std::vector<std::unique_ptr<H2Mux>> muxes;  // with --http2 (outlive the conns, which use them)
+  std::vector<std::unique_ptr<StreamMux>> muxes;  // with --http2 / --http3 (outlive the conns, which use them)
   std::vector<std::unique_ptr<Conn>> conns;
 
  private:

@@ -736,7 +736,12 @@ void H3Session::write_packets() {
     off = 0;
     return true;
   };
-  for (size_t round = 0; round < kMaxPacketsPerFlush * 2 && packets < kMaxPacketsPerFlush; round++) {
+  // A packet ngtcp2 is still filling (NGTCP2_ERR_WRITE_MORE) must be finished before anything
+  // else touches the connection (ngtcp2_conn_handle_expiry asserts on it): the budget stops the
+  // loop only between packets.
+  bool filling = false;
+  for (;;) {
+    if (!filling && packets >= kMaxPacketsPerFlush) break;
     int64_t stream_id = -1;
     int fin = 0;
     nghttp3_vec vec[kMaxIov];
@@ -765,6 +770,7 @@ void H3Session::write_packets() {
           nghttp3_conn_shutdown_stream_write(h3_, stream_id);
           continue;
         case NGTCP2_ERR_WRITE_MORE:
+          filling = true;
           if (nghttp3_conn_add_write_offset(h3_, stream_id, static_cast<size_t>(ndatalen)) != 0) break;
           continue;
         default:
@@ -781,6 +787,7 @@ void H3Session::write_packets() {
       fail(e);
       return;
     }
+    filling = false;
     if (nwrite == 0) break;  // nothing more now (done, or held back by congestion control / pacing)
     off += static_cast<size_t>(nwrite);
     packets++;

@@ -40,6 +40,12 @@ UdpSocket* UdpSocket::open(Loop& loop, const ListenOptions& o, UdpEvents* events
   }
   // ECN of received packets (RFC 9000 §13.4); on a dual-stack socket IPv4 needs its own option.
   setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one);
+  // A burst of new clients (each Initial is ≥ 1200 bytes, RFC 9000 §14.1) overflows the default
+  // receive buffer (~208 KiB): lost Initials cost each client a 1 s probe timeout. Ask for more;
+  // the kernel caps it at net.core.rmem_max (raise that for heavy HTTP/3 load).
+  int rcvbuf = kSocketBufferSize;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof rcvbuf);
   // RFC 9000 §14: QUIC datagrams must not be fragmented.
   int pmtu = IP_PMTUDISC_DO;
   setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);

@@ -43,6 +43,7 @@ class UdpSocket final : public DeferredReader {
   static constexpr size_t kBatch = 32;            // datagrams per recvmmsg
   static constexpr size_t kSlotSize = 2048;       // larger datagrams are dropped (QUIC peers send ≤ 1500)
   static constexpr size_t kMaxDatagramsPerTurn = 256;
+  static constexpr int kSocketBufferSize = 4 * 1024 * 1024;  // SO_RCVBUF / SO_SNDBUF asked for (capped by the kernel)
 
   // Binds to options.host:options.port (the same rules as a TCP listener: "" is "::" with IPv4
   // mapped). Null with *error = -errno.
