@@ -128,16 +128,23 @@ export class PusherCluster {
   #batchWaiters: (() => void)[] = [];
   #scheduled = false;
   #reaping = false;
+  /** The resync in flight (one at a time); #resyncAgain: another was asked for meanwhile. */
+  #resyncing: Promise<void> | null = null;
+  #resyncAgain = false;
 
-  readonly #onReaped: () => void;
+  readonly #state: () => Delta[];
 
-  /** `onReaped`: this node finds itself reaped while alive and must resync its whole state. */
-  constructor(adapter: RedisAdapter, nodeTimeout: number, onTransitions: (transitions: Transition[]) => void, onReaped: () => void) {
+  /**
+   * `state`: this node's whole state now (every channel's local subscribers, every local member),
+   * read by resync() — after the adapter's (re)connection, or when this node finds itself reaped
+   * while alive.
+   */
+  constructor(adapter: RedisAdapter, nodeTimeout: number, onTransitions: (transitions: Transition[]) => void, state: () => Delta[]) {
     this.adapter = adapter;
     this.#prefix = adapter.prefix;
     this.#nodeTimeout = nodeTimeout;
     this.#onTransitions = onTransitions;
-    this.#onReaped = onReaped;
+    this.#state = state;
   }
 
   get nodeId(): string {
@@ -177,13 +184,34 @@ export class PusherCluster {
     void Promise.all(runs).finally(() => { for (const w of waiters) w(); });
   }
 
-  /** Replaces this node's recorded state with `state` (every channel's local subscribers, every local member). */
-  async resync(state: Delta[]): Promise<void> {
+  /**
+   * Replaces this node's recorded state with its current one. The state is read right before the
+   * script is sent, after this tick's pending changes went out (Redis applies them in order), so a
+   * change made while the resync waited is neither lost nor counted twice. One at a time: asked
+   * for again meanwhile (a heartbeat that still finds this node reaped), it runs once more after.
+   */
+  resync(): Promise<void> {
+    if (this.#resyncing !== null) {
+      this.#resyncAgain = true;
+      return this.#resyncing;
+    }
+    this.#resyncing = (async () => {
+      do {
+        this.#resyncAgain = false;
+        // Alive before it is listed among the nodes, or another node would reap it at once.
+        await this.#alive().catch(() => undefined);
+        await this.#replace(this.#state());
+      } while (this.#resyncAgain);
+    })().finally(() => { this.#resyncing = null; });
+    return this.#resyncing;
+  }
+
+  /** Sends this tick's pending changes now, then records `state` as this node's whole state. */
+  #replace(state: Delta[]): Promise<void> {
+    if (this.#scheduled) this.#flush();
     const args: string[] = [];
     for (const d of state) args.push(PusherCluster.#field(d), String(d.delta), d.info ?? '');
-    // Alive before it is listed among the nodes, or another node would reap it at once.
-    await this.#alive().catch(() => undefined);
-    await this.#run('resync', this.nodeId, args, []);
+    return this.#run('resync', this.nodeId, args, []);
   }
 
   #alive(): Promise<unknown> {
@@ -193,7 +221,8 @@ export class PusherCluster {
   /** This node is shutting down: its contributions are taken back now (the transitions fire here). */
   async leave(): Promise<void> {
     if (!this.adapter.connected) return;
-    await this.resync([]);
+    await this.#alive().catch(() => undefined);
+    await this.#replace([]);
     await this.adapter.call('DEL', `${this.#prefix}!p!alive!${this.nodeId}`).catch(() => undefined);
     await this.adapter.call('SREM', `${this.#prefix}!p!nodes`, this.nodeId).catch(() => undefined);
   }
@@ -208,8 +237,9 @@ export class PusherCluster {
       const nodes = await this.adapter.call('SMEMBERS', `${p}!p!nodes`) as string[];
       // Reaped although alive (this process stalled longer than nodeTimeout, or was cut off from
       // Redis): write the whole state back; the others saw member_removed and now member_added.
+      // (A resync in flight lists this node again itself.)
       if (!nodes.includes(this.nodeId)) {
-        this.#onReaped();
+        if (this.#resyncing === null) void this.resync();
         return;
       }
       for (const node of nodes) if (node !== this.nodeId) await this.#run('reap', node, [], []);

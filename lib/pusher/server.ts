@@ -64,10 +64,10 @@ export class PusherServer extends EventEmitter<PusherServerEvents> {
     // Topics are per thread. Without an adapter every server gets its own namespace in them; with
     // one, every node must name a channel's topic alike.
     const prefix = adapter === undefined ? `pusher${++serverCount}.${randomInt(2 ** 32)}\u0000` : 'pusher\u0000';
-    const resync = () => void this.#cluster!.resync([...this.#byId.values()].flatMap((a) => a.clusterState()));
+    const resync = () => void this.#cluster!.resync();
     this.#cluster = adapter === undefined ? null : new PusherCluster(adapter, config.clusterNodeTimeout, (transitions) => {
       for (const t of transitions) this.#byId.get(t.app)?.onTransition(t);
-    }, resync);
+    }, () => [...this.#byId.values()].flatMap((a) => a.clusterState()));
     for (const app of config.apps) {
       const runtime = new AppRuntime(app, config, this.#wss, prefix, this.#cluster);
       this.#byKey.set(app.key, runtime);
