@@ -143,18 +143,7 @@ async function connectOverHttp2(url: string | URL, target: Target, config: Clien
     const { http2: _, ...rest } = config.raw;
     return connect(url, rest as ClientOptions);  // the server speaks HTTP/1.1 only
   }
-  try {
-    const { protocols, headers, origin, signal } = config.raw as ClientOptions;
-    const ws = await session.websocket(target.path, {
-      ...(protocols === undefined ? {} : { protocols }), ...(headers === undefined ? {} : { headers }),
-      ...(origin === undefined ? {} : { origin }), ...(signal === undefined ? {} : { signal }),
-    });
-    ws.once('close', () => { void session.close(); });
-    return ws;
-  } catch (error) {
-    void session.close();
-    throw error;
-  }
+  return websocketOnOwnSession(session, target, config);
 }
 
 /** How long connect({ http3 }) waits for QUIC before it falls back to TCP (a network may drop UDP). */
@@ -181,6 +170,11 @@ async function connectOverHttp3(url: string | URL, target: Target, config: Clien
     if (!(error instanceof HandshakeError) || error.status !== 0 || isTlsVerificationFailure(error.code)) throw error;
     return connect(url, rest as ClientOptions);
   }
+  return websocketOnOwnSession(session, target, config);
+}
+
+/** The connect() request's WebSocket on a session of its own, which closes with it. */
+async function websocketOnOwnSession(session: import('./http2-client.js').Http2Session, target: Target, config: ClientConfig): Promise<WebSocket> {
   try {
     const { protocols, headers, origin, signal } = config.raw as ClientOptions;
     const ws = await session.websocket(target.path, {

@@ -164,8 +164,14 @@ export class Http2Session extends EventEmitter {
  * ```
  */
 export async function connectHttp2(url: string | URL, options?: ClientOptions): Promise<Http2Session> {
+  return openSession(url, options, '2');
+}
+
+/** Resolves the host and opens the session on the first address that answers (connect failures try the next). */
+async function openSession(url: string | URL, options: ClientOptions | undefined, version: '2' | '3'): Promise<Http2Session> {
   if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentTypeError('url', 'a string or a URL', url);
   const target = parseUrl(url);
+  if (version === '3' && !target.secure) throw new InvalidArgumentValueError('url', 'must be https: or wss: (QUIC is always encrypted)', url);
   const config = clientConfig(options);
   const signal = config.signal;
   if (signal?.aborted) throw abortError(signal);
@@ -176,7 +182,7 @@ export async function connectHttp2(url: string | URL, options?: ClientOptions): 
     const budget = config.connection.handshakeTimeout;
     const timeout = budget > 0 ? Math.max(1, budget - (Date.now() - started)) : 0;
     try {
-      return await new Http2Session(target, ip).start(config, timeout);
+      return await new Http2Session(target, ip, version).start(config, timeout);
     } catch (error) {
       lastError = error;
       if (!(error instanceof HandshakeError) || error.status !== 0 || error.code.startsWith('ERR_') || error.code === 'ETIMEDOUT') throw error;
@@ -200,24 +206,5 @@ export async function connectHttp2(url: string | URL, options?: ClientOptions): 
  * ```
  */
 export async function connectHttp3(url: string | URL, options?: ClientOptions): Promise<Http2Session> {
-  if (typeof url !== 'string' && !(url instanceof URL)) throw new InvalidArgumentTypeError('url', 'a string or a URL', url);
-  const target = parseUrl(url);
-  if (!target.secure) throw new InvalidArgumentValueError('url', 'must be https: or wss: (QUIC is always encrypted)', url);
-  const config = clientConfig(options);
-  const signal = config.signal;
-  if (signal?.aborted) throw abortError(signal);
-  const addresses = await resolve(target.hostname, signal);
-  const started = Date.now();
-  let lastError: unknown;
-  for (const ip of addresses) {
-    const budget = config.connection.handshakeTimeout;
-    const timeout = budget > 0 ? Math.max(1, budget - (Date.now() - started)) : 0;
-    try {
-      return await new Http2Session(target, ip, '3').start(config, timeout);
-    } catch (error) {
-      lastError = error;
-      if (!(error instanceof HandshakeError) || error.status !== 0 || error.code.startsWith('ERR_') || error.code === 'ETIMEDOUT') throw error;
-    }
-  }
-  throw lastError;
+  return openSession(url, options, '3');
 }

@@ -35,6 +35,7 @@ const TARGETS = {
   fuzz_deflate: { weight: 1, maxLen: 4096 },
   fuzz_extended_connect: { weight: 1, maxLen: 4096 },
   fuzz_h2_session: { weight: 2, maxLen: 4096 },
+  fuzz_h3_session: { weight: 2, maxLen: 2048 },
 };
 
 function die(msg) {

@@ -37,16 +37,26 @@ H3Session* H3Session::create_client(Loop& loop, const std::string& ip, uint16_t 
   ngtcp2_path path{{reinterpret_cast<ngtcp2_sockaddr*>(const_cast<sockaddr_storage*>(&udp->local())), udp->local_len()},
                    {reinterpret_cast<ngtcp2_sockaddr*>(const_cast<sockaddr_storage*>(&udp->remote())), udp->remote_len()},
                    nullptr};
-  auto* s = new H3Session(*udp, loop, std::move(config), nullptr, path);
-  s->client_role_ = true;
-  if (!s->start_client(tls, path, failure)) {
-    s->closed_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->timer_), &H3Session::on_timer_closed);
+  H3Session* s = create_client_on(*udp, loop, path, std::move(config), tls, handler, failure);
+  if (s == nullptr) {
     udp->discard();
     *error = -EPROTO;
     return nullptr;
   }
   udp->attach(s);
+  return s;
+}
+
+H3Session* H3Session::create_client_on(QuicEndpoint& quic, Loop& loop, const ngtcp2_path& path,
+                                       std::shared_ptr<const SocketConfig> config, const TlsClientParams& tls,
+                                       SessionClientHandler* handler, LinkFailure* failure) {
+  auto* s = new H3Session(quic, loop, std::move(config), nullptr, path);
+  s->client_role_ = true;
+  if (!s->start_client(tls, path, failure)) {
+    s->closed_ = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&s->timer_), &H3Session::on_timer_closed);
+    return nullptr;
+  }
   s->client_ = handler;
   s->mark_dirty();  // the first Initial leaves with this turn's flush
   return s;

@@ -431,6 +431,7 @@ int H3Session::on_stream_close(uint32_t flags, int64_t stream_id, uint64_t app_e
   return 0;
 }
 
+// The peer's RESET_STREAM or STOP_SENDING: that WebSocket is aborted (1006).
 int H3Session::on_stream_reset(int64_t stream_id, uint64_t) {
   if (H3Stream* st = stream_of(stream_id)) {
     st->reset = true;
@@ -440,14 +441,7 @@ int H3Session::on_stream_reset(int64_t stream_id, uint64_t) {
   return 0;
 }
 
-int H3Session::on_stream_stop_sending(int64_t stream_id, uint64_t) {
-  if (H3Stream* st = stream_of(stream_id)) {
-    st->reset = true;
-    deliver_eof(st, -ECONNRESET);
-  }
-  if (h3_ != nullptr && nghttp3_conn_shutdown_stream_read(h3_, stream_id) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
-  return 0;
-}
+int H3Session::on_stream_stop_sending(int64_t stream_id, uint64_t code) { return on_stream_reset(stream_id, code); }
 
 int H3Session::on_extend_max_stream_data(int64_t stream_id) {
   if (h3_ != nullptr && nghttp3_conn_unblock_stream(h3_, stream_id) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;

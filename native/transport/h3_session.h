@@ -72,6 +72,10 @@ class H3Session final : public ClientSession, public LoopMember {
   // "h3", the server verified like a TLS link's. Null with *error = -errno, or *failure set.
   static H3Session* create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                                   const TlsClientParams& tls, SessionClientHandler* handler, int* error, LinkFailure* failure);
+  // The same on a given UDP side (`path`: its local and the server's address): the fuzzer's.
+  static H3Session* create_client_on(QuicEndpoint& quic, Loop& loop, const ngtcp2_path& path,
+                                     std::shared_ptr<const SocketConfig> config, const TlsClientParams& tls,
+                                     SessionClientHandler* handler, LinkFailure* failure);
   // ClientSession
   Endpoint* open_websocket(const std::vector<handshake::OwnedField>& fields, std::unique_ptr<handshake::ClientHandshake> hs,
                            SocketHandler* handler) override;

@@ -286,6 +286,28 @@ for (const [i, block] of variants.entries()) {
   for (const script of scripts) add('fuzz_h2_session', B(script));
 }
 
+// --- HTTP/3 session: our client and server over lossy queues (h3_session_target.h) --------------
+{
+  // Opcodes: 0 c→s [how], 1 s→c [how], 2 turn, 3 open [b], 4 decide [which][how], 5/6 act [side][which][what][size],
+  // 7 server graceful close, 8 garbage [len][bytes], 9 client detach, 10 client loss toggle, 11 end.
+  const exchange = (n) => Array.from({ length: n }, () => [0, 0, 1, 0, 2]).flat();  // both ways, then a turn
+  const scripts = [
+    // handshake, one WebSocket accepted, a message each way, close, end
+    [...exchange(12), 3, 0, 2, ...exchange(6), 4, 0, 0, 2, ...exchange(6), 5, 1, 0, 0, 20, 2, ...exchange(6), 5, 0, 0, 0, 9, 2,
+      ...exchange(8), 5, 0, 0, 1, 0, 2, ...exchange(8), 11],
+    // loss, duplication, truncation and corruption during the handshake
+    [...[0, 4, 2, 0, 5, 1, 5, 2, 0, 0x36, 1, 0x2f, 2], ...exchange(14), 3, 2, 2, ...exchange(6), 4, 0, 2, 2, ...exchange(10), 11],
+    // two WebSockets, one refused, pause/resume, graceful close from the server
+    [...exchange(12), 3, 0, 3, 1, 2, ...exchange(6), 4, 0, 1, 4, 0, 0, 2, ...exchange(6), 5, 0, 0, 3, 0, 6, 1, 0, 0, 40, 2,
+      ...exchange(6), 5, 0, 0, 4, 0, 2, ...exchange(6), 7, 2, ...exchange(10), 11],
+    // garbage to the server, the client's datagrams lost, the client detaching
+    [...exchange(12), 8, 5, 1, 2, 3, 4, 5, 3, 0, 10, 2, ...exchange(4), 10, 9, 2, ...exchange(8), 11],
+    // the server terminates a WebSocket with data in flight
+    [...exchange(12), 3, 0, 2, ...exchange(6), 4, 0, 0, 2, ...exchange(4), 6, 1, 0, 0, 200, 5, 0, 0, 2, 0, 2, ...exchange(8), 11],
+  ];
+  for (const script of scripts) add('fuzz_h3_session', B(script));
+}
+
 // --- UTF-8 ---------------------------------------------------------------------------------------
 const utf8 = [...vectorsFrom('test_utf8.cc'), Buffer.from('Hello-µ@ßöäüàá-UTF-8!!'), Buffer.from('κόσμε'),
   hex('ef bb bf'), hex('ed 9f bf ee 80 80'), hex('f0 90 80 80 f4 8f bf bf'), Buffer.alloc(70, 0x41)];

@@ -190,3 +190,58 @@ describe.skipIf(opensslMissing() !== null)('HTTP/3 on the TCP side', () => {
     await waitUntil(() => client.readyState === WsClient.OPEN, 'the TCP WebSocket to open');
   });
 });
+
+describe.skipIf(aioquicSkip !== null)('hostile HTTP/3 peers (aioquic, or raw datagrams)', () => {
+  it('a 20 KB header field: 431 on that stream; the connection goes on', async () => {
+    const { port, requests } = await h3Server();
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '1', 'bigheaders'], cleanup);
+    const [s] = (await peer.take('done', 30_000)).streams as StreamResult[];
+    expect(s!.status).toBe(431);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('150 CONNECTs in one flight: each is answered 200 or refused with H3_REQUEST_REJECTED (at most 100 new requests per loop turn); the connection survives', async () => {
+    const { port, requests } = await h3Server({ http3MaxStreams: 200 });
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '150', 'burst'], cleanup);
+    const streams = (await peer.take('done', 30_000)).streams as StreamResult[];
+    expect(streams).toHaveLength(150);
+    for (const s of streams) {
+      if (s.status !== 200) expect(s.reset).toBe(0x10b);  // H3_REQUEST_REJECTED: the client may retry
+    }
+    const accepted = streams.filter((s) => s.status === 200).length;
+    expect(accepted).toBeGreaterThanOrEqual(100);
+    expect(requests.length).toBe(accepted);
+  });
+
+  it('a flood of 3,000 forged Initial packets (random IDs, 1,200 bytes, undecryptable): a real client is served during and after it', async () => {
+    const { wss, port, requests } = await h3Server();
+    wss.on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
+    const dgram = await import('node:dgram');
+    const sock = cleanup.add(dgram.createSocket('udp4'), (s) => s.close());
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    let seed = 11;
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 255;
+    const flood = (async () => {
+      for (let i = 0; i < 3000; i++) {
+        const pkt = Buffer.alloc(1200).map(() => rand());
+        pkt[0] = 0xc0;                 // long header, Initial (type 0)
+        pkt.writeUInt32BE(1, 1);       // QUIC v1
+        pkt[5] = 8;                    // DCID length
+        pkt[14] = 8;                   // SCID length
+        pkt[23] = 0;                   // no token
+        pkt.writeUInt16BE(0x4000 | 1100, 24);  // Length (varint, 2 bytes)
+        await new Promise<void>((r) => sock.send(pkt, port, '127.0.0.1', () => r()));
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const during = PeerProcess.python('h3_websocket.py', ['client', String(port), '1'], cleanup);
+    await flood;
+    const [s] = (await during.take('done', 60_000)).streams as StreamResult[];
+    expect(s!.closed).toBe(1000);
+    expect(s!.echoed.every((e) => e.same)).toBe(true);
+    const after = PeerProcess.python('h3_websocket.py', ['client', String(port), '2'], cleanup);
+    const streams = (await after.take('done', 60_000)).streams as StreamResult[];
+    expect(streams.map((x) => x.closed)).toEqual([1000, 1000]);
+    expect(requests).toHaveLength(3);
+  });
+});

@@ -10,6 +10,9 @@ shares no code with sockudo-ws, nghttp3 or ngtcp2. One JSON line per event on st
                                           reset  resets each stream (RESET_STREAM + STOP_SENDING)
                                           abort  closes the QUIC connection (CONNECTION_CLOSE)
                                           hold   waits for the server to close (prints its close)
+                                          bigheaders  one CONNECT carrying a 20 KB header field
+                                          burst  N CONNECTs sent in one flight; each stream's
+                                                 status or reset code is reported
                                         and prints {"ev": "done", "streams": [...]}
   h3_websocket.py server CERT KEY       listens on 127.0.0.1 (UDP port printed), answers extended
                                         CONNECT :protocol websocket with 200 (the first offered
@@ -86,9 +89,10 @@ def main():
             streams = {}
             for i in range(count):
                 sid = c._quic.get_next_available_stream_id()
+                extra = [(b'x-big', b'a' * 20000)] if mode == 'bigheaders' else []
                 c.h3.send_headers(sid, [(b':method', b'CONNECT'), (b':protocol', b'websocket'), (b':scheme', b'https'),
                                         (b':path', f'/h3/{i}'.encode()), (b':authority', f'localhost:{port}'.encode()),
-                                        (b'sec-websocket-version', b'13'), (b'sec-websocket-protocol', b'py')])
+                                        (b'sec-websocket-version', b'13'), (b'sec-websocket-protocol', b'py')] + extra)
                 streams[sid] = {'ws': FrameProtocol(client=True, extensions=[]), 'status': None, 'queue': payloads(),
                                 'sent': None, 'echoed': [], 'closed': None, 'ended': False, 'reset': None,
                                 'partial': b''}
@@ -133,7 +137,9 @@ def main():
                     hdrs = {k.decode(): v.decode() for k, v in ev.headers}
                     st['status'] = int(hdrs[':status'])
                     st['protocol'] = hdrs.get('sec-websocket-protocol')
-                    if st['status'] == 200:
+                    if mode == 'burst':
+                        st['ended'] = True  # only the answer matters
+                    elif st['status'] == 200:
                         send_next(ev.stream_id, st)
                     elif ev.stream_ended:
                         st['ended'] = True
