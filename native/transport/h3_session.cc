@@ -922,6 +922,10 @@ void H3Session::sweep() {
   if (receiving_) return;
   std::vector<H3Stream*> maybe;
   maybe.swap(maybe_done_);
+  // A stream may be listed more than once (closed, then released, or every stream at a connection
+  // close): once freed here, a second entry must not be read.
+  std::sort(maybe.begin(), maybe.end());
+  maybe.erase(std::unique(maybe.begin(), maybe.end()), maybe.end());
   for (H3Stream* st : maybe) {
     auto it = streams_.find(st->id);
     if (it == streams_.end() || it->second != st || !st->finished()) continue;
