@@ -162,4 +162,16 @@ describe('bench/js/http2.mjs (WebSocket over HTTP/2)', () => {
     expect(cells[5]).toMatch(/^\d+\.\d\d×$/);
     expect(r.stdout).toMatch(/\| ours, HTTP\/2 streams \(100 per connection\) \| [\d,]+ B/);
   }, 180_000);
+
+  it('--http3 --quick: echo over HTTP/3, HTTP/2 and HTTP/1.1 over TLS and ws over https, handshakes per connection and per stream, idle memory', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'bench', 'js', 'http2.mjs'), '--http3', '--quick'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const echo = r.stdout.split('\n').find((l) => l.startsWith('| 100 × 512 B |'));
+    expect(echo, r.stdout).toBeDefined();
+    const cells = echo!.split('|').map((c) => c.trim());
+    for (const i of [2, 3, 4, 5]) expect(Number(cells[i]!.split(' ')[0]!.replace(/,/g, '')), r.stdout).toBeGreaterThan(0);
+    expect(cells[6]).toMatch(/^\d+\.\d\d×$/);
+    expect(r.stdout).toMatch(/\| ours, HTTP\/3 streams over QUIC \| [\d,]+ \([\d,–]+\) \| [\d,]+ /);
+    expect(r.stdout).toMatch(/\| ours, HTTP\/3 streams over QUIC \(100 per connection\) \| [\d,]+ B/);
+  }, 300_000);
 });
