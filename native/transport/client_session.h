@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/handshake/client_upgrade.h"
@@ -24,6 +25,18 @@ class SessionClientHandler {
   // The connection ended (after on_session_ready). Always the last call.
   virtual void on_session_closed() = 0;
 };
+
+// Reports a failure before the session was ready to `client`, once: it is cleared first, so the
+// handler is not called again (HTTP/2's and HTTP/3's fail_client).
+inline void report_session_failure(SessionClientHandler*& client, std::string code, std::string message) {
+  SessionClientHandler* h = client;
+  client = nullptr;
+  if (h == nullptr) return;
+  ClientFailure f;
+  f.code = std::move(code);
+  f.message = std::move(message);
+  h->on_session_failed(f);
+}
 
 class ClientSession {
  public:

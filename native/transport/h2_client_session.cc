@@ -80,13 +80,7 @@ void H2Session::detach_client() {
 
 // Reports a failure before the session was ready (once; the handler is not called again).
 void H2Session::fail_client(std::string code, std::string message) {
-  SessionClientHandler* h = client_;
-  client_ = nullptr;
-  if (h == nullptr) return;
-  ClientFailure f;
-  f.code = std::move(code);
-  f.message = std::move(message);
-  h->on_session_failed(f);
+  report_session_failure(client_, std::move(code), std::move(message));
 }
 
 }  // namespace sockudo::transport

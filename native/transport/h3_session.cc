@@ -862,6 +862,13 @@ void H3Session::enter_closing(bool draining) {
   quic_.handshake_finished(this);
   closing_until_ = now_ns() + 3 * ngtcp2_conn_get_pto(conn_);
   // Every WebSocket of the connection ends (1006 for those still open).
+  abort_streams();
+  sweep();
+  arm_timer();
+}
+
+// The connection is gone: every stream ends, and every WebSocket still open closes with 1006.
+void H3Session::abort_streams() {
   for (auto& [id, st] : streams_) {
     st->closed = true;
     st->pending.clear();
@@ -870,8 +877,6 @@ void H3Session::enter_closing(bool draining) {
     deliver_eof(st, -ECONNRESET);
     if (st->close_done != nullptr) finish_stream(st);
   }
-  sweep();
-  arm_timer();
 }
 
 void H3Session::close_gracefully() {
@@ -940,14 +945,7 @@ void H3Session::destroy() {
   if (!closing_) {
     // Streams end as in the closing period, without a CONNECTION_CLOSE (teardown, idle timeout).
     closing_ = true;
-    for (auto& [id, st] : streams_) {
-      st->closed = true;
-      st->pending.clear();
-      st->pending_bytes = 0;
-      maybe_done_.push_back(st);
-      deliver_eof(st, -ECONNRESET);
-      if (st->close_done != nullptr) finish_stream(st);
-    }
+    abort_streams();
   }
   closed_ = true;
   loop_.unmark_dirty(this);

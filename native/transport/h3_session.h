@@ -147,6 +147,7 @@ class H3Session final : public ClientSession, public LoopMember {
   bool send_pending();
   void fail(const ngtcp2_ccerr& error);
   void enter_closing(bool draining);
+  void abort_streams();
   void arm_timer();
   void sweep();
   void maybe_finish();

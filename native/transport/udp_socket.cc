@@ -58,12 +58,7 @@ UdpSocket* UdpSocket::open(Loop& loop, const ListenOptions& o, UdpEvents* events
     ::close(fd);
     return nullptr;
   }
-  auto* s = new UdpSocket(loop, fd, events);
-  s->local_len_ = sizeof s->local_;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&s->local_), &s->local_len_);
-  local_address(fd, s->address_);
-  s->update_poll();
-  return s;
+  return start(loop, fd, events);
 }
 
 UdpSocket* UdpSocket::open_connected(Loop& loop, const std::string& ip, uint16_t port, UdpEvents* events, int* error) {
@@ -86,6 +81,11 @@ UdpSocket* UdpSocket::open_connected(Loop& loop, const std::string& ip, uint16_t
     ::close(fd);
     return nullptr;
   }
+  return start(loop, fd, events);
+}
+
+// A bound (or connected) descriptor on the loop: its local address noted, reading from now on.
+UdpSocket* UdpSocket::start(Loop& loop, int fd, UdpEvents* events) {
   auto* s = new UdpSocket(loop, fd, events);
   s->local_len_ = sizeof s->local_;
   getsockname(fd, reinterpret_cast<sockaddr*>(&s->local_), &s->local_len_);

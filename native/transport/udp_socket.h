@@ -68,6 +68,7 @@ class UdpSocket final : public DeferredReader {
  private:
   UdpSocket(Loop& loop, int fd, UdpEvents* events);
   ~UdpSocket() = default;
+  static UdpSocket* start(Loop& loop, int fd, UdpEvents* events);
   static void on_poll(uv_poll_t* handle, int status, int events);
   static void on_closed(uv_handle_t* handle);
   void update_poll();
