@@ -391,7 +391,12 @@ void Endpoint::after_engine() {
   if (phase_ == EndpointPhase::Closed) return;
   if (engine_ && engine_->state() == protocol::ConnectionState::Closed && engine_->output().empty() &&
       engine_->should_close_transport()) {
-    destroy();
+    // Nothing left to say: a socket closes now; a stream still ends with its FIN (begin_draining).
+    if (link_->reports_close()) {
+      begin_draining();
+    } else {
+      destroy();
+    }
     return;
   }
   if (engine_ && engine_->should_close_transport()) {
@@ -460,6 +465,16 @@ void Endpoint::write_now() {
       return;
     }
   }
+  // On an HTTP/2 or HTTP/3 stream END_STREAM / FIN is the TCP close (RFC 8441 §5, RFC 9220 §3).
+  // A client's goes with its close frame (nothing follows one, RFC 6455 §5.5.1), so a server that
+  // forgets the stream once it has answered sees no frame after its answer (Hypercorn drops the
+  // whole connection then). A server's follows the closing handshake, as its TCP close would
+  // (§7.1.1): with our close reply, or once the peer has answered our close (a FIN before that
+  // answer makes Firefox report wasClean false); linger() sends it when nothing is left to write.
+  if (engine_ && !stream_ended_ && link_->reports_close() && engine_->state() != protocol::ConnectionState::Open &&
+      (engine_->config().role == protocol::Role::Client || engine_->state() == protocol::ConnectionState::Closed)) {
+    stream_ended_ = link_->shutdown_write();
+  }
   if (engine_) {
     engine_->on_output_committed();
     // Only the handshake has been written so far (the usual state of an idle connection): its
@@ -490,7 +505,14 @@ void Endpoint::begin_draining() {
   const uint64_t wait = config_->connection.close_timeout_ms > 0 ? config_->connection.close_timeout_ms : 1000;
   drain_deadline_ = loop_.now_ms() + wait;
   if (buffered_amount() == 0) {
-    destroy();
+    // A socket closes at once (RFC 6455 §7.1.1: the server's TCP close follows the handshake).
+    // An HTTP/2 or HTTP/3 stream ends with our END_STREAM / FIN instead (RFC 8441 §5, RFC 9220
+    // §3): released now it would be reset, and the peer would see an unclean close.
+    if (link_->reports_close()) {
+      linger();
+    } else {
+      destroy();
+    }
     return;
   }
   update_poll();

@@ -299,9 +299,10 @@ class Endpoint final : public LinkEvents, public LoopMember {
   bool reading_ = true;        // the application wants reads (pause/resume)
   bool started_ = false;       // start() was called (open connections only)
   bool waiting_writable_ = false;
-  bool lingering_ = false;
-  bool head_started_ = false;
-  bool peer_ended_ = false;    // Draining: the peer's EOF arrived before our last bytes left  // server: the request's first bytes arrived (an HTTP/2 preface is looked for before)     // Draining: our output is done (SHUT_WR); discarding until EOF
+  bool lingering_ = false;     // Draining: our output is done (SHUT_WR / FIN); discarding until EOF
+  bool stream_ended_ = false;  // a stream link: our FIN (END_STREAM) followed our close frame
+  bool head_started_ = false;  // server: the request's first bytes arrived (an HTTP/2 preface is looked for before)
+  bool peer_ended_ = false;    // Draining: the peer's EOF arrived before our last bytes left
   uint64_t response_end_ = 0;  // server: the 101's end in the engine's output (appended_total)
   bool receiving_ = false;     // inside process(): a nested receive_external() is held, not parsed
   std::vector<uint8_t> backlog_;  // Duplex bytes fed during a receive (ours or another socket's)

@@ -486,6 +486,10 @@ void H2Session::update_wants() {
 // --- ending --------------------------------------------------------------------------------------
 
 void H2Session::release_stream(H2Stream* st) {
+  // Our END_STREAM asked for after everything the endpoint wrote still goes out (read_websocket
+  // answers EOF), so a stream whose peer ended too closes cleanly instead of being reset: the
+  // peer's END_STREAM often comes with its close frame, before ours was framed.
+  const bool ending_cleanly = (st->end_sent || (st->end_requested && st->pending_bytes == 0)) && st->remote_ended;
   st->detached = true;
   maybe_done_.push_back(st);
   st->events = nullptr;
@@ -493,7 +497,7 @@ void H2Session::release_stream(H2Stream* st) {
   st->pending_bytes = 0;
   st->held.clear();
   if (!closed_ && !st->closed) {
-    if (!(st->end_sent && st->remote_ended) && !st->refusal) {
+    if (!ending_cleanly && !st->refusal) {
       nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
     }
     mark_dirty();

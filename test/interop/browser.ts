@@ -2,9 +2,9 @@
 // browser download), showing one page served by a tiny http server on 127.0.0.1.
 //
 // Network: Chromium reaches nothing but 127.0.0.1 (no background networking, no component
-// updates, QUIC off, and a host resolver that maps every name to nothing). It runs with a fresh
-// user data dir; close() shuts it down and then kills by PID any process still using that dir,
-// even when a test failed.
+// updates, QUIC off unless forced for a test's own origin, and a host resolver that maps every
+// name to nothing). It runs with a fresh user data dir; close() shuts it down and then kills by
+// PID any process still using that dir, even when a test failed.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -54,6 +54,8 @@ export interface BrowserOptions {
   args?: string[];
   /** Extra routes of the page server (same origin as the page): return true when the request was answered. */
   routes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** QUIC for these origins only ("127.0.0.1:PORT"; forced, no Alt-Svc needed); every other origin keeps QUIC off. */
+  quicOrigins?: string[];
 }
 
 /** Serves `html` at http://127.0.0.1:<port>/ and opens it in a fresh headless Chromium. */
@@ -83,7 +85,8 @@ export async function openBrowserPage(html: string, options: BrowserOptions = {}
       timeout: 30_000,
       args: [
         '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic', '--no-default-browser-check', '--disable-extensions',
+        '--disable-sync', '--no-first-run', '--no-default-browser-check', '--disable-extensions',
+        ...(options.quicOrigins?.length ? ['--enable-quic', `--origin-to-force-quic-on=${options.quicOrigins.join(',')}`] : ['--disable-quic']),
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
         ...(options.args ?? []),
       ],

@@ -74,7 +74,7 @@ describe.skipIf(skip !== null)('headless Firefox ESR over wss:// to our native T
       echo(ws);
     });
     const run = await runInFirefox<EchoResult>(WSS_PAGE_SCRIPT,
-      `overHttp2(${JSON.stringify(origin)}, ${JSON.stringify(`wss://127.0.0.1:${port}/firefox-h2?x=1`)}, ${JSON.stringify(PAGE_CASES)})`,
+      `afterFetch(${JSON.stringify(origin)}, ${JSON.stringify(`wss://127.0.0.1:${port}/firefox-h2?x=1`)}, ${JSON.stringify(PAGE_CASES)})`,
       { trustCa: caFile, ms: 60_000 });
     expect(run.error).toBeUndefined();
     expect(run.value!.fetched).toBe('ok');  // an opaque 404 from our h2 session

@@ -1,8 +1,8 @@
 // WebSocket over HTTP/2 (RFC 8441) with peers nobody here wrote: Python's h2 + wsproto as a
 // client of our server and as a server for our client (test/interop/peers/h2_websocket.py), and
 // nghttpx (Debian nghttp2-proxy) bridging the `ws` package's HTTP/1.1 client to our h2 server
-// over TLS, and Hypercorn (Debian python3-hypercorn: an ASGI server with RFC 8441 on its h2
-// stack, wsproto framing) as a server for our client (test/interop/peers/hypercorn_server.py).
+// over TLS, and Hypercorn 0.17 (Debian trixie's python3-hypercorn: an ASGI server with RFC 8441
+// on its h2 stack, wsproto framing) as a server for our client (test/interop/peers/hypercorn_server.py).
 // Every process is started here, bound to 127.0.0.1 and killed by PID.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,7 +14,7 @@ import { WebSocket as WsClient } from 'ws';
 
 import { Cleanup, closedPort, loadPackage, next, waitUntil, within } from '../js/helpers';
 import { opensslMissing, tlsFixtures } from '../js/tls-fixtures';
-import { killPid, PeerProcess, pythonModuleMissing, skipReason } from './peer-process';
+import { aioquicMissing, killPid, PeerProcess, pythonModuleMissing, skipReason } from './peer-process';
 
 const lib = loadPackage();
 type Request = import('sockudo-ws').UpgradeRequest;
@@ -25,7 +25,9 @@ const pythonSkip = skipReason(pythonModuleMissing('h2', 'python3-h2') ?? pythonM
 const NGHTTPX = '/usr/sbin/nghttpx';
 const nghttpxSkip = skipReason(fs.existsSync(NGHTTPX) ? opensslMissing() : `${NGHTTPX} is absent (apt-get install nghttp2-proxy)`);
 if (pythonSkip) console.warn(`HTTP/2 interop with Python h2 skipped: ${pythonSkip}`);
-const hypercornSkip = skipReason(pythonModuleMissing('hypercorn', 'python3-hypercorn') ?? opensslMissing());
+// Hypercorn 0.17 (trixie's, unpacked with aioquic by scripts/peers/aioquic.sh): bookworm's 0.13
+// drops the whole connection on a client's END_STREAM that comes with its close frame.
+const hypercornSkip = skipReason(pythonModuleMissing('h2', 'python3-h2') ?? opensslMissing() ?? aioquicMissing());
 if (hypercornSkip) console.warn(`HTTP/2 interop with Hypercorn skipped: ${hypercornSkip}`);
 if (nghttpxSkip) console.warn(`HTTP/2 interop with nghttpx skipped: ${nghttpxSkip}`);
 
@@ -144,8 +146,10 @@ describe.skipIf(hypercornSkip !== null)('Hypercorn (an RFC 8441 server) for our 
   /** Hypercorn on 127.0.0.1 (TLS with our test certificate unless `cleartext`); stdin's end stops it. */
   async function hypercorn(cleartext = false) {
     const f = tlsFixtures();
-    const peer = PeerProcess.python('hypercorn_server.py', cleartext ? [] : [f.files.serverCert, f.files.serverKey], cleanup);
-    const port = (await peer.take('listening', 20_000)).port as number;
+    const peer = PeerProcess.python('hypercorn_server.py', [...(cleartext ? [] : [f.files.serverCert, f.files.serverKey]), '--trixie'], cleanup);
+    const listening = await peer.take('listening', 20_000);
+    expect(listening.hypercorn).toBe('0.17');
+    const port = listening.port as number;
     return { peer, port, ca: f.ca.cert };
   }
   const SIZES = [0, 125, 65_536, 1024 * 1024 + 5];
@@ -176,7 +180,7 @@ describe.skipIf(hypercornSkip !== null)('Hypercorn (an RFC 8441 server) for our 
     const closedB = next<[number, string]>(b, 'close');
     b.close(4000);
     expect((await closedB)[0]).toBe(4000);
-    // Last on this connection: Hypercorn 0.13 forgets a stream once it has sent its own close, so
+    // Last on this connection: Hypercorn (0.13 and 0.17) forgets a stream once it has sent its own close, so
     // the client's close reply (DATA on that half-closed stream, as RFC 9113 §5.1 allows) makes it
     // drop the whole connection.
     const c = await session.websocket('/server-close');

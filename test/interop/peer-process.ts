@@ -27,6 +27,12 @@ export function killPid(pid: number | undefined): void {
   }
 }
 
+/** Why aioquic and Hypercorn 0.17 (unpacked by scripts/peers/aioquic.sh) do not load, or null when they do. */
+export function aioquicMissing(): string | null {
+  const r = spawnSync(PYTHON, [path.join(PEERS_DIR, 'h3_websocket.py'), 'probe'], { encoding: 'utf8', timeout: 20_000 });
+  return r.status === 0 ? null : `aioquic does not load (run scripts/peers/aioquic.sh): ${(r.stderr ?? '').trim().split('\n').pop()}`;
+}
+
 /** Why a Python module cannot be imported by /usr/bin/python3 (the apt package to install), or null when it can. */
 export function pythonModuleMissing(module: string, aptPackage: string): string | null {
   if (!fs.existsSync(PYTHON)) return `${PYTHON} is absent (apt-get install python3 ${aptPackage})`;

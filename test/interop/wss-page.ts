@@ -19,7 +19,7 @@ export function pageCase(kind: 'text' | 'binary', n: number): string | Buffer {
 /** The close reason the page's echoExchange sends with its 4000. */
 export const CLOSE_REASON = 'bye from the browser over TLS ✓';
 
-/** The page's functions: open(url), echoExchange(url, cases), pushExchange(url, count), overHttp2(origin, url, cases), tryOpen(url). */
+/** The page's functions: open(url), echoExchange(url, cases), pushExchange(url, count), afterFetch(origin, url, cases), tryOpen(url). */
 export const WSS_PAGE_SCRIPT = String.raw`'use strict';
 ${PAGE_HELPERS}
 ${MAKE_TEXT}
@@ -87,11 +87,13 @@ async function pushExchange(url, count) {
 }
 
 /**
- * RFC 8441 in browsers: Chromium and Firefox send a WebSocket over HTTP/2 only on an existing h2
- * connection to its origin whose server sent SETTINGS_ENABLE_CONNECT_PROTOCOL. A fetch
- * (credentialed, as the WebSocket is, so both use the same connection pool) opens that connection first.
+ * RFC 8441 / RFC 9220 in browsers: Chromium and Firefox send a WebSocket over HTTP/2 (Chromium also
+ * over HTTP/3) only on an existing h2/h3 connection to its origin whose server sent
+ * SETTINGS_ENABLE_CONNECT_PROTOCOL; they never dial one for a WebSocket. A fetch (credentialed, as
+ * the WebSocket is, so both use the same connection pool) opens that connection first; our server
+ * answers it with 404, which is enough.
  */
-async function overHttp2(origin, wsUrl, cases) {
+async function afterFetch(origin, wsUrl, cases) {
   const fetched = await fetch(origin + '/warm-up', { mode: 'no-cors', credentials: 'include' }).then(() => 'ok', (e) => String(e));
   return { fetched, ...(await echoExchange(wsUrl, cases)) };
 }

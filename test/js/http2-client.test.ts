@@ -55,6 +55,8 @@ async function nodeH2(answer: (headers: http2.IncomingHttpHeaders) => { status: 
   settings: http2.Settings = { enableConnectProtocol: true }) {
   const seen: http2.IncomingHttpHeaders[] = [];
   const unmasked: boolean[] = [];
+  /** Per stream as it closed: whether our END_STREAM arrived, after which frame, and the RST_STREAM code (0: none). */
+  const ends: { ended: boolean; lastOpcode: number | null; rstCode: number }[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
   const server = http2.createServer({ settings });
   server.on('session', (s) => sessions.add(s));
@@ -68,14 +70,27 @@ async function nodeH2(answer: (headers: http2.IncomingHttpHeaders) => { status: 
     }
     stream.respond({ ':status': 200, ...a.headers });
     let buf = Buffer.alloc(0);
+    let ended = false;
+    let lastOpcode: number | null = null;
+    let closeSent = false;
+    stream.on('end', () => { ended = true; });
+    stream.on('close', () => ends.push({ ended, lastOpcode, rstCode: stream.rstCode ?? 0 }));
     stream.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       for (let r = parseFrame(buf); r !== null; r = parseFrame(buf)) {
         buf = buf.subarray(r.size);
         unmasked.push(!r.frame.masked);
+        lastOpcode = r.frame.opcode;
         if (r.frame.opcode === 8) {
-          stream.end(serverFrame(8, r.frame.payload));
+          if (closeSent) stream.end();
+          else stream.end(serverFrame(8, r.frame.payload));
           return;
+        }
+        if (r.frame.opcode === 1 && r.frame.payload.toString() === 'close me') {
+          // The server closes first (its close frame, END_STREAM only after the client's answer).
+          closeSent = true;
+          stream.write(serverFrame(8, Buffer.from([0x0f, 0xa2, ...Buffer.from('node bye')])));
+          continue;
         }
         stream.write(serverFrame(r.frame.opcode, r.frame.payload));
       }
@@ -88,7 +103,7 @@ async function nodeH2(answer: (headers: http2.IncomingHttpHeaders) => { status: 
   }));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { server, port: (server.address() as net.AddressInfo).port, seen, unmasked };
+  return { server, port: (server.address() as net.AddressInfo).port, seen, unmasked, ends };
 }
 
 describe('connectHttp2 against our server', () => {
@@ -247,6 +262,23 @@ describe('connectHttp2 against Node\'s http2 server with hand-made frames (an in
     const closed = next<[number, string]>(ws, 'close');
     ws.close(4321, 'bye');
     expect(await closed).toEqual([4321, 'bye']);
+  });
+
+  it.each([
+    ['we close: our END_STREAM goes with our close frame', 'ours', 4321],
+    ['the server closes: our END_STREAM goes with our answer', 'theirs', 4002],
+  ])('a clean close ends the stream with END_STREAM both ways, never RST_STREAM (%s)', async (_name, who, code) => {
+    // RFC 8441 §5: END_STREAM is the TCP close. Our client's stream once ended with RST_STREAM
+    // CANCEL after every close whose frames had been acknowledged.
+    const n = await nodeH2();
+    const session = cleanup.add(await lib.connectHttp2(`http://127.0.0.1:${n.port}`), (x) => x.close());
+    const ws = await session.websocket('/');
+    const closed = next<[number, string]>(ws, 'close');
+    if (who === 'ours') ws.close(4321, 'bye');
+    else ws.send('close me');
+    expect((await closed)[0]).toBe(code);
+    await waitUntil(() => n.ends.length === 1, 'the server stream to close');
+    expect(n.ends).toEqual([{ ended: true, lastOpcode: 8, rstCode: 0 }]);
   });
 
   it('rejects a 2xx that selects a subprotocol we did not offer, and a server without extended CONNECT', async () => {

@@ -87,6 +87,33 @@ describe('HTTP/2 extended CONNECT (RFC 8441)', () => {
     expect(ws.ended).toBe(true);  // our END_STREAM after the close frame
   });
 
+  it.each([
+    ['with its close frame', true],
+    ['a moment after its close frame', false],
+  ])('a close our server starts ends the stream with END_STREAM, never RST_STREAM, when the peer answers and ends %s', async (_name, endWithClose) => {
+    // RFC 8441 §5: the orderly end of the stream (END_STREAM both ways) is the TCP close of RFC 6455.
+    // It once ended with RST_STREAM CANCEL when our close frame had been acknowledged before the
+    // peer's answer arrived (seen with Chromium: wasClean false on every server-initiated close).
+    const s = await server();
+    s.wss.on('connection', (ws) => ws.close(4001, 'server bye'));
+    const closed = new Promise<[number, string]>((resolve) => s.wss.on('connection', (ws) => ws.on('close', (code, reason) => resolve([code, String(reason)]))));
+    const h = await h2Connect(s.url, cleanup);
+    const ws = await H2WebSocket.open(h, s.authority, '/');
+    const f = await ws.frame();
+    expect(f.opcode).toBe(8);
+    expect(closePayload(f.payload)).toEqual({ code: 4001, reason: 'server bye' });
+    await new Promise((r) => setTimeout(r, 50));  // our close frame is acknowledged (WINDOW_UPDATE) before the answer
+    const answer = Buffer.alloc(2);
+    answer.writeUInt16BE(4001);
+    ws.send(8, answer);
+    if (endWithClose) ws.stream.end();
+    else setTimeout(() => ws.stream.end(), 100);
+    await ws.finished();
+    if (!ws.closed) await within(once(ws.stream, 'close'), 5000, 'the stream to close');
+    expect(ws.stream.rstCode).toBe(0);  // NO_ERROR: both sides ended, no RST_STREAM
+    expect(await within(closed, 5000, 'server close')).toEqual([4001, '']);  // the peer's answer, without a reason
+  });
+
   it('a message far larger than one flush of the session (4 × 256 KiB) leaves in full', async () => {
     // Found by Chromium's 1 MiB echo: a flush that stopped after its rounds with more to frame
     // and a writable link did not schedule the next one, so the rest waited for unrelated input.

@@ -1,9 +1,10 @@
 """Hypercorn (Debian python3-hypercorn; an ASGI server speaking RFC 8441 over h2) as a server for
-our client. Usage: hypercorn_server.py <cert.pem> <key.pem> [--quic]
+our client. Usage: hypercorn_server.py <cert.pem> <key.pem> [--trixie] [--quic]
 
-With --quic, Hypercorn 0.17 (trixie's, unpacked with aioquic by scripts/peers/aioquic.sh; RFC 9220
-on its h3 stack) also listens on UDP (quic_bind) on the same port number; "listening" then
-carries "quic": true.
+--trixie runs Hypercorn 0.17 (trixie's, unpacked with aioquic by scripts/peers/aioquic.sh) instead
+of bookworm's 0.13. --quic implies it and also listens on UDP (quic_bind) on the same port number
+(RFC 9220 on its h3 stack); "listening" then carries "quic": true. "listening" names the version
+loaded ("hypercorn": "0.17" or "0.13").
 
 Listens on 127.0.0.1 on a port the kernel picks, with TLS (ALPN h2 and http/1.1) when a
 certificate is given, else cleartext (Hypercorn takes h2 by prior knowledge there). The ASGI app:
@@ -21,12 +22,15 @@ import os
 import socket
 import sys
 
-if "--quic" in sys.argv:
+TRIXIE_SITE = None
+if "--quic" in sys.argv or "--trixie" in sys.argv:
     # Hypercorn 0.17 and aioquic from scripts/peers/aioquic.sh, ahead of bookworm's Hypercorn 0.13.
     found = sorted(glob.glob(os.path.expanduser("~/.cache/sockudo-ws/peers/aioquic-*/ok")), key=os.path.getmtime)
     if found:
-        sys.path.insert(0, os.path.join(os.path.dirname(found[-1]), "site"))
+        TRIXIE_SITE = os.path.join(os.path.dirname(found[-1]), "site")
+        sys.path.insert(0, TRIXIE_SITE)
 
+import hypercorn
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
@@ -80,7 +84,7 @@ async def app(scope, receive, send):
 
 async def main():
     quic = "--quic" in sys.argv
-    args = [a for a in sys.argv[1:] if a != "--quic"]
+    args = [a for a in sys.argv[1:] if a not in ("--quic", "--trixie")]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -102,7 +106,8 @@ async def main():
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.readline() or stop.set())
-    emit({"ev": "listening", "port": sock.getsockname()[1], "quic": quic})
+    trixie = TRIXIE_SITE is not None and hypercorn.__file__.startswith(TRIXIE_SITE)
+    emit({"ev": "listening", "port": sock.getsockname()[1], "quic": quic, "hypercorn": "0.17" if trixie else "0.13"})
     await serve(app, config, shutdown_trigger=stop.wait)
 
 
