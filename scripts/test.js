@@ -8,6 +8,8 @@
 //             peers on Node's tls, our server with `tls`, our client on wss://)
 //   h2        the conformance cases against our server again, each WebSocket an HTTP/2 extended
 //             CONNECT stream from Node's http2 client (SOCKUDO_WS_TEST_H2=1)
+//   h3        the same cases with each WebSocket an HTTP/3 extended CONNECT stream of its own QUIC
+//             connection from aioquic (SOCKUDO_WS_TEST_H3=1; scripts/peers/aioquic.sh installs it)
 //   uring     the API, conformance, backpressure, pub/sub, bad-input, TLS and HTTP/2 suites again with
 //             every server and client on io_uring (SOCKUDO_WS_TRANSPORT=io_uring; epoll where the kernel has none)
 //   cross     the same C++ core tests cross-compiled for aarch64 and run under qemu-user (the NEON
@@ -141,16 +143,25 @@ function sanitizeSuite() {
   record('sanitizers (ASan+UBSan addon + JS suites; valgrind native tests)', passed, failed, 0);
 }
 
-const suitesToRun = only ? [only] : ['native', 'js', 'tls', 'h2', 'uring', ...(process.env.CI ? ['cross', 'fuzz', 'sanitize'] : [])];
+const suitesToRun = only ? [only] : ['native', 'js', 'tls', 'h2', 'h3', 'uring', ...(process.env.CI ? ['cross', 'fuzz', 'sanitize'] : [])];
 if (suitesToRun.includes('native')) nativeSuite();
 if (suitesToRun.includes('cross')) nativeSuite(true);
 if (suitesToRun.includes('js')) jsSuite();
 if (suitesToRun.includes('tls')) jsSuite('conformance over native TLS (vitest)', ['test/conformance'], { SOCKUDO_WS_TEST_TLS: '1' });
-// The cases against our server whose raw client can open its WebSocket as an HTTP/2 stream
-// (compression, handshake and client cases speak HTTP/1.1 heads; http2.test.ts covers those on h2).
-if (suitesToRun.includes('h2')) {
-  jsSuite('conformance over HTTP/2 streams (vitest)', ['test/conformance/close.test.ts', 'test/conformance/fragmentation.test.ts',
-    'test/conformance/framing.test.ts', 'test/conformance/limits.test.ts', 'test/conformance/utf8.test.ts'], { SOCKUDO_WS_TEST_H2: '1' });
+// The cases against our server whose raw client can open its WebSocket as an HTTP/2 or HTTP/3
+// stream (compression, handshake and client cases speak HTTP/1.1 heads; http2.test.ts and
+// interop/http3.test.ts cover those on h2 and h3).
+const H2_CONFORMANCE = ['test/conformance/close.test.ts', 'test/conformance/fragmentation.test.ts',
+  'test/conformance/framing.test.ts', 'test/conformance/limits.test.ts', 'test/conformance/utf8.test.ts'];
+if (suitesToRun.includes('h2')) jsSuite('conformance over HTTP/2 streams (vitest)', H2_CONFORMANCE, { SOCKUDO_WS_TEST_H2: '1' });
+// The same cases over HTTP/3 streams, through aioquic (outside CI a machine without it skips them).
+if (suitesToRun.includes('h3')) {
+  const probe = spawnSync('/usr/bin/python3', [path.join(root, 'test', 'interop', 'peers', 'h3_websocket.py'), 'probe'], { encoding: 'utf8' });
+  if (probe.status !== 0 && !process.env.CI) {
+    record('conformance over HTTP/3 streams (skipped: aioquic missing, run scripts/peers/aioquic.sh)', 0, 0, 1);
+  } else {
+    jsSuite('conformance over HTTP/3 streams (vitest)', H2_CONFORMANCE, { SOCKUDO_WS_TEST_H3: '1' });
+  }
 }
 // Every suite that runs over plain TCP, again on the io_uring transport (plus TLS and HTTP/2 over it).
 if (suitesToRun.includes('uring')) {

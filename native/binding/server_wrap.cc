@@ -152,35 +152,40 @@ Napi::Value ServerWrap::listen(const Napi::CallbackInfo& info) {
   o.backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
   o.reuse_port = info[3].ToBoolean().Value();
   o.ipv6_only = info[4].ToBoolean().Value();
-  int error = 0;
-  listener_ = transport::Listener::create(*state_->loop, o, config_, this, &error);
-  if (listener_ == nullptr) {
-    const std::string name = transport::errno_name(error, "EIO");
-    Napi::Error err = Napi::Error::New(env, name + ": " + std::strerror(error) + ", listen " +
-                                                (o.host.empty() ? "::" : o.host) + ":" + std::to_string(o.port));
-    err.Set("code", Napi::String::New(env, name));
-    err.Set("errno", Napi::Number::New(env, -error));
-    err.Set("syscall", Napi::String::New(env, "listen"));
-    err.ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (config_->http3.enabled) {
+  // With port 0 the kernel picks the TCP port; its number may be in use over UDP (an outgoing
+  // QUIC client's socket, say): pick again, a few times, rather than fail.
+  const int attempts = config_->http3.enabled && o.port == 0 ? 16 : 1;
+  for (int attempt = 1;; ++attempt) {
+    int error = 0;
+    listener_ = transport::Listener::create(*state_->loop, o, config_, this, &error);
+    if (listener_ == nullptr) {
+      const std::string name = transport::errno_name(error, "EIO");
+      Napi::Error err = Napi::Error::New(env, name + ": " + std::strerror(error) + ", listen " +
+                                                  (o.host.empty() ? "::" : o.host) + ":" + std::to_string(o.port));
+      err.Set("code", Napi::String::New(env, name));
+      err.Set("errno", Napi::Number::New(env, -error));
+      err.Set("syscall", Napi::String::New(env, "listen"));
+      err.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!config_->http3.enabled) break;
     // The same port number over UDP (what Alt-Svc advertises).
     transport::ListenOptions u = o;
     u.port = listener_->address().port;
     config_->http3.alt_svc = "h3=\":" + std::to_string(u.port) + "\"";
     quic_ = transport::QuicServer::create(*state_->loop, u, config_, this, &error);
-    if (quic_ == nullptr) {
-      listener_->close();
-      listener_ = nullptr;
-      const std::string name = transport::errno_name(-error, "EIO");
-      Napi::Error err = Napi::Error::New(env, name + ": " + std::strerror(-error) + ", bind udp " +
-                                                  (o.host.empty() ? "::" : o.host) + ":" + std::to_string(u.port));
-      err.Set("code", Napi::String::New(env, name));
-      err.Set("errno", Napi::Number::New(env, error));
-      err.Set("syscall", Napi::String::New(env, "bind"));
-      err.ThrowAsJavaScriptException();
-    }
+    if (quic_ != nullptr) break;
+    listener_->close();
+    listener_ = nullptr;
+    if (error == -EADDRINUSE && attempt < attempts) continue;
+    const std::string name = transport::errno_name(-error, "EIO");
+    Napi::Error err = Napi::Error::New(env, name + ": " + std::strerror(-error) + ", bind udp " +
+                                                (o.host.empty() ? "::" : o.host) + ":" + std::to_string(u.port));
+    err.Set("code", Napi::String::New(env, name));
+    err.Set("errno", Napi::Number::New(env, error));
+    err.Set("syscall", Napi::String::New(env, "bind"));
+    err.ThrowAsJavaScriptException();
+    return env.Undefined();
   }
   return env.Undefined();
 }

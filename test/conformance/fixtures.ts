@@ -17,7 +17,7 @@ import { expect } from 'vitest';
 import { type Cleanup, loadPackage, next, waitUntil, within } from '../js/helpers';
 import { headerFields, RawClient } from './raw-client';
 import { ScriptedServer, ServerConn } from './raw-server';
-import { clientOptions, OVER_H2, serverOptions } from './transport';
+import { clientOptions, OVER_H2, OVER_H3, serverOptions } from './transport';
 import { validity } from './utf8-cases';
 import { type FramePeer, OP, type WireFrame } from './wire';
 
@@ -99,7 +99,8 @@ export async function clientPair(cleanup: Cleanup, options: Record<string, unkno
 export type Role = 'server' | 'client';
 /** Every case runs against both: our server driven by a raw client, our client driven by a scripted raw server. */
 export const ROLES: [string, Role][] = OVER_H2 ? [['our server ← raw client on an HTTP/2 stream', 'server']]
-  : [['our server ← raw client', 'server'], ['our client ← scripted raw server', 'client']];
+  : OVER_H3 ? [['our server ← raw client on an HTTP/3 stream (aioquic)', 'server']]
+    : [['our server ← raw client', 'server'], ['our client ← scripted raw server', 'client']];
 /** The raw peer that drives the endpoint under test. */
 export type Peer = RawClient | ServerConn;
 

@@ -4,7 +4,7 @@
 // `FramePeer`'s strict decoder.
 import { createHash, randomBytes } from 'node:crypto';
 import { type Cleanup } from '../js/helpers';
-import { h2Stream, OVER_H2, rawConnect } from './transport';
+import { h2Stream, h3Stream, OVER_H2, OVER_H3, rawConnect } from './transport';
 import { FramePeer } from './wire';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -38,6 +38,11 @@ export class RawClient extends FramePeer {
     if (OVER_H2) {
       const client = new RawClient(await h2Stream(port, path, (s) => cleanup.add(s, (x) => x.destroy())));
       client.response = 'HTTP/2 200 (extended CONNECT)';
+      return client;
+    }
+    if (OVER_H3) {
+      const client = new RawClient(await h3Stream(port, path, (s) => cleanup.add(s, (x) => x.destroy())));
+      client.response = 'HTTP/3 200 (extended CONNECT)';
       return client;
     }
     const sock = await rawConnect(port, (s) => cleanup.add(s, (x) => x.destroy()));

@@ -128,6 +128,23 @@ TEST(every_ping_in_a_burst_gets_its_pong) {
   CHECK_EQ(to_hex(pending_bytes(c.output())), expect);
 }
 
+TEST(two_hundred_pings_in_one_read_get_two_hundred_pongs) {
+  // One QUIC packet can carry a whole burst of small pings (the conformance suite over HTTP/3
+  // did): each still gets its pong, in order. It once stopped at 32 unwritten pongs per read.
+  Connection c(server_cfg(), 0);
+  EventLog log;
+  std::vector<uint8_t> burst;
+  std::vector<uint8_t> expect;
+  for (int i = 0; i < 200; i++) {
+    const std::vector<uint8_t> payload{static_cast<uint8_t>('p'), static_cast<uint8_t>(i)};
+    auto f = cframe(0x89, payload);
+    burst.insert(burst.end(), f.begin(), f.end());
+    expect.insert(expect.end(), {0x8a, 0x02, payload[0], payload[1]});
+  }
+  c.receive(burst.data(), burst.size(), 1, log);
+  CHECK_EQ(to_hex(pending_bytes(c.output())), to_hex(expect));
+}
+
 TEST(pongs_do_not_pile_up_when_the_peer_does_not_read) {
   Connection c(server_cfg(), 0);
   EventLog log;
@@ -138,12 +155,14 @@ TEST(pongs_do_not_pile_up_when_the_peer_does_not_read) {
   }
   c.receive(burst.data(), burst.size(), 1, log);
   CHECK_EQ(log.events.size(), size_t{1000});
-  // 32 pongs queued (for the first 32 pings); the rest wait for them to be written.
-  CHECK_EQ(c.output().bytes(), size_t{32 * 4});
+  // Every pong queued (1,000 × 4 bytes, under the 4 KiB bound)...
+  CHECK_EQ(c.output().bytes(), size_t{1000 * 4});
+  // ...then 32 more of 3 bytes fill the bound; later pings wait for the output to be written.
   for (int round = 0; round < 1000; round++) {
     feed(c, cframe(0x89, {0xAB}), 2, log);
-    REQUIRE(c.output().bytes() == 32 * 4);  // bounded: nothing added while 32 pongs are unwritten
+    REQUIRE(c.output().bytes() <= Connection::kMaxUnwrittenPongBytes);  // bounded while nothing is written
   }
+  CHECK_EQ(c.output().bytes(), size_t{1000 * 4 + 32 * 3});
   drain(c.output());
   c.on_output_committed();
   // §5.5.3: once earlier pongs leave, the deferred pong answers the most recent ping.

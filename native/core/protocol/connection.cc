@@ -311,19 +311,17 @@ void Connection::queue_pending_pong() {
     return;
   }
   // Every ping gets its pong (Autobahn 2.10/2.11 expect all of them), but a peer that pings
-  // without reading must not grow the output queue: at most kMaxUnwrittenPongs automatic pongs
-  // may wait unwritten; beyond that, later pings replace the pending payload and are answered
-  // once earlier pongs leave (§5.5.3 allows answering only the most recent ping).
+  // without reading must not grow the output queue: at most kMaxUnwrittenPongBytes of automatic
+  // pongs may wait unwritten; beyond that, later pings replace the pending payload and are
+  // answered once the earlier pongs leave (§5.5.3 allows answering only the most recent ping).
   PongState& p = *pongs_;  // pong_pending_ is only set after it was allocated
-  const uint64_t written = output_.committed_total();
-  while (p.unwritten > 0 && p.ends[p.head] <= written) {
-    p.head = (p.head + 1) % kMaxUnwrittenPongs;
-    p.unwritten--;
-  }
-  if (p.unwritten == kMaxUnwrittenPongs) return;
+  if (p.last_end <= output_.committed_total()) p.unwritten_bytes = 0;
+  const uint32_t frame = 2u + p.len;  // a server's pong; a client's adds a 4-byte mask
+  if (p.unwritten_bytes + frame > kMaxUnwrittenPongBytes) return;
+  const uint64_t before = output_.appended_total();
   writer_.write_pong(output_, {p.payload, p.len});
-  p.ends[(p.head + p.unwritten) % kMaxUnwrittenPongs] = output_.appended_total();
-  p.unwritten++;
+  p.unwritten_bytes += static_cast<uint32_t>(output_.appended_total() - before);
+  p.last_end = output_.appended_total();
   pong_pending_ = false;
 }
 

@@ -98,6 +98,11 @@ class Connection final : private FrameSink {
   // The numbers behind a FrameTooLarge / MessageTooLarge failure (ask in on_error).
   SizeViolation size_violation(ProtocolError error) const;
 
+  // At most this many bytes of automatic pongs wait unwritten (a peer that pings without
+  // reading); a burst of small pings in one read, as one QUIC packet carries them, still gets
+  // every pong.
+  static constexpr uint32_t kMaxUnwrittenPongBytes = 4096;
+
  private:
   // FrameSink
   ProtocolError on_data_frame_begin(const FrameHeader& header, bool message_start) override;
@@ -127,13 +132,10 @@ class Connection final : private FrameSink {
   uint64_t close_sent_ms_ = 0;
   uint64_t transport_close_deadline_ = kNoDeadline;
   // Automatic pongs: allocated at the first ping, so a connection that is never pinged (most
-  // idle ones) does not carry ~400 bytes for them.
-  static constexpr uint8_t kMaxUnwrittenPongs = 32;
+  // idle ones) does not carry them.
   struct PongState {
-    // Output positions just past each automatic pong not yet written (a ring, oldest at head).
-    uint64_t ends[kMaxUnwrittenPongs] = {};
-    uint8_t head = 0;
-    uint8_t unwritten = 0;
+    uint64_t last_end = 0;        // output position just past the last automatic pong
+    uint32_t unwritten_bytes = 0; // automatic pong bytes queued since the output last passed last_end
     uint8_t len = 0;
     uint8_t payload[kMaxControlPayload];
   };
