@@ -1,22 +1,36 @@
 #include "transport/h3_session.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ngtcp2/ngtcp2_crypto_ossl.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "transport/event_loop.h"
 #include "transport/os_random.h"
 #include "transport/quic_endpoint.h"
-#include <cstdio>
 
 namespace sockudo::transport {
 
 namespace {
 
 constexpr size_t kMaxIov = 16;
+
+// Whether a packet's destination is the batch's (address family, port and address).
+bool same_destination(const ngtcp2_addr& a, const sockaddr_storage& b, socklen_t blen) {
+  if (a.addrlen != blen || a.addr->sa_family != b.ss_family) return false;
+  if (b.ss_family == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(a.addr);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const auto* x = reinterpret_cast<const sockaddr_in6*>(a.addr);
+  const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
+  return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(in6_addr)) == 0;
+}
 
 H3Session* self(void* user_data) { return static_cast<H3Session*>(user_data); }
 uint64_t now_ns() { return uv_hrtime(); }
@@ -697,7 +711,7 @@ void H3Session::on_writable() {
 
 bool H3Session::send_pending() {
   if (blocked_.empty()) return true;
-  const int rv = quic_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, blocked_.data(), blocked_.size(),
+  const int rv = quic_.send(reinterpret_cast<const sockaddr*>(&blocked_addr_), blocked_len_, blocked_.data(), blocked_.size(),
                               blocked_segment_);
   if (rv == -EAGAIN) {
     quic_.wait_writable(this);
@@ -715,14 +729,21 @@ void H3Session::write_packets() {
   const size_t max = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
   uint8_t* buf = quic_.packet_buffer();
   size_t off = 0, packets = 0;
+  // Every packet goes where ngtcp2 says (its path): after a migration, and a path validation's
+  // probes, that is not where the connection started (RFC 9000 §9). One send carries packets for
+  // one destination.
+  sockaddr_storage dest = remote_addr_;
+  socklen_t dest_len = remote_len_;
   auto flush = [&]() -> bool {
     if (off == 0) return true;
-    const int rv = quic_.send(reinterpret_cast<const sockaddr*>(&remote_addr_), remote_len_, buf, off, max);
+    const int rv = quic_.send(reinterpret_cast<const sockaddr*>(&dest), dest_len, buf, off, max);
     // A client's connected socket reports an ICMP port unreachable on the next send.
     if (rv == -ECONNREFUSED && client_role_) socket_error_ = ECONNREFUSED;
     if (rv == -EAGAIN) {
       blocked_.assign(buf, buf + off);
       blocked_segment_ = max;
+      blocked_addr_ = dest;
+      blocked_len_ = dest_len;
       quic_.wait_writable(this);
       off = 0;
       return false;
@@ -783,6 +804,15 @@ void H3Session::write_packets() {
     }
     filling = false;
     if (nwrite == 0) break;  // nothing more now (done, or held back by congestion control / pacing)
+    if (!same_destination(ps.path.remote, dest, dest_len)) {
+      // The batch so far leaves for its own destination; this packet starts the next batch. (If
+      // the socket is full, this packet is lost: QUIC's loss recovery sends its frames again.)
+      const size_t earlier = off;
+      if (!flush()) break;
+      if (earlier > 0) std::memmove(buf, buf + earlier, static_cast<size_t>(nwrite));
+      dest_len = static_cast<socklen_t>(ps.path.remote.addrlen);
+      std::memcpy(&dest, ps.path.remote.addr, dest_len);
+    }
     off += static_cast<size_t>(nwrite);
     packets++;
     // GSO: every datagram but the last of one send has the same size.
@@ -791,6 +821,12 @@ void H3Session::write_packets() {
     }
   }
   flush();
+  // The closing period answers on the active path.
+  const ngtcp2_path* active = ngtcp2_conn_get_path(conn_);
+  if (active != nullptr && active->remote.addrlen > 0 && active->remote.addrlen <= sizeof(remote_addr_)) {
+    remote_len_ = static_cast<socklen_t>(active->remote.addrlen);
+    std::memcpy(&remote_addr_, active->remote.addr, remote_len_);
+  }
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
   if (packets >= kMaxPacketsPerFlush) mark_dirty();  // more on the next turn
 }

@@ -160,8 +160,8 @@ class H3Session final : public ClientSession, public LoopMember {
   Loop& loop_;
   std::shared_ptr<const SocketConfig> config_;
   ServerHandler* handler_;
-  SocketAddress remote_;
-  sockaddr_storage remote_addr_{};
+  SocketAddress remote_;         // where the connection started (the request's remoteAddress)
+  sockaddr_storage remote_addr_{};  // where its packets go now (the active path, after migration)
   socklen_t remote_len_ = 0;
   ngtcp2_conn* conn_ = nullptr;
   nghttp3_conn* h3_ = nullptr;
@@ -192,7 +192,9 @@ class H3Session final : public ClientSession, public LoopMember {
   uint64_t new_streams_turn_ = 0;
   std::vector<uint8_t> close_packet_;  // our CONNECTION_CLOSE, re-sent in the closing period
   std::vector<uint8_t> blocked_;        // packets the socket refused (EAGAIN), with their segment size
-  size_t blocked_segment_ = 0;
+  size_t blocked_segment_ = 0;          // ... and destination
+  sockaddr_storage blocked_addr_{};
+  socklen_t blocked_len_ = 0;
 };
 
 }  // namespace sockudo::transport

@@ -67,6 +67,24 @@ describe.skipIf(aioquicSkip !== null)('aioquic + wsproto as a client of our HTTP
     expect(peer.exitCode).toBe(0);
   });
 
+  it.each([
+    ['rebind', 'a NAT rebinding: a new client port, the same connection ID'],
+    ['migrate', 'an active migration: a new client port and a new connection ID (one we issued)'],
+  ])('connection migration (RFC 9000 §9), %s — %s: path validated, the WebSocket goes on, every echo arrives', async (mode) => {
+    // It once failed: every packet went to the address the connection started from.
+    const { port, requests, closes } = await h3Server();
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '1', mode], cleanup);
+    const moved = await peer.take('moved', 30_000);
+    const done = await peer.take('done', 30_000);
+    const [stream] = done.streams as StreamResult[];
+    expect(stream!.reset).toBeNull();
+    expect(stream!.echoed).toEqual(PY_PAYLOADS.map((p) => ({ len: p.length, same: true, sha256: sha(p) })));
+    expect(stream!.closed).toBe(1000);
+    expect(moved.port).not.toBe(requests[0]!.remotePort);
+    await waitUntil(() => closes.length === 1, 'the close');
+    expect(closes).toEqual([[1000, 'py done']]);
+  });
+
   it('http3RetryAbove: 0: the client answers a Retry first (RFC 9000 §8.1.2; aioquic checks retry_source_connection_id), then echoes as usual', async () => {
     const { port, requests } = await h3Server({ http3RetryAbove: 0 });
     const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '1'], cleanup);

@@ -149,4 +149,34 @@ describe.skipIf(opensslMissing() !== null)('HTTP/3 client', () => {
     expect(await roundTrip(ws, 'ok')).toBe('ok');
     await expect(lib.connectHttp3(`http://localhost:${port}`)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
   });
+
+  it('SNI over QUIC picks the certificate by server name; setSecureContext() replaces it for new QUIC connections while open ones go on', async () => {
+    const f = tlsFixtures();
+    const { wss, port, ca } = await server({ http3: true, tls: { key: f.server.key, cert: f.server.cert, sni: { '*.sni.test': { key: f.sni.key, cert: f.sni.cert } } } });
+    echo(wss);
+    const open = async (servername: string) => {
+      const session = await lib.connectHttp3(`https://127.0.0.1:${port}`, { ca, servername });
+      cleanup.add(session, (s) => s.close());
+      const ws = cleanup.add(await session.websocket('/'), (w) => w.terminate());
+      expect(ws.transport.name).toBe('quic');
+      expect(await roundTrip(ws, servername)).toBe(servername);
+      return ws;
+    };
+    const failure = async (servername: string) => {
+      try {
+        await lib.connectHttp3(`https://127.0.0.1:${port}`, { ca, servername });
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+      return 'connected';
+    };
+    // Each certificate verifies only for its own names, so a connection proves which one was sent.
+    await open('www.sni.test');   // the SNI context's *.sni.test
+    const before = await open('localhost');  // the default context
+    expect(await failure('other.test')).toMatch(/HOSTNAME|ALTNAME|CERT/);
+    wss.setSecureContext({ key: f.sni.key, cert: f.sni.cert });
+    await open('a.sni.test');     // the new default
+    expect(await failure('localhost')).toMatch(/HOSTNAME|ALTNAME|CERT/);
+    expect(await roundTrip(before, 'still open')).toBe('still open');  // its connection keeps its handshake
+  });
 });

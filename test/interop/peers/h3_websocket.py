@@ -10,6 +10,10 @@ shares no code with sockudo-ws, nghttp3 or ngtcp2. One JSON line per event on st
                                           reset  resets each stream (RESET_STREAM + STOP_SENDING)
                                           abort  closes the QUIC connection (CONNECTION_CLOSE)
                                           hold   waits for the server to close (prints its close)
+                                          migrate  after the first echo, moves to a new UDP socket
+                                                 (new port; the old one closed) and a new connection
+                                                 ID, echoes the rest, closes as "close"
+                                          rebind  the same without a new connection ID (NAT rebinding)
                                           bigheaders  one CONNECT carrying 10 header fields of 500 bytes
                                           burst  N CONNECTs sent in one flight; each stream's
                                                  status or reset code is reported
@@ -28,6 +32,7 @@ import glob
 import hashlib
 import json
 import os
+import socket
 import ssl
 import sys
 
@@ -99,13 +104,32 @@ def main():
                                 'partial': b''}
             c.transmit()
 
+            moved = {'done': False, 'port': None}
+
+            async def move():
+                # A new local port, the old socket closed (its protocol detached first, so the
+                # connection does not see it go); with "migrate" also a new connection ID.
+                old = c._transport
+                loop = asyncio.get_running_loop()
+                sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)  # as aioquic's connect() makes it
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                sock.bind(('::', 0, 0, 0))
+                await loop.create_datagram_endpoint(lambda: c, sock=sock)
+                old.set_protocol(asyncio.DatagramProtocol())
+                old.close()
+                if mode == 'migrate':
+                    c.change_connection_id()
+                moved['done'] = True
+                moved['port'] = c._transport.get_extra_info('sockname')[1]
+                emit(ev='moved', port=moved['port'], new_cid=mode == 'migrate')
+
             def send_next(sid, st):
                 if st['queue']:
                     p = st['queue'].pop(0)
                     st['sent'] = p
                     text = p.startswith('ünï'.encode())
                     c.h3.send_data(sid, bytes(st['ws'].send_data(p.decode() if text else p)), end_stream=False)
-                elif mode == 'close':
+                elif mode in ('close', 'migrate', 'rebind'):
                     c.h3.send_data(sid, bytes(st['ws'].close(1000, 'py done')), end_stream=False)
                 elif mode == 'reset':
                     c._quic.reset_stream(sid, 0x10c)  # H3_REQUEST_CANCELLED
@@ -165,6 +189,8 @@ def main():
                         got, st['partial'] = st['partial'], b''
                         st['echoed'].append({'len': len(got), 'same': got == st['sent'],
                                              'sha256': hashlib.sha256(got).hexdigest()})
+                        if mode in ('migrate', 'rebind') and not moved['done']:
+                            await move()
                         if mode != 'hold' or st['queue']:
                             send_next(ev.stream_id, st)
                     if ev.stream_ended:
