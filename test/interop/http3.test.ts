@@ -2,8 +2,12 @@
 // trixie's python3-aioquic unpacked by scripts/peers/aioquic.sh) with wsproto framing, as a client
 // of our server (test/interop/peers/h3_websocket.py). Every process is started here, talks to
 // 127.0.0.1 only and is killed by PID.
-import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
 import type * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsClient } from 'ws';
@@ -257,5 +261,63 @@ describe.skipIf(aioquicSkip !== null)('hostile HTTP/3 peers (aioquic, or raw dat
     const streams = (await after.take('done', 60_000)).streams as StreamResult[];
     expect(streams.map((x) => x.closed)).toEqual([1000, 1000]);
     expect(requests).toHaveLength(3);
+  });
+
+  /** A well-behaved client on the same server afterwards: one WebSocket, every echo, close 1000. */
+  async function stillServes(port: number) {
+    const peer = PeerProcess.python('h3_websocket.py', ['client', String(port), '1'], cleanup);
+    const [s] = (await peer.take('done', 60_000)).streams as StreamResult[];
+    expect(s!.closed, JSON.stringify(s)).toBe(1000);
+    expect(s!.echoed.every((e) => e.same)).toBe(true);
+  }
+
+  it('before its address is validated, a client gets at most 3× the bytes it sent (RFC 9000 §8.1): one real Initial, never answered', async () => {
+    // A certificate of about 8 KB (400 names), so the server's first flight alone is more than 3×
+    // one Initial: only the limit keeps it in.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockudo-ws-bigcert-'));
+    cleanup.add(dir, (d) => fs.rmSync(d, { recursive: true, force: true }));
+    const names = Array.from({ length: 400 }, (_, i) => `DNS:name-${i}.sockudo-ws.test`).join(',');
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem',
+      '-days', '2', '-subj', '/CN=localhost', '-addext', `subjectAltName=DNS:localhost,${names}`], { cwd: dir, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const cert = fs.readFileSync(path.join(dir, 'c.pem'));
+    expect(new X509Certificate(cert).raw.length).toBeGreaterThan(3 * 1200 + 1000);
+    const { port, requests } = await h3Server({ tls: { key: fs.readFileSync(path.join(dir, 'k.pem')), cert } });
+    const peer = PeerProcess.python('h3_hostile.py', ['amplification', String(port)], cleanup);
+    const done = await peer.take('done', 30_000);
+    expect(done.datagrams as number).toBeGreaterThan(0);  // the server did answer (its first flight, then probes)
+    expect(done.received as number).toBeLessThanOrEqual(3 * (done.sent as number));
+    expect(requests).toHaveLength(0);
+    await stillServes(port);
+  });
+
+  it('more request streams than MAX_STREAMS allowed (http3MaxStreams 5, 12 opened): STREAM_LIMIT_ERROR for that connection only', async () => {
+    const { port } = await h3Server({ http3MaxStreams: 5 });
+    const peer = PeerProcess.python('h3_hostile.py', ['streams', String(port), '12'], cleanup);
+    const end = await peer.take('terminated', 30_000);
+    expect(end.error_code).toBe(0x4);  // STREAM_LIMIT_ERROR
+    await peer.take('done', 30_000);
+    await stillServes(port);
+  });
+
+  it('more data than the flow-control window allowed (http3WindowSize 64 KiB, 1 MiB sent): FLOW_CONTROL_ERROR for that connection only', async () => {
+    const { port, closes } = await h3Server({ http3WindowSize: 64 * 1024 });
+    const peer = PeerProcess.python('h3_hostile.py', ['flow', String(port), String(1024 * 1024)], cleanup);
+    expect((await peer.take('stream', 30_000)).status).toBe(200);
+    const end = await peer.take('terminated', 30_000);
+    expect(end.error_code).toBe(0x3);  // FLOW_CONTROL_ERROR
+    await waitUntil(() => closes.length === 1, 'the WebSocket to close');
+    expect(closes[0]![0]).toBe(1006);
+    await stillServes(port);
+  });
+
+  it('a QPACK bomb (one 3,000-byte table entry referred to 2,000 times: 6 MB decoded from 2 KB) gets 431 on that stream; the connection then serves a plain request', async () => {
+    const { port, requests } = await h3Server();
+    const peer = PeerProcess.python('h3_hostile.py', ['qpack', String(port), '2000'], cleanup);
+    expect((await peer.take('stream', 30_000)).status).toBe(431);
+    expect((await peer.take('stream', 30_000)).status).toBe(200);
+    await peer.take('done', 30_000);
+    expect(requests).toHaveLength(1);
+    await stillServes(port);
   });
 });
