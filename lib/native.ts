@@ -89,6 +89,7 @@ export interface NativeConnectionConfig {
   idleTimeout: number;
   autoPing: boolean;
   autoPong: boolean;
+  echoCloseReason: boolean;
   pingInterval: number;
   pongTimeout: number;
   closeTimeout: number;

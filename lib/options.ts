@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   autoPing?: boolean;
   /** Answer pings automatically (the `ping` event fires either way). Default true. */
   autoPong?: boolean;
+  /** Answer a peer's close with its code and its reason, as `ws` does (RFC 6455 §5.5.1 asks only for the code). Default false. */
+  echoCloseReason?: boolean;
   /** Quiet time before an automatic ping. 0 disables automatic pings. Default 30000. */
   pingInterval?: number;
   /** An automatic ping unanswered for this long closes the connection (1006, `WS_ERR_PONG_TIMEOUT`). 0 disables. Default 10000. */
@@ -281,6 +283,7 @@ export const defaults = Object.freeze({
   closeOnBackpressureLimit: false,
   autoPing: true,
   autoPong: true,
+  echoCloseReason: false,
   pingInterval: 30_000,
   pongTimeout: 10_000,
   closeTimeout: 5_000,
@@ -297,7 +300,7 @@ export const defaults = Object.freeze({
 const MAX_TIMER = 2 ** 31 - 1;
 const MAX_BYTES = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 
-const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'maxBackpressure', 'closeOnBackpressureLimit', 'autoPing', 'autoPong',
+const CONNECTION_KEYS = ['maxPayloadLength', 'maxFrameSize', 'idleTimeout', 'maxBackpressure', 'closeOnBackpressureLimit', 'autoPing', 'autoPong', 'echoCloseReason',
   'pingInterval', 'pongTimeout', 'closeTimeout', 'handshakeTimeout', 'maxHeaderSize', 'maxHeaders', 'compression', 'compressionThreshold', 'textAsBuffer'] as const;
 const COMPRESSION_KEYS = new Set<string>(['compressor', 'decompressor', 'windowBits', 'memLevel', 'level', 'decompressorWindowBits']);
 const HTTP2_KEYS = ['http2', 'http2Cleartext', 'http2MaxStreams', 'http2WindowSize', 'http2ConnectionWindowSize', 'http2IdleTimeout'] as const;
@@ -355,6 +358,7 @@ export function connectionConfig(o: Record<string, unknown>, name: string): Nati
     idleTimeout: intOption(o, 'idleTimeout', 0, MAX_TIMER, defaults.idleTimeout, name),
     autoPing: boolOption(o, 'autoPing', defaults.autoPing, name),
     autoPong: boolOption(o, 'autoPong', defaults.autoPong, name),
+    echoCloseReason: boolOption(o, 'echoCloseReason', defaults.echoCloseReason, name),
     pingInterval: intOption(o, 'pingInterval', 0, MAX_TIMER, defaults.pingInterval, name),
     pongTimeout: intOption(o, 'pongTimeout', 0, MAX_TIMER, defaults.pongTimeout, name),
     closeTimeout: intOption(o, 'closeTimeout', 0, MAX_TIMER, defaults.closeTimeout, name),

@@ -6,9 +6,9 @@ import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError } 
 import { native } from './native.js';
 import type { SendData, SendOptions } from './websocket.js';
 
-/** RFC 6455 §7.4: the codes a local endpoint may send (1004-1006 and 1015 are never sent; 1012-1014 are left to peers). */
+/** RFC 6455 §7.4 and the IANA registry: the codes a local endpoint may send (1004-1006 and 1015 are never sent). */
 export function isLocalCloseCode(code: number): boolean {
-  return Number.isInteger(code) && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999));
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999));
 }
 
 const SEND_OPTION_HINTS: Record<string, string> = {

@@ -410,7 +410,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   }
 
   /**
-   * Starts the closing handshake. `code`: 1000-1003, 1007-1011 or 3000-4999 (omitted: an empty
+   * Starts the closing handshake. `code`: 1000-1003, 1007-1014 or 3000-4999 (omitted: an empty
    * close frame, seen by the peer as 1005; with only a reason: 1000). `reason`: at most 123
    * UTF-8 bytes. Messages sent before close() are delivered first. The `close` event follows
    * when the peer answers (or after `closeTimeout`). Does nothing unless the socket is OPEN.
@@ -419,7 +419,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     let c = 1005;
     if (code !== undefined) {
       if (typeof code !== 'number') throw new InvalidArgumentTypeError('code', 'of type number', code);
-      if (!isLocalCloseCode(code)) throw new OutOfRangeError('code', '1000-1003, 1007-1011 or 3000-4999', code);
+      if (!isLocalCloseCode(code)) throw new OutOfRangeError('code', '1000-1003, 1007-1014 or 3000-4999', code);
       c = code;
     }
     if (reason !== undefined) {

@@ -22,6 +22,7 @@ std::shared_ptr<transport::SocketConfig> read_socket_config(const Napi::Object& 
   cc.idle_timeout_ms = static_cast<uint64_t>(get_number(o, "idleTimeout", 120000));
   cc.auto_ping = get_bool(o, "autoPing", true);
   cc.auto_pong = get_bool(o, "autoPong", true);
+  cc.echo_close_reason = get_bool(o, "echoCloseReason", false);
   cc.ping_interval_ms = static_cast<uint64_t>(get_number(o, "pingInterval", 30000));
   cc.pong_timeout_ms = static_cast<uint64_t>(get_number(o, "pongTimeout", 10000));
   cc.close_timeout_ms = static_cast<uint64_t>(get_number(o, "closeTimeout", 5000));

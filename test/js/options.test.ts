@@ -72,7 +72,7 @@ describe('WebSocketServer options', () => {
   it('accepts every documented option', () => {
     const s = server({
       noServer: true, path: '/ws', maxPayloadLength: 1, maxFrameSize: 1, idleTimeout: 0, maxBackpressure: 1, closeOnBackpressureLimit: true,
-      autoPing: false, autoPong: false, pingInterval: 0, pongTimeout: 0, closeTimeout: 0, handshakeTimeout: 0, maxHeaderSize: 1024, maxHeaders: 1,
+      autoPing: false, autoPong: false, echoCloseReason: true, pingInterval: 0, pongTimeout: 0, closeTimeout: 0, handshakeTimeout: 0, maxHeaderSize: 1024, maxHeaders: 1,
       upgrade: () => ({ accept: true }), handleProtocols: () => false,
     })();
     expect(s.address()).toBeNull();
@@ -81,7 +81,7 @@ describe('WebSocketServer options', () => {
   it('documents its defaults (the Rust library\'s, in milliseconds)', () => {
     expect(ws.defaults).toEqual({
       maxPayloadLength: 64 * 1024 * 1024, maxFrameSize: 64 * 1024 * 1024, idleTimeout: 120_000, maxBackpressure: 1024 * 1024,
-      closeOnBackpressureLimit: false, autoPing: true, autoPong: true, pingInterval: 30_000, pongTimeout: 10_000, closeTimeout: 5_000,
+      closeOnBackpressureLimit: false, autoPing: true, autoPong: true, echoCloseReason: false, pingInterval: 30_000, pongTimeout: 10_000, closeTimeout: 5_000,
       handshakeTimeout: 10_000, maxHeaderSize: 16_384, maxHeaders: 100, compression: 'disabled', compressionThreshold: 64, textAsBuffer: false, backlog: 511, host: '',
     });
     expect(Object.isFrozen(ws.defaults)).toBe(true);

@@ -295,10 +295,28 @@ describe('closing', () => {
     expect((await serverClosed)[0]).toBe(1006);
   });
 
+  it.each([1012, 1013, 1014])('close(%i) (IANA: service restart, try again later, bad gateway) reaches the peer as sent', async (code) => {
+    // They were refused as local codes once; ws sends them, and servers under load use 1013.
+    const { wss, url } = await listen();
+    wss.on('connection', (ws) => ws.close(code, 'later'));
+    const c = await client(url);
+    expect(await next<[number, string]>(c, 'close')).toEqual([code, 'later']);
+  });
+
+  it('echoCloseReason: the automatic answer to a close carries the peer\'s reason too (as ws does); without it, the code alone', async () => {
+    for (const echo of [true, false]) {
+      const { wss, url } = await listen({ echoCloseReason: echo } as ServerOptions);
+      wss.on('connection', () => {});
+      const c = await client(url);
+      c.close(4321, 'see you');
+      expect(await next<[number, string]>(c, 'close')).toEqual([4321, echo ? 'see you' : '']);
+    }
+  });
+
   it('close() validates code and reason (RangeError / TypeError), even on an open socket', async () => {
     const { url } = await listen();
     const c = await client(url);
-    for (const code of [999, 1004, 1005, 1006, 1012, 1015, 2000, 2999, 5000, 1000.5]) {
+    for (const code of [999, 1004, 1005, 1006, 1015, 2000, 2999, 5000, 1000.5]) {
       expect(() => c.close(code), String(code)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     }
     expect(() => c.close('1000' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));

@@ -27,7 +27,8 @@ TEST(local_close_codes_are_a_subset_of_wire_codes) {
   }
   CHECK(is_valid_local_close_code(1000));
   CHECK(is_valid_local_close_code(1011));
-  CHECK(!is_valid_local_close_code(1012));
+  CHECK(is_valid_local_close_code(1014));
+  CHECK(!is_valid_local_close_code(1015));
   CHECK(!is_valid_local_close_code(1005));
   CHECK(is_valid_local_close_code(4999));
 }

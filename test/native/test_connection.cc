@@ -181,6 +181,14 @@ TEST(peer_close_is_echoed_with_its_code) {
   expect_server(cframe(0x88, hex("03 f4")), {"close 1012:", "88 02 03 f4", ConnectionState::Closed, true});
 }
 
+TEST(peer_close_is_echoed_with_its_reason_when_asked) {
+  // echo_close_reason (sockudo-ws/ws: what ws does): the answer carries the peer's reason too.
+  ConnectionConfig cfg = server_cfg();
+  cfg.echo_close_reason = true;
+  expect_server(cframe(0x88, hex("03 e8 62 79 65")), {"close 1000:bye", "88 05 03 e8 62 79 65", ConnectionState::Closed, true}, cfg);
+  expect_server(cframe(0x88, {}), {"close 1005:", "88 00", ConnectionState::Closed, true}, cfg);
+}
+
 TEST(input_after_peer_close_is_ignored) {
   expect_server(cat({cframe(0x88, hex("03 e8")), cframe(0x81, bytes_of("late")), hex("ff ff ff")}),
                 {"close 1000:", "88 02 03 e8", ConnectionState::Closed, true});

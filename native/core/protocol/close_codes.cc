@@ -15,7 +15,7 @@ bool is_valid_wire_close_code(uint16_t code) {
 
 bool is_valid_local_close_code(uint16_t code) {
   if (code >= 3000 && code <= 4999) return true;
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
 }
 
 ProtocolError validate_close_payload(std::span<const uint8_t> payload) {

@@ -36,9 +36,8 @@ inline constexpr size_t kMaxCloseReason = 123;
 // 1000-1003, 1007-1014 and 3000-4999.
 bool is_valid_wire_close_code(uint16_t code);
 
-// Whether the local program may send `code`: 1000, 1001-1003, 1007-1011 and 3000-4999. 1012-1014
-// are valid from a peer (the registry defines them for servers under load) but the local API keeps
-// to the RFC's own list; applications use 4000-4999 for their own meanings.
+// Whether the local program may send `code`: 1000, 1001-1003, 1007-1014 (1012-1014 from the IANA
+// registry: service restart, try again later, bad gateway; `ws` sends them too) and 3000-4999.
 bool is_valid_local_close_code(uint16_t code);
 
 // Checks a received close body (§5.5.1): empty, or a valid code followed by a UTF-8 reason.

@@ -155,7 +155,7 @@ void Connection::handle_peer_close(std::span<const uint8_t> payload) {
     // §5.5.1: an endpoint that receives a close and has not sent one MUST send one in response,
     // typically echoing the status code it received (none when the peer's close had none).
     pong_pending_ = false;
-    writer_.write_close_unchecked(output_, close.code, {});
+    writer_.write_close_unchecked(output_, close.code, config_.echo_close_reason ? close.reason : std::span<const uint8_t>{});
   }
   // §7.1.2: close frames sent and received: the closing handshake is complete.
   state_ = ConnectionState::Closed;

@@ -81,7 +81,7 @@ class Connection final : private FrameSink {
   SendStatus send_ping(std::span<const uint8_t> payload, uint64_t now_ms);
   SendStatus send_pong(std::span<const uint8_t> payload, uint64_t now_ms);
   // Starts the closing handshake. `code` is a code a local endpoint may send (1000, 1001-1003,
-  // 1007-1011, 3000-4999), or 1005 to send a close frame without a body; reason ≤ 123 bytes UTF-8.
+  // 1007-1014, 3000-4999), or 1005 to send a close frame without a body; reason ≤ 123 bytes UTF-8.
   SendStatus close(uint16_t code, std::span<const uint8_t> reason, uint64_t now_ms);
   // Ends the connection at once, without a closing handshake: output is dropped, on_close(1006).
   void terminate(EventSink& sink);

@@ -40,6 +40,8 @@ struct ConnectionConfig {
 
   // --- keepalive and timeouts (milliseconds of the caller's clock) --------------------------
   bool auto_pong = true;   // answer pings (§5.5.2, §5.5.3)
+  // Answer a peer's close with its code and reason, as `ws` does (§5.5.1 asks only for the code).
+  bool echo_close_reason = false;
   bool auto_ping = true;   // ping when nothing was received for ping_interval_ms
   // Nothing received for this long fails the connection (1006 locally, transport closed). 0: off.
   uint64_t idle_timeout_ms = 120000;

@@ -1,0 +1,476 @@
+/**
+ * `ws` 8's `WebSocket` class on sockudo-ws's native core: the same constructor, properties,
+ * methods, events and event objects (`ws/lib/websocket.js` is the reference for what is
+ * observable: argument checks and their messages, readyState transitions, the callbacks of
+ * send/ping/pong, the `close` event's Buffer reason, `binaryType`). Server-side sockets are made
+ * by `WebSocketServer` from this module; `new WebSocket(url, protocols, options)` is a client.
+ *
+ * What differs, because the native core does it differently, is listed in the README's "Coming
+ * from ws" section; what cannot be honoured throws instead of pretending (`_socket`, `fin: false`).
+ */
+import { EventEmitter } from 'node:events';
+
+import { connect } from '../client.js';
+import { HandshakeError } from '../errors.js';
+import type { ClientOptions as NativeClientOptions, CompressionOptions } from '../options.js';
+import type { SendData, WebSocket as Native } from '../websocket.js';
+import { CloseEvent, ErrorEvent, Event, MessageEvent } from './events.js';
+
+const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'] as const;
+export type BinaryType = (typeof BINARY_TYPES)[number];
+const EMPTY = Buffer.alloc(0);
+/** ws's default maxPayload (100 MiB). */
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+
+/** ws's `perMessageDeflate` object (the parameters of RFC 7692 §7.1). */
+export interface PerMessageDeflateOptions {
+  serverNoContextTakeover?: boolean;
+  clientNoContextTakeover?: boolean;
+  serverMaxWindowBits?: number;
+  clientMaxWindowBits?: number | boolean;
+  threshold?: number;
+  concurrencyLimit?: number;
+  zlibDeflateOptions?: object;
+  zlibInflateOptions?: object;
+}
+
+/** ws 8's client options that the native client honours (the others throw; see the README). */
+export interface ClientOptions {
+  handshakeTimeout?: number;
+  headers?: Record<string, string>;
+  origin?: string;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  maxPayload?: number;
+  protocolVersion?: 13;
+  skipUTF8Validation?: boolean;
+  autoPong?: boolean;
+  allowSynchronousEvents?: boolean;
+  followRedirects?: boolean;
+  maxRedirects?: number;
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+/**
+ * ws's perMessageDeflate (object or boolean) as our compression option, for a server or a client
+ * (ws names the parameters by side, we by direction), plus its threshold.
+ */
+export function compressionOf(pmd: boolean | PerMessageDeflateOptions | undefined, fallback: boolean, role: 'server' | 'client'):
+  { compression: NativeClientOptions['compression']; threshold?: number } {
+  const on = pmd === undefined ? fallback : pmd !== false;
+  if (!on) return { compression: 'disabled' };
+  if (pmd === true || pmd === undefined || pmd === false) return { compression: 'dedicated', threshold: 1024 };  // ws's default threshold
+  const server = role === 'server';
+  const c: { -readonly [K in keyof CompressionOptions]: CompressionOptions[K] } = {};
+  const ownNoTakeover = server ? pmd.serverNoContextTakeover : pmd.clientNoContextTakeover;
+  const peerNoTakeover = server ? pmd.clientNoContextTakeover : pmd.serverNoContextTakeover;
+  const ownBits = server ? pmd.serverMaxWindowBits : pmd.clientMaxWindowBits;
+  const peerBits = server ? pmd.clientMaxWindowBits : pmd.serverMaxWindowBits;
+  if (ownNoTakeover) c.compressor = 'shared';
+  if (peerNoTakeover) c.decompressor = 'shared';
+  if (typeof ownBits === 'number') c.windowBits = ownBits;
+  if (typeof peerBits === 'number') c.decompressorWindowBits = peerBits;
+  const zlib = pmd.zlibDeflateOptions as { level?: number; memLevel?: number } | undefined;
+  if (typeof zlib?.level === 'number') c.level = zlib.level;
+  if (typeof zlib?.memLevel === 'number') c.memLevel = zlib.memLevel;
+  return { compression: c, threshold: pmd.threshold ?? 1024 };
+}
+
+// ws's messages for the protocol errors both libraries detect (ws/lib/receiver.js): all are
+// RangeErrors but invalid UTF-8, which is an Error. Others keep our message.
+const WS_MESSAGES: Record<string, string> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'Max payload size exceeded',
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 'Unsupported WebSocket frame: payload length > 2^53 - 1',
+  WS_ERR_INVALID_UTF8: 'Invalid WebSocket frame: invalid UTF-8 sequence',
+  WS_ERR_EXPECTED_MASK: 'Invalid WebSocket frame: MASK must be set',
+  WS_ERR_UNEXPECTED_MASK: 'Invalid WebSocket frame: MASK must be clear',
+  WS_ERR_UNEXPECTED_RSV_1: 'Invalid WebSocket frame: RSV1 must be clear',
+  WS_ERR_UNEXPECTED_RSV_2_3: 'Invalid WebSocket frame: RSV2 and RSV3 must be clear',
+  WS_ERR_EXPECTED_FIN: 'Invalid WebSocket frame: FIN must be set',
+};
+
+/** A native WebSocketError as ws would have made it: the same class, message and `code`. */
+function wsError(error: Error & { code?: string }): Error {
+  const code = error.code ?? '';
+  if (!code.startsWith('WS_ERR_')) return error;
+  const Ctor = code === 'WS_ERR_INVALID_UTF8' ? Error : RangeError;
+  const e = new Ctor(WS_MESSAGES[code] ?? error.message) as Error & { code?: string };
+  e.code = code;
+  return e;
+}
+
+/** ws's notion of a valid close code to send (ws/lib/validation.js isValidStatusCode). */
+function isValidStatusCode(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+}
+
+function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(String(data));
+}
+
+const kAttach = Symbol('attach');
+const kOnAttribute = Symbol('on-attribute');
+const kListener = Symbol('listener');
+const kServer = Symbol('server');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Listener = ((...args: any[]) => void) & { [kOnAttribute]?: boolean; [kListener]?: unknown; listener?: Listener };
+
+export class WebSocket extends EventEmitter {
+  // `require('sockudo-ws/ws').WebSocketServer` etc., as on ws's export (assigned in index.ts).
+  declare static WebSocket: typeof WebSocket;
+  declare static WebSocketServer: typeof import('./server.js').WebSocketServer;
+  declare static Server: typeof import('./server.js').WebSocketServer;
+  declare static createWebSocketStream: typeof import('./stream.js').createWebSocketStream;
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
+  #native: Native | null = null;
+  #state: 0 | 1 | 2 | 3 = 0;
+  #binaryType: BinaryType = 'nodebuffer';
+  #url: string;
+  #isServer: boolean;
+  #bufferedAfterClose = 0;
+  #closeReceived = false;
+  #abort: AbortController | null = null;
+
+  /**
+   * `new WebSocket(address, protocols?, options?)` connects as a client (ws's constructor; the
+   * handshake runs on the native client). Server-side sockets come from `WebSocketServer`.
+   */
+  constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+    super();
+    this.#isServer = address === null;
+    this.#url = address === null ? '' : String(address);
+    if (address === null) return;
+    let list: string[] = [];
+    let opts: ClientOptions = {};
+    if (protocols === undefined) {
+      /* no protocols */
+    } else if (typeof protocols === 'object' && protocols !== null && !Array.isArray(protocols)) {
+      opts = protocols;
+    } else {
+      list = typeof protocols === 'string' ? [protocols] : protocols;
+      opts = options ?? {};
+    }
+    this.#startClient(address, list, opts);
+  }
+
+  #startClient(address: string | URL, protocols: string[], options: ClientOptions): void {
+    let url: URL;
+    try {
+      url = address instanceof URL ? address : new URL(address);
+    } catch {
+      throw new SyntaxError(`Invalid URL: ${String(address)}`);
+    }
+    if (url.protocol === 'http:') url.protocol = 'ws:';
+    else if (url.protocol === 'https:') url.protocol = 'wss:';
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", "https", or "ws+unix:"`);
+    }
+    if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
+    this.#url = url.href;
+    const seen = new Set<string>();
+    for (const p of protocols) {
+      if (typeof p !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p) || seen.has(p)) {
+        throw new SyntaxError('An invalid or duplicated subprotocol was specified');
+      }
+      seen.add(p);
+    }
+    if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
+      throw new RangeError(`Unsupported protocol version: ${String(options.protocolVersion)} (supported versions: 8, 13); sockudo-ws speaks 13`);
+    }
+    if (options.followRedirects) throw new Error('sockudo-ws/ws: followRedirects is not supported yet');
+    const { compression, threshold } = compressionOf(options.perMessageDeflate, true, 'client');
+    const native: NativeClientOptions = {
+      textAsBuffer: true,
+      idleTimeout: 0,
+      autoPing: false,
+      closeTimeout: 30_000,
+      maxBackpressure: 2 ** 31 - 1,
+      maxPayloadLength: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      handshakeTimeout: options.handshakeTimeout ?? 0,
+      autoPong: options.autoPong ?? true,
+      echoCloseReason: true,
+      compression,
+      ...(threshold === undefined ? {} : { compressionThreshold: threshold }),
+      ...(protocols.length > 0 ? { protocols } : {}),
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+      ...(options.origin === undefined ? {} : { origin: options.origin }),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.cert === undefined ? {} : { cert: options.cert }),
+      ...(options.key === undefined ? {} : { key: options.key }),
+      ...(options.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: options.rejectUnauthorized }),
+      ...(options.servername === undefined ? {} : { servername: options.servername }),
+    } as NativeClientOptions;
+    this.#abort = new AbortController();
+    native.signal = this.#abort.signal;
+    connect(url, native).then((ws) => {
+      this.#abort = null;
+      if (this.#state !== WebSocket.CONNECTING) {
+        ws.terminate();
+        return;
+      }
+      this[kAttach](ws);
+      this.emit('open');
+    }, (error: unknown) => {
+      this.#abort = null;
+      if (this.#state !== WebSocket.CONNECTING) return;  // close()/terminate() reported it already
+      this.#state = WebSocket.CLOSED;
+      const status = error instanceof HandshakeError ? error.status : 0;
+      this.emit('error', status > 0 ? new Error(`Unexpected server response: ${status}`) : error);
+      this.emit('close', 1006, EMPTY);
+    });
+  }
+
+  /** @internal Takes over an open native socket (the server's, or the client's once connected). */
+  [kAttach](native: Native): void {
+    this.#native = native;
+    this.#state = WebSocket.OPEN;
+    native.on('message', (data, isBinary) => this.emit('message', isBinary ? this.#convert(data as Buffer) : data, isBinary));  // text: always a Buffer, as in ws
+    native.on('ping', (data) => this.emit('ping', data));
+    native.on('pong', (data) => this.emit('pong', data));
+    native.on('error', (error) => this.emit('error', wsError(error)));
+    native.on('close', (code, reason) => {
+      this.#state = WebSocket.CLOSED;
+      this.#closeReceived = code !== 1006;
+      this.emit('close', code, Buffer.from(reason));
+    });
+    native.on('drain', () => this.emit('drain'));
+  }
+
+  #convert(data: Buffer): Buffer | ArrayBuffer | Buffer[] {
+    if (this.#binaryType === 'arraybuffer') return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+    if (this.#binaryType === 'fragments') return [data];
+    return data;
+  }
+
+  get readyState(): 0 | 1 | 2 | 3 {
+    if (this.#native === null) return this.#state;
+    const s = this.#native.readyState;
+    return s === WebSocket.OPEN && this.#state === WebSocket.CLOSING ? WebSocket.CLOSING : s;
+  }
+
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(type: BinaryType) {
+    if (!(BINARY_TYPES as readonly string[]).includes(type)) return;  // ignored, as in ws
+    this.#binaryType = type;
+  }
+
+  get bufferedAmount(): number {
+    return this.#native === null ? this.#bufferedAfterClose : this.#native.bufferedAmount + this.#bufferedAfterClose;
+  }
+
+  get extensions(): string {
+    return this.#native?.extensions ?? '';
+  }
+
+  get isPaused(): boolean {
+    return this.#native?.isPaused ?? false;
+  }
+
+  get protocol(): string {
+    return this.#native?.protocol ?? '';
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  /** ws's raw net.Socket: there is none here (the connection lives in the native core). */
+  get _socket(): never {
+    throw new Error('sockudo-ws/ws: _socket does not exist (the connection is native, not a net.Socket)');
+  }
+
+  #notOpen(cb: ((error?: Error) => void) | undefined, data: unknown): void {
+    if (data !== undefined) this.#bufferedAfterClose += toBuffer(data).length;
+    if (cb) process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.readyState} (${READY_STATES[this.readyState]})`));
+  }
+
+  send(data: unknown, options?: { binary?: boolean; compress?: boolean; fin?: boolean; mask?: boolean } | ((error?: Error) => void), cb?: (error?: Error) => void): void {
+    if (typeof options === 'function') {
+      cb = options;
+      options = {};
+    }
+    if (this.readyState === WebSocket.CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (typeof data === 'number') data = data.toString();
+    if (this.readyState !== WebSocket.OPEN || this.#native === null) {
+      this.#notOpen(cb, data);
+      return;
+    }
+    const opts = { binary: typeof data !== 'string', compress: true, fin: true, ...options };
+    if (opts.fin === false) throw new Error('sockudo-ws/ws: send() with fin: false (a message in fragments) is not supported');
+    const payload = (data ?? EMPTY) as SendData;
+    this.#native.send(payload, { binary: opts.binary, compress: opts.compress }, cb === undefined ? undefined : (error) => cb!(error ?? (null as never)));
+  }
+
+  ping(data?: unknown, mask?: unknown, cb?: (error?: Error) => void): void {
+    this.#control('ping', data, mask, cb);
+  }
+
+  pong(data?: unknown, mask?: unknown, cb?: (error?: Error) => void): void {
+    this.#control('pong', data, mask, cb);
+  }
+
+  #control(kind: 'ping' | 'pong', data: unknown, mask: unknown, cb: ((error?: Error) => void) | undefined): void {
+    if (this.readyState === WebSocket.CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (typeof data === 'function') {
+      cb = data as (error?: Error) => void;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask as (error?: Error) => void;
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this.readyState !== WebSocket.OPEN || this.#native === null) {
+      this.#notOpen(cb, data);
+      return;
+    }
+    const payload = data === undefined ? EMPTY : toBuffer(data);
+    if (payload.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    this.#native[kind](payload);
+    if (cb) process.nextTick(cb, null);  // ws passes the socket write's null
+  }
+
+  close(code?: number, reason?: string | Buffer): void {
+    if (this.readyState === WebSocket.CLOSED) return;
+    if (this.readyState === WebSocket.CONNECTING) {
+      this.#abortHandshake('WebSocket was closed before the connection was established');
+      return;
+    }
+    if (this.readyState === WebSocket.CLOSING) return;
+    if (code !== undefined && (typeof code !== 'number' || !isValidStatusCode(code))) {
+      throw new TypeError('First argument must be a valid error code number');
+    }
+    const text = reason === undefined ? '' : Buffer.isBuffer(reason) ? reason.toString() : String(reason);
+    if (Buffer.byteLength(text) > 123) throw new RangeError('The message must not be greater than 123 bytes');
+    this.#state = WebSocket.CLOSING;
+    if (code === undefined) this.#native!.close();
+    else this.#native!.close(code, text);
+  }
+
+  terminate(): void {
+    if (this.readyState === WebSocket.CLOSED) return;
+    if (this.readyState === WebSocket.CONNECTING) {
+      this.#abortHandshake('WebSocket was closed before the connection was established');
+      return;
+    }
+    this.#native?.terminate();
+  }
+
+  #abortHandshake(message: string): void {
+    this.#state = WebSocket.CLOSING;
+    this.#abort?.abort();
+    this.#abort = null;
+    process.nextTick(() => {
+      this.#state = WebSocket.CLOSED;
+      this.emit('error', new Error(message));
+      this.emit('close', 1006, EMPTY);
+    });
+  }
+
+  pause(): void {
+    if (this.readyState === WebSocket.CONNECTING || this.readyState === WebSocket.CLOSED) return;
+    this.#native?.pause();
+  }
+
+  resume(): void {
+    if (this.readyState === WebSocket.CONNECTING || this.readyState === WebSocket.CLOSED) return;
+    this.#native?.resume();
+  }
+
+  // --- ws's EventTarget-style API --------------------------------------------------------------
+
+  /** Our wrappers around listeners added by addEventListener (rawListeners: `once` wraps them again). */
+  #wrappers(type: string): Listener[] {
+    return (this.rawListeners(type) as Listener[]).map((l) => l.listener ?? l).filter((l) => kListener in l);
+  }
+
+  addEventListener(type: string, handler: unknown, options: { once?: boolean; [kOnAttribute]?: boolean } = {}): void {
+    for (const existing of this.#wrappers(type)) {
+      if (!options[kOnAttribute] && existing[kListener] === handler && !existing[kOnAttribute]) return;
+    }
+    const call = (event: Event) => {
+      event.target = this;
+      if (typeof handler === 'function') handler.call(this, event);
+      else (handler as { handleEvent(e: Event): void }).handleEvent(event);
+    };
+    let wrapper: Listener;
+    if (type === 'message') {
+      wrapper = ((data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => call(new MessageEvent('message', { data: isBinary ? data : String(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)) }))) as Listener;
+    } else if (type === 'close') {
+      wrapper = ((code: number, reason: Buffer) => call(new CloseEvent('close', { code, reason: reason.toString(), wasClean: this.#closeReceived }))) as Listener;
+    } else if (type === 'error') {
+      wrapper = ((error: Error) => call(new ErrorEvent('error', { error, message: error.message }))) as Listener;
+    } else if (type === 'open') {
+      wrapper = (() => call(new Event('open'))) as Listener;
+    } else {
+      return;
+    }
+    wrapper[kOnAttribute] = options[kOnAttribute] === true;
+    wrapper[kListener] = handler;
+    if (options.once) this.once(type, wrapper);
+    else this.on(type, wrapper);
+  }
+
+  removeEventListener(type: string, handler: unknown): void {
+    for (const listener of this.#wrappers(type)) {
+      if (listener[kListener] === handler && !listener[kOnAttribute]) {
+        this.removeListener(type, listener);
+        break;
+      }
+    }
+  }
+
+  #onAttribute(type: string): unknown {
+    for (const listener of this.#wrappers(type)) if (listener[kOnAttribute]) return listener[kListener];
+    return null;
+  }
+
+  #setOnAttribute(type: string, handler: unknown): void {
+    for (const listener of this.#wrappers(type)) {
+      if (listener[kOnAttribute]) {
+        this.removeListener(type, listener);
+        break;
+      }
+    }
+    if (typeof handler !== 'function') return;
+    this.addEventListener(type, handler, { [kOnAttribute]: true });
+  }
+
+  get onopen(): unknown { return this.#onAttribute('open'); }
+  set onopen(handler: unknown) { this.#setOnAttribute('open', handler); }
+  get onmessage(): unknown { return this.#onAttribute('message'); }
+  set onmessage(handler: unknown) { this.#setOnAttribute('message', handler); }
+  get onclose(): unknown { return this.#onAttribute('close'); }
+  set onclose(handler: unknown) { this.#setOnAttribute('close', handler); }
+  get onerror(): unknown { return this.#onAttribute('error'); }
+  set onerror(handler: unknown) { this.#setOnAttribute('error', handler); }
+
+  /** @internal */
+  get [kServer](): boolean {
+    return this.#isServer;
+  }
+}
+
+/** @internal A server-side socket around an open native one. */
+export function serverSocket(native: Native): WebSocket {
+  const ws = new WebSocket(null);
+  ws[kAttach](native);
+  return ws;
+}
