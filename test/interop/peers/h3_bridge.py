@@ -16,50 +16,24 @@ Each exchange ends (QUIC connection closed) once both directions ended, or at th
 and within 120 s in any case. Ends when stdin closes.
 """
 import asyncio
-import json
 import os
-import ssl
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from h3_websocket import aioquic_site  # noqa: E402  (the same unpacked aioquic)
-
-sys.path.insert(0, aioquic_site())
+from h3_common import Client, client_config, emit  # noqa: E402  (puts the unpacked aioquic on sys.path)
 
 from aioquic.asyncio import connect  # noqa: E402
-from aioquic.asyncio.protocol import QuicConnectionProtocol  # noqa: E402
-from aioquic.h3.connection import H3_ALPN, H3Connection  # noqa: E402
 from aioquic.h3.events import DataReceived, HeadersReceived  # noqa: E402
-from aioquic.quic.configuration import QuicConfiguration  # noqa: E402
 from aioquic.quic.events import ConnectionTerminated, StopSendingReceived, StreamReset  # noqa: E402
 
 H3_REQUEST_CANCELLED = 0x10C
 EXCHANGE_LIMIT = 120
 
 
-def emit(**event):
-    print(json.dumps(event), flush=True)
-
-
-class Client(QuicConnectionProtocol):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.h3 = H3Connection(self._quic)
-        self.queue = asyncio.Queue()
-
-    def quic_event_received(self, event):
-        for e in self.h3.handle_event(event):
-            self.queue.put_nowait(e)
-        if isinstance(event, (StreamReset, StopSendingReceived, ConnectionTerminated)):
-            self.queue.put_nowait(event)
-
-
 async def exchange(reader, writer):
     head = (await reader.readline()).decode('latin-1').strip()
     port, _, path = head.partition(' ')
-    config = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, verify_mode=ssl.CERT_NONE,
-                               server_name='localhost', max_data=256 * 1024 * 1024,
-                               max_stream_data=64 * 1024 * 1024, idle_timeout=EXCHANGE_LIMIT)
+    config = client_config(max_data=256 * 1024 * 1024, max_stream_data=64 * 1024 * 1024, idle_timeout=EXCHANGE_LIMIT)
     async with connect('127.0.0.1', int(port), configuration=config, create_protocol=Client, wait_connected=True) as c:
         sid = c._quic.get_next_available_stream_id()
         c.h3.send_headers(sid, [(b':method', b'CONNECT'), (b':protocol', b'websocket'), (b':scheme', b'https'),

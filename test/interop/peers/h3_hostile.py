@@ -18,49 +18,20 @@ The peer's connection is reported as {"ev": "terminated", "error_code", "reason"
 closes it, and per stream as {"ev": "stream", "status" | "reset"}.
 """
 import asyncio
-import json
 import os
 import socket
-import ssl
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from h3_websocket import aioquic_site  # noqa: E402  (the same unpacked aioquic)
-
-sys.path.insert(0, aioquic_site())
+from h3_common import Client, client_config, emit  # noqa: E402  (puts the unpacked aioquic on sys.path)
 
 from aioquic.asyncio import connect  # noqa: E402
-from aioquic.asyncio.protocol import QuicConnectionProtocol  # noqa: E402
-from aioquic.h3.connection import H3_ALPN, H3Connection  # noqa: E402
 from aioquic.h3.events import HeadersReceived  # noqa: E402
-from aioquic.quic.configuration import QuicConfiguration  # noqa: E402
 from aioquic.quic.connection import QuicConnection  # noqa: E402
 from aioquic.quic.events import ConnectionTerminated, StreamReset  # noqa: E402
 
 TIMEOUT = 15
-
-
-def emit(**event):
-    print(json.dumps(event), flush=True)
-
-
-def config():
-    return QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, verify_mode=ssl.CERT_NONE, server_name='localhost',
-                             max_data=64 * 1024 * 1024, max_stream_data=16 * 1024 * 1024)
-
-
-class Client(QuicConnectionProtocol):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.h3 = H3Connection(self._quic)
-        self.queue = asyncio.Queue()
-
-    def quic_event_received(self, event):
-        for e in self.h3.handle_event(event):
-            self.queue.put_nowait(e)
-        if isinstance(event, (StreamReset, ConnectionTerminated)):
-            self.queue.put_nowait(event)
 
 
 def connect_headers(port, path='/'):
@@ -92,7 +63,7 @@ async def outcomes(c, want_streams, until=TIMEOUT):
 
 
 def amplification(port):
-    q = QuicConnection(configuration=config())
+    q = QuicConnection(configuration=client_config())
     q.connect(('127.0.0.1', port), now=time.time())
     sent = 0
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -114,7 +85,7 @@ def amplification(port):
 
 
 async def streams(port, count):
-    async with connect('127.0.0.1', port, configuration=config(), create_protocol=Client, wait_connected=True) as c:
+    async with connect('127.0.0.1', port, configuration=client_config(), create_protocol=Client, wait_connected=True) as c:
         # Pretend the server allowed far more streams than its MAX_STREAMS said.
         c._quic._remote_max_streams_bidi = 1 << 40
         for _ in range(count):
@@ -126,7 +97,7 @@ async def streams(port, count):
 
 
 async def flow(port, size):
-    async with connect('127.0.0.1', port, configuration=config(), create_protocol=Client, wait_connected=True) as c:
+    async with connect('127.0.0.1', port, configuration=client_config(), create_protocol=Client, wait_connected=True) as c:
         sid = c._quic.get_next_available_stream_id()
         c.h3.send_headers(sid, connect_headers(port))
         c.transmit()
@@ -167,7 +138,7 @@ def varint(value):
 
 
 async def qpack(port, refs):
-    async with connect('127.0.0.1', port, configuration=config(), create_protocol=Client, wait_connected=True) as c:
+    async with connect('127.0.0.1', port, configuration=client_config(), create_protocol=Client, wait_connected=True) as c:
         for _ in range(50):  # the server's SETTINGS (its QPACK table capacity)
             if c.h3.received_settings is not None:
                 break

@@ -28,29 +28,15 @@ aioquic comes from Debian trixie's python3-aioquic, unpacked by scripts/peers/ai
 ~/.cache/sockudo-ws/peers/aioquic-<key>/site (or $SOCKUDO_WS_AIOQUIC).
 """
 import asyncio
-import glob
 import hashlib
-import json
 import os
 import socket
-import ssl
 import sys
 
-
-def aioquic_site():
-    if os.environ.get('SOCKUDO_WS_AIOQUIC'):
-        return os.environ['SOCKUDO_WS_AIOQUIC']
-    found = sorted(glob.glob(os.path.expanduser('~/.cache/sockudo-ws/peers/aioquic-*/ok')), key=os.path.getmtime)
-    return os.path.join(os.path.dirname(found[-1]), 'site') if found else ''
-
-
-sys.path.insert(0, aioquic_site())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h3_common import Client, client_config, emit  # noqa: E402  (puts the unpacked aioquic on sys.path)
 
 TIMEOUT = 20
-
-
-def emit(**event):
-    print(json.dumps(event), flush=True)
 
 
 def payloads():
@@ -59,10 +45,8 @@ def payloads():
 
 def main():
     from aioquic.asyncio import connect
-    from aioquic.asyncio.protocol import QuicConnectionProtocol
-    from aioquic.h3.connection import H3_ALPN, H3Connection, Setting
+    from aioquic.h3.connection import Setting
     from aioquic.h3.events import DataReceived, HeadersReceived
-    from aioquic.quic.configuration import QuicConfiguration
     from aioquic.quic.events import ConnectionTerminated, StreamReset
     from wsproto.frame_protocol import FrameProtocol, Opcode
 
@@ -74,22 +58,8 @@ def main():
     count = int(sys.argv[3])
     mode = sys.argv[4] if len(sys.argv) > 4 else 'close'
 
-    class Client(QuicConnectionProtocol):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.h3 = H3Connection(self._quic)
-            self.queue = asyncio.Queue()
-
-        def quic_event_received(self, event):
-            for e in self.h3.handle_event(event):
-                self.queue.put_nowait(e)
-            if isinstance(event, (StreamReset, ConnectionTerminated)):
-                self.queue.put_nowait(event)
-
     async def run():
-        config = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN, verify_mode=ssl.CERT_NONE,
-                                   server_name='localhost', max_data=64 * 1024 * 1024,
-                                   max_stream_data=16 * 1024 * 1024)
+        config = client_config()
         async with connect('127.0.0.1', port, configuration=config, create_protocol=Client, wait_connected=True) as c:
             streams = {}
             for i in range(count):
