@@ -85,6 +85,21 @@ describe.skipIf(opensslMissing() !== null)('HTTP/3 client', () => {
     expect(session.closed).toBe(true);
   });
 
+  it('http3IdleTimeout: a connection silent for longer ends (RFC 9000 §10.1: the smaller of both sides\' idle timeouts), its WebSockets closing 1006 on both sides', async () => {
+    const { wss, port, ca } = await server({ http3: true, http3IdleTimeout: 1000, autoPing: false });
+    const serverCloses: number[] = [];
+    wss.on('connection', (ws) => ws.on('close', (c) => serverCloses.push(c)));
+    const session = await lib.connectHttp3(`https://127.0.0.1:${port}`, { ca, autoPing: false });
+    cleanup.add(session, (s) => s.close());
+    const ws = await session.websocket('/idle');
+    const started = Date.now();
+    const [code] = await within(next<[number, string]>(ws, 'close', 10_000), 10_000, 'the idle close');
+    expect(code).toBe(1006);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    await waitUntil(() => serverCloses.length === 1, 'the server side to close');
+    expect(serverCloses).toEqual([1006]);
+  });
+
   it('flow control per stream: a paused server socket stops its stream (the client sees backpressure) while a sibling stream keeps echoing', async () => {
     const { wss, port, ca } = await server({ http3: true, http3WindowSize: 64 * 1024 });
     const got = new Map<string, number>();
@@ -108,6 +123,34 @@ describe.skipIf(opensslMissing() !== null)('HTTP/3 client', () => {
     for (const ws of wss.clients) ws.resume();
     await waitUntil(() => got.get('/slow') === 24 * chunk.length, 'every byte of the paused stream after resume', 10_000);
     await waitUntil(() => slow.bufferedAmount === 0, 'the client side to drain');
+  });
+
+  it('http3ConnectionWindowSize bounds what all streams of a connection may have unread: with two paused sockets, the second stream waits although its own window has room', async () => {
+    const { wss, port, ca } = await server({ http3: true, http3WindowSize: 1024 * 1024, http3ConnectionWindowSize: 128 * 1024 });
+    const got = new Map<string, number>();
+    const byPath = new Map<string, Ws>();
+    wss.on('connection', (ws, req) => {
+      ws.pause();
+      byPath.set(req.path, ws);
+      ws.on('message', (d) => got.set(req.path, (got.get(req.path) ?? 0) + (d as Buffer).length));
+    });
+    const session = await lib.connectHttp3(`https://127.0.0.1:${port}`, { ca });
+    cleanup.add(session, (s) => s.close());
+    const a = cleanup.add(await session.websocket('/a'), (w) => w.terminate());
+    const b = cleanup.add(await session.websocket('/b'), (w) => w.terminate());
+    await waitUntil(() => wss.clients.size === 2, 'two server sockets');
+    const chunk = Buffer.alloc(16 * 1024, 2);
+    for (let i = 0; i < 6; i++) a.send(chunk);  // 96 KiB of the connection's 128 KiB
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 6; i++) b.send(chunk);  // 96 KiB more: only about 32 KiB fit
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.bufferedAmount).toBeGreaterThan(48 * 1024);  // held back by the connection's window, not its stream's 1 MiB
+    expect(got.get('/b') ?? 0).toBe(0);
+    byPath.get('/a')!.resume();  // consuming /a gives the connection credit back
+    await waitUntil(() => got.get('/a') === 6 * chunk.length, 'the first stream to arrive', 10_000);
+    byPath.get('/b')!.resume();
+    await waitUntil(() => got.get('/b') === 6 * chunk.length, 'the second stream after credit came back', 10_000);
+    await waitUntil(() => b.bufferedAmount === 0, 'the client side to drain');
   });
 
   it('connect({ http3: true }) uses QUIC when the server has it, and falls back to TCP at once when nothing listens on UDP (ECONNREFUSED)', async () => {
