@@ -164,7 +164,7 @@ describe.skipIf(skipReason !== null)('the npm package with its prebuilt binary (
     }
     // Where everything may come from: the compiled library, prebuilds, and what the documented
     // from-source build needs (our own native sources, the build files, the pinned-deps scripts).
-    const allowed = /^(package\.json|README\.md|LICEN[CS]E(\.\w+)?|CMakeLists\.txt|binding\.gyp|dist\/(cjs|esm)\/((pusher|adapters)\/)?[^/]+|prebuilds\/(README\.md|[a-z]+-[a-z0-9]+\/[\w.-]+\.node)|native\/.+|scripts\/(install\.js|sources\.js|deps\/[^/]+))$/;
+    const allowed = /^(package\.json|README\.md|LICEN[CS]E(\.\w+)?|CMakeLists\.txt|binding\.gyp|dist\/(cjs|esm)\/((pusher|adapters|ws)\/)?[^/]+|prebuilds\/(README\.md|[a-z]+-[a-z0-9]+\/[\w.-]+\.node)|native\/.+|scripts\/(install\.js|sources\.js|deps\/[^/]+))$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => /(^|\/)(test|tests|bench|examples|build[^/]*|node_modules|\.git)\//.test(f))).toEqual([]);
     expect(files.filter((f) => /\.((c|m)?js|d\.(m|c)?ts)\.map$|\.(tar\.\w+|tgz|o|a|so)$/.test(f))).toEqual([]);
@@ -222,6 +222,17 @@ describe.skipIf(skipReason !== null)('the npm package with its prebuilt binary (
     const e = JSON.parse(esm) as { same: boolean; names: string[] };
     expect(e.same).toBe(true);
     expect(e.names).toEqual(c.names);
+
+    // The subpath entries: the ws drop-in (require gives the class, as require('ws') does) and the WHATWG class.
+    const sub = check(inConsumer(['--input-type=module', '-e', `
+      import { createRequire } from 'node:module';
+      import WsDefault, { WebSocketServer } from 'sockudo-ws/ws';
+      import { WebSocket as Whatwg } from 'sockudo-ws/whatwg';
+      const require = createRequire(import.meta.url);
+      const Ws = require('sockudo-ws/ws');
+      console.log(JSON.stringify({ same: WsDefault === Ws && WebSocketServer === Ws.WebSocketServer, open: Ws.OPEN,
+        whatwg: Whatwg === require('sockudo-ws/whatwg').WebSocket && Whatwg.CLOSED === 3 }));`]), 'subpaths');
+    expect(JSON.parse(sub)).toEqual({ same: true, open: 1, whatwg: true });
   });
 
   it('echoes text and binary over a real socket on 127.0.0.1', () => {
