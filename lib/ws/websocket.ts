@@ -241,8 +241,17 @@ export class WebSocket extends EventEmitter {
     this.#native = native;
     this.#state = WebSocket.OPEN;
     native.on('message', (data, isBinary) => this.emit('message', isBinary ? this.#convert(data as Buffer) : data, isBinary));  // text: always a Buffer, as in ws
-    native.on('ping', (data) => this.emit('ping', data));
-    native.on('pong', (data) => this.emit('pong', data));
+    // ping/pong cross into JS only while someone listens (the native socket's own rule).
+    const forward = { ping: (data: Buffer) => this.emit('ping', data), pong: (data: Buffer) => this.emit('pong', data) };
+    const sync = (type: 'ping' | 'pong', adding: boolean) => {
+      const wanted = this.listenerCount(type) + (adding ? 1 : 0) > 0;
+      if (wanted && native.listenerCount(type) === 0) native.on(type, forward[type]);
+      else if (!wanted) native.removeListener(type, forward[type]);
+    };
+    this.on('newListener', (type: string) => { if (type === 'ping' || type === 'pong') sync(type, true); });
+    this.on('removeListener', (type: string) => { if (type === 'ping' || type === 'pong') sync(type, false); });
+    sync('ping', false);
+    sync('pong', false);
     native.on('error', (error) => this.emit('error', wsError(error)));
     native.on('close', (code, reason) => {
       this.#state = WebSocket.CLOSED;

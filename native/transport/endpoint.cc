@@ -471,7 +471,7 @@ void Endpoint::write_now() {
   // whole connection then). A server's follows the closing handshake, as its TCP close would
   // (§7.1.1): with our close reply, or once the peer has answered our close (a FIN before that
   // answer makes Firefox report wasClean false); linger() sends it when nothing is left to write.
-  if (engine_ && !stream_ended_ && link_->reports_close() && engine_->state() != protocol::ConnectionState::Open &&
+  if (!stream_ended_ && engine_ && engine_->state() != protocol::ConnectionState::Open && link_->reports_close() &&
       (engine_->config().role == protocol::Role::Client || engine_->state() == protocol::ConnectionState::Closed)) {
     stream_ended_ = link_->shutdown_write();
   }
