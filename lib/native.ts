@@ -276,6 +276,14 @@ export interface NativeBinding {
   NativeSocket: new () => NativeSocket;
   /** Starts a client connection to a numeric ip:port; throws (code) if it cannot start. Events go to `target`. */
   connect(config: NativeClientConfig, target: object): NativeSocket;
+  /**
+   * A client connection whose upgrade request Node's http client sent (the ws drop-in): `fd` a
+   * connected socket (a dup is taken; the caller destroys its own) or -1 for a Duplex. The caller
+   * then feeds the response head (and what followed it); open/openFailed reach `target` as for connect().
+   */
+  adoptClient(config: NativeConnectionConfig & { transport?: string; key: string; host: string; port: number; secure: boolean; path: string; protocols: string[]; origin: string; headers: string[] }, target: object, fd: number): NativeSocket;
+  /** The Sec-WebSocket-Extensions offer connect() would send with these options ('' without compression). */
+  deflateOffer(config: NativeConnectionConfig): string;
   /** Live native sockets in this environment (leak checks). */
   socketCount(): number;
   /** This environment's io_uring: whether one exists, operations in flight, prepared in all, and io_uring_enter calls that submitted. */

@@ -10,10 +10,9 @@
  */
 import { EventEmitter } from 'node:events';
 
-import { connect } from '../client.js';
-import { HandshakeError } from '../errors.js';
 import type { ClientOptions as NativeClientOptions, CompressionOptions } from '../options.js';
 import type { SendData, WebSocket as Native } from '../websocket.js';
+import { ClientOpening, type OpeningOptions } from './client.js';
 import { CloseEvent, ErrorEvent, Event, MessageEvent } from './events.js';
 
 const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
@@ -35,10 +34,14 @@ export interface PerMessageDeflateOptions {
   zlibInflateOptions?: object;
 }
 
-/** ws 8's client options that the native client honours (the others throw; see the README). */
+/**
+ * ws 8's client options. As in ws, the rest go to `http.request()` / `https.request()`, which
+ * sends the upgrade request (agent, lookup, family, localAddress, createConnection, and the TLS
+ * options of wss: such as ca, cert, key, rejectUnauthorized, servername).
+ */
 export interface ClientOptions {
   handshakeTimeout?: number;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[] | number>;
   origin?: string;
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   maxPayload?: number;
@@ -48,11 +51,8 @@ export interface ClientOptions {
   allowSynchronousEvents?: boolean;
   followRedirects?: boolean;
   maxRedirects?: number;
-  ca?: string | Buffer | (string | Buffer)[];
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  rejectUnauthorized?: boolean;
-  servername?: string;
+  finishRequest?: (req: import('node:http').ClientRequest, ws: WebSocket) => void;
+  [httpRequestOption: string]: unknown;
 }
 
 /**
@@ -145,11 +145,12 @@ export class WebSocket extends EventEmitter {
   #isServer: boolean;
   #bufferedAfterClose = 0;
   #closeReceived = false;
-  #abort: AbortController | null = null;
+  #opening: ClientOpening | null = null;
 
   /**
-   * `new WebSocket(address, protocols?, options?)` connects as a client (ws's constructor; the
-   * handshake runs on the native client). Server-side sockets come from `WebSocketServer`.
+   * `new WebSocket(address, protocols?, options?)` connects as a client (ws's constructor: Node's
+   * http client sends the request, the native core takes the connection over after the 101;
+   * lib/ws/client.ts). Server-side sockets come from `WebSocketServer`.
    */
   constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
@@ -170,31 +171,11 @@ export class WebSocket extends EventEmitter {
   }
 
   #startClient(address: string | URL, protocols: string[], options: ClientOptions): void {
-    let url: URL;
-    try {
-      url = address instanceof URL ? address : new URL(address);
-    } catch {
-      throw new SyntaxError(`Invalid URL: ${String(address)}`);
-    }
-    if (url.protocol === 'http:') url.protocol = 'ws:';
-    else if (url.protocol === 'https:') url.protocol = 'wss:';
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-      throw new SyntaxError(`The URL's protocol must be one of "ws:", "wss:", "http:", "https", or "ws+unix:"`);
-    }
-    if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
-    this.#url = url.href;
-    const seen = new Set<string>();
-    for (const p of protocols) {
-      if (typeof p !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p) || seen.has(p)) {
-        throw new SyntaxError('An invalid or duplicated subprotocol was specified');
-      }
-      seen.add(p);
-    }
     if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
       throw new RangeError(`Unsupported protocol version: ${String(options.protocolVersion)} (supported versions: 8, 13); sockudo-ws speaks 13`);
     }
-    if (options.followRedirects) throw new Error('sockudo-ws/ws: followRedirects is not supported yet');
     const { compression, threshold } = compressionOf(options.perMessageDeflate, true, 'client');
+    // What the native core runs the connection with once Node's http client has done the handshake.
     const native: NativeClientOptions = {
       textAsBuffer: true,
       idleTimeout: 0,
@@ -202,38 +183,36 @@ export class WebSocket extends EventEmitter {
       closeTimeout: 30_000,
       maxBackpressure: 2 ** 31 - 1,
       maxPayloadLength: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      handshakeTimeout: options.handshakeTimeout ?? 0,
       autoPong: options.autoPong ?? true,
       echoCloseReason: true,
       compression,
       ...(threshold === undefined ? {} : { compressionThreshold: threshold }),
-      ...(protocols.length > 0 ? { protocols } : {}),
-      ...(options.headers === undefined ? {} : { headers: options.headers }),
-      ...(options.origin === undefined ? {} : { origin: options.origin }),
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      ...(options.cert === undefined ? {} : { cert: options.cert }),
-      ...(options.key === undefined ? {} : { key: options.key }),
-      ...(options.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: options.rejectUnauthorized }),
-      ...(options.servername === undefined ? {} : { servername: options.servername }),
     } as NativeClientOptions;
-    this.#abort = new AbortController();
-    native.signal = this.#abort.signal;
-    connect(url, native).then((ws) => {
-      this.#abort = null;
-      if (this.#state !== WebSocket.CONNECTING) {
-        ws.terminate();
-        return;
-      }
-      this[kAttach](ws);
-      this.emit('open');
-    }, (error: unknown) => {
-      this.#abort = null;
-      if (this.#state !== WebSocket.CONNECTING) return;  // close()/terminate() reported it already
-      this.#state = WebSocket.CLOSED;
-      const status = error instanceof HandshakeError ? error.status : 0;
-      this.emit('error', status > 0 ? new Error(`Unexpected server response: ${status}`) : error);
-      this.emit('close', 1006, EMPTY);
-    });
+    const self = this;
+    this.#opening = new ClientOpening({
+      emit: (event, ...args) => this.emit(event, ...args),
+      listenerCount: (event) => this.listenerCount(event),
+      get readyState() { return self.readyState; },
+      setUrl: (url) => { this.#url = url; },
+      failOpening: (error) => {
+        this.#opening = null;
+        if (this.#state === WebSocket.CLOSED) return;
+        this.#state = WebSocket.CLOSING;
+        this.emit('error', error);
+        this.#state = WebSocket.CLOSED;
+        this.emit('close', 1006, EMPTY);
+      },
+      opened: (ws) => {
+        this.#opening = null;
+        if (this.#state !== WebSocket.CONNECTING) {
+          ws.terminate();
+          return;
+        }
+        this[kAttach](ws);
+        this.emit('open');
+      },
+    }, protocols, options as OpeningOptions, native);
+    this.#opening.start(address);
   }
 
   /** @internal Takes over an open native socket (the server's, or the client's once connected). */
@@ -384,13 +363,7 @@ export class WebSocket extends EventEmitter {
 
   #abortHandshake(message: string): void {
     this.#state = WebSocket.CLOSING;
-    this.#abort?.abort();
-    this.#abort = null;
-    process.nextTick(() => {
-      this.#state = WebSocket.CLOSED;
-      this.emit('error', new Error(message));
-      this.emit('close', 1006, EMPTY);
-    });
+    this.#opening?.abort(message);
   }
 
   pause(): void {

@@ -17,7 +17,9 @@
 #include "binding/transport_choice.h"
 #include "core/handshake/client_upgrade.h"
 #include "core/handshake/handshake_errors.h"
+#include "core/protocol/deflate_params.h"
 #include "transport/errno_name.h"
+#include "transport/tcp.h"
 #include "transport/uring_ring.h"
 
 namespace sockudo::binding {
@@ -111,6 +113,58 @@ Napi::Value connect(const Napi::CallbackInfo& info) {
   return wrap_obj;
 }
 
+// adoptClient(config, target, fd) → NativeSocket: a client connection whose upgrade request Node's
+// http client sent (the `ws` drop-in). config: { key, host, port, secure, path, protocols,
+// ...connection options } as for connect() (no headers: the request is gone). fd: a connected
+// socket (we work on a dup; the caller destroys its own), or -1 for a Duplex (feed/end, write
+// handler). The caller then feeds the response head; open/openFailed follow as for connect().
+Napi::Value adopt_client(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsObject() || !info[2].IsNumber()) return throw_type_error(env, "adoptClient(config, target, fd)");
+  EnvState& state = env_state(env);
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto config = read_socket_config(o);
+  const TransportChoice choice = choose_transport(*state.loop, o, *config);
+  ClientRequest req;
+  if (!read_client_request(env, o, *config, get_string(o, "host"), static_cast<uint16_t>(get_number(o, "port", 80)),
+                           get_bool(o, "secure", false), req))
+    return env.Undefined();
+  auto hs = std::make_unique<handshake::ClientHandshake>(config->head_limits);
+  const auto err = hs->expect_response(req.options, get_string(o, "key"));
+  if (err != handshake::BuildError::None) {
+    throw_build_error(env, err);
+    return env.Undefined();
+  }
+  int fd = info[2].As<Napi::Number>().Int32Value();
+  if (fd >= 0) {
+    fd = transport::dup_socket(fd);
+    if (fd < 0) {
+      Napi::Error e = Napi::Error::New(env, std::string("dup failed: ") + std::strerror(-fd));
+      e.Set("code", Napi::String::New(env, "ERR_SOCKUDO_WS_ADOPT"));
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    transport::set_nonblocking(fd);
+    transport::set_nodelay(fd);  // fails harmlessly on a unix socket
+  }
+  Napi::Object wrap_obj = state.socket_ctor.New({});
+  SocketWrap* wrap = SocketWrap::Unwrap(wrap_obj);
+  wrap->set_target(info[1].As<Napi::Object>());
+  transport::Endpoint* s = transport::Endpoint::adopt_client(*state.loop, fd, config, std::move(hs), wrap);
+  wrap->attach(s);
+  wrap->set_transport_reason(choice.reason);
+  return wrap_obj;
+}
+
+// deflateOffer(config) → the Sec-WebSocket-Extensions value connect() would send for these
+// options ('' when compression is off): what the ws drop-in puts in its own request.
+Napi::Value deflate_offer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) return throw_type_error(env, "deflateOffer(config)");
+  auto config = read_socket_config(info[0].As<Napi::Object>());
+  return Napi::String::New(env, config->offer_deflate ? protocol::format_deflate_offer(config->deflate_offer) : std::string());
+}
+
 Napi::Value socket_count(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(env_state(info.Env()).loop->member_count()));
 }
@@ -175,6 +229,8 @@ void register_transport(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeHttp2Session", H2ClientWrap::define(env));
   exports.Set("setHandlers", Napi::Function::New(env, set_handlers, "setHandlers"));
   exports.Set("connect", Napi::Function::New(env, connect, "connect"));
+  exports.Set("adoptClient", Napi::Function::New(env, adopt_client, "adoptClient"));
+  exports.Set("deflateOffer", Napi::Function::New(env, deflate_offer, "deflateOffer"));
   exports.Set("socketCount", Napi::Function::New(env, socket_count, "socketCount"));
   exports.Set("uringStats", Napi::Function::New(env, uring_stats, "uringStats"));
   exports.Set("deflateMemory", Napi::Function::New(env, deflate_memory, "deflateMemory"));

@@ -119,6 +119,33 @@ Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const Sock
   return s;
 }
 
+Endpoint* Endpoint::adopt_client(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config,
+                                  std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler) {
+  std::unique_ptr<Link> link;
+  ExternalLink* external = nullptr;
+  SocketAddress remote;
+  if (fd < 0) {
+    auto e = std::make_unique<ExternalLink>();
+    external = e.get();
+    link = std::move(e);
+  } else {
+    peer_address(fd, remote);  // false for a unix socket: no address
+    UringRing* ring = config->io_uring ? loop.uring(nullptr) : nullptr;
+    if (ring != nullptr && is_socket(fd)) link = std::make_unique<UringLink>(loop, *ring, fd);
+    else link = std::make_unique<FdLink>(loop, fd, false);
+  }
+  auto* s = new Endpoint(loop, std::move(link), std::move(config));
+  s->external_link_ = external;
+  s->set_handler(handler);
+  s->client_ = std::move(handshake);
+  s->phase_ = EndpointPhase::ClientHead;
+  s->remote_ = std::move(remote);
+  if (s->config_->handshake_timeout_ms > 0) s->handshake_deadline_ = loop.now_ms() + s->config_->handshake_timeout_ms;
+  s->update_poll();
+  s->arm_timer();
+  return s;
+}
+
 Endpoint* Endpoint::create_client(Loop& loop, const std::string& ip, uint16_t port, std::shared_ptr<const SocketConfig> config,
                               std::string request, std::unique_ptr<handshake::ClientHandshake> handshake,
                               SocketHandler* handler, const TlsClientParams* tls, int* error, LinkFailure* failure) {

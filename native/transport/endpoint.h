@@ -143,6 +143,14 @@ class Endpoint final : public LinkEvents, public LoopMember {
                                std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler,
                                const TlsClientParams* tls, int* error, LinkFailure* failure);
 
+  // A client socket whose upgrade request someone else sent (the `ws` drop-in, over Node's http
+  // client): `fd` is a connected socket this endpoint now owns (a dup of Node's), or < 0 for
+  // external I/O (a Node TLS socket: bytes through receive_external and the handler). It starts
+  // reading the response head: the caller feeds the head Node already parsed (receive_external)
+  // before the loop turns, and `handshake` (expect_response) validates it as for our own request.
+  static Endpoint* adopt_client(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config,
+                                std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler);
+
   // A server-side endpoint for one stream of a multiplexing session (an HTTP/2 extended CONNECT,
   // validated by the session): it starts awaiting the application's decision on `upgrade`, whose
   // views point into `request`. Reports on_socket_created and on_upgrade_request at once.

@@ -497,3 +497,49 @@ TEST(extended_connect_response_2xx_opens_and_offers_are_checked) {
     CHECK(find_field(hs.response_fields(), "x-why") == std::optional<std::string_view>("no"));
   }
 }
+
+// expect_response: a request someone else sent (the ws drop-in's, over Node's http client) with
+// its own key; the response is validated exactly as for build_request's, in every split.
+TEST(expect_response_validates_a_request_sent_elsewhere) {
+  const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";  // RFC 6455 §1.3's example
+  const std::string accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+  ClientRequestOptions o = basic_options();
+  const std::string_view protocols[] = {"chat"};
+  o.protocols = protocols;
+  DeflateOffer offer;
+  o.deflate = &offer;
+  auto replay = [&](const std::string& response, const std::function<void(const ClientHandshake&, const std::string&)>& check) {
+    std::unique_ptr<ClientHandshake> hs;
+    harness::replay_splits(
+        bytes(response),
+        [&] {
+          hs = std::make_unique<ClientHandshake>();
+          if (hs->expect_response(o, key) != BuildError::None) harness::fail(__FILE__, __LINE__, "expect_response failed");
+        },
+        [&](const uint8_t* d, size_t n) { hs->feed(d, n); },
+        [&](const std::string& label) { check(*hs, label); });
+  };
+  Resp good;
+  good.set("Sec-WebSocket-Accept", "Sec-WebSocket-Accept: " + accept).add("Sec-WebSocket-Protocol: chat").add("Sec-WebSocket-Extensions: permessage-deflate");
+  replay(good.str(), [&](const ClientHandshake& hs, const std::string& label) {
+    REQUIRE_MSG(hs.state() == HeadState::Complete, label + " " + hs.error_reason());
+    CHECK_EQ(hs.subprotocol(), std::string_view("chat"));
+    CHECK(hs.deflate_accepted());
+  });
+  // The accept of build_request's key is wrong for this one.
+  replay(Resp().str(), [&](const ClientHandshake& hs, const std::string& label) {
+    REQUIRE_MSG(hs.state() == HeadState::Failed && hs.error() == HandshakeError::BadAccept, label);
+  });
+  Resp unoffered = good;
+  unoffered.set("Sec-WebSocket-Protocol", "Sec-WebSocket-Protocol: other");
+  replay(unoffered.str(), [&](const ClientHandshake& hs, const std::string& label) {
+    REQUIRE_MSG(hs.state() == HeadState::Failed && hs.error() == HandshakeError::BadProtocol, label);
+  });
+  // A key that is not base64 of 16 bytes, and options build_request would refuse, are refused.
+  ClientHandshake hs;
+  CHECK(hs.expect_response(o, "short") == BuildError::InvalidKey);
+  CHECK(hs.expect_response(o, "dGhlIHNhbXBsZSBub25jZQ=!") == BuildError::InvalidKey);
+  ClientRequestOptions bad = o;
+  bad.path = "no-slash";
+  CHECK(hs.expect_response(bad, key) == BuildError::InvalidPath);
+}

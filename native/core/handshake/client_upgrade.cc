@@ -117,6 +117,15 @@ BuildError ClientHandshake::build_request(const ClientRequestOptions& o, RandomS
   return BuildError::None;
 }
 
+BuildError ClientHandshake::expect_response(const ClientRequestOptions& o, std::string_view key) {
+  if (BuildError e = check_options(o); e != BuildError::None) return e;
+  if (!is_valid_key(key)) return BuildError::InvalidKey;
+  std::copy(key.begin(), key.end(), key_.begin());
+  expected_accept_ = compute_accept_key(key);
+  remember_offers(o);
+  return BuildError::None;
+}
+
 BuildError ClientHandshake::build_connect(const ClientRequestOptions& o, std::vector<OwnedField>& out) {
   if (BuildError e = check_options(o); e != BuildError::None) return e;
   remember_offers(o);

@@ -61,6 +61,12 @@ class ClientHandshake {
   BuildError build_request(const ClientRequestOptions& options, RandomSource& random,
                            std::string& out);
 
+  // For a request someone else sent (the `ws` drop-in sends it with Node's http client and hands
+  // over the socket): checks the options as build_request does and remembers `key` (the request's
+  // Sec-WebSocket-Key, 24 characters of base64, §4.1 item 7) and the offers, so that feed()
+  // validates the response exactly as for our own request. InvalidKey for a malformed key.
+  BuildError expect_response(const ClientRequestOptions& options, std::string_view key);
+
   // The same handshake as an extended CONNECT on an HTTP/2 stream (RFC 8441 §4–5): the request
   // block (":method CONNECT", ":protocol websocket", ":scheme", ":authority", ":path", then
   // Sec-WebSocket-Version 13, the offers, Origin and the extra fields, lower-cased); no key.
