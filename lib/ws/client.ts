@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import { unescape } from 'node:querystring';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 
@@ -101,7 +102,7 @@ export class ClientOpening {
   start(address: string | URL): void {
     let url: URL;
     try {
-      url = address instanceof URL ? address : new URL(address);
+      url = new URL(address);  // a copy: the caller's URL object is left as it was
     } catch {
       this.#invalid(new SyntaxError(`Invalid URL: ${String(address)}`));
       return;
@@ -135,6 +136,7 @@ export class ClientOpening {
       socketPath: undefined,
       hostname: undefined,
       protocol: undefined,
+      protocols: undefined,
       timeout: user.handshakeTimeout,
       method: 'GET',
       host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
@@ -145,11 +147,13 @@ export class ClientOpening {
     if (this.#offer !== '') opts.headers['Sec-WebSocket-Extensions'] = this.#offer;
     if (this.#protocols.length > 0) opts.headers['Sec-WebSocket-Protocol'] = this.#protocols.join(',');
     if (typeof user.origin === 'string' && user.origin !== '') opts.headers.Origin = user.origin;
-    if (url.username || url.password) opts.auth = `${url.username}:${url.password}`;
+    if (url.username || url.password) opts.auth = `${unescape(url.username)}:${unescape(url.password)}`;
     if (ipc) {
-      const parts = String(opts.path).split(':');
-      opts.socketPath = parts[0];
-      opts.path = parts[1];
+      // ws+unix:/path/to/socket:/request/path — the socket path ends at the first colon.
+      const path = String(opts.path);
+      const colon = path.indexOf(':');
+      opts.socketPath = colon === -1 ? path : path.slice(0, colon);
+      opts.path = colon === -1 ? '' : path.slice(colon + 1);
     }
     const req = this.#send(opts, url, ipc, secure);
     this.#listen(req, url, key, secure);

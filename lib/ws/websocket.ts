@@ -159,12 +159,13 @@ export class WebSocket extends EventEmitter {
     if (address === null) return;
     let list: string[] = [];
     let opts: ClientOptions = {};
-    if (protocols === undefined) {
-      /* no protocols */
-    } else if (typeof protocols === 'object' && protocols !== null && !Array.isArray(protocols)) {
-      opts = protocols;
+    if (protocols === undefined || (typeof protocols === 'object' && protocols !== null && !Array.isArray(protocols))) {
+      // (url, options) or (url, undefined, options); the subprotocols may come as options.protocols.
+      opts = (protocols ?? options ?? {}) as ClientOptions;
+      const p = opts.protocols;
+      list = p === undefined ? [] : Array.isArray(p) ? p as string[] : [p as string];
     } else {
-      list = typeof protocols === 'string' ? [protocols] : protocols;
+      list = typeof protocols === 'string' ? [protocols] : protocols as string[];
       opts = options ?? {};
     }
     this.#startClient(address, list, opts);
