@@ -28,6 +28,8 @@ import { internals, type WebSocket as Native } from '../websocket.js';
 
 /** What the opening needs from the drop-in's WebSocket. */
 export interface OpeningHost {
+  /** The drop-in's WebSocket itself (what finishRequest receives). */
+  readonly websocket: unknown;
   emit(event: string, ...args: unknown[]): boolean;
   listenerCount(event: string): number;
   readonly readyState: number;
@@ -96,6 +98,11 @@ export class ClientOpening {
 
   get redirects(): number {
     return this.#redirects;
+  }
+
+  /** The request in flight (null once answered or aborted). */
+  get request(): http.ClientRequest | null {
+    return this.#req;
   }
 
   /** Sends the request for `address`. Throws ws's SyntaxError for a bad first URL; a bad redirect target fails the opening. */
@@ -223,7 +230,7 @@ export class ClientOpening {
       this.#req = null;
       this.#adopt(res, socket, head, url, key, secure);
     });
-    if (typeof this.#options.finishRequest === 'function') this.#options.finishRequest(req, host);
+    if (typeof this.#options.finishRequest === 'function') this.#options.finishRequest(req, host.websocket);
     else req.end();
   }
 
@@ -258,7 +265,7 @@ export class ClientOpening {
       }
       this.#host.opened(open);
     }, (error) => {
-      this.#host.failOpening(new Error(this.#wsMessage((error as { code?: string }).code ?? '', res, error.message)));
+      this.#host.failOpening(new Error(this.#wsMessage((error as { code?: string }).code ?? '', error.message)));
     }, (_status, message) => message);
     if (link === null) {
       releaseToNative(socket);
@@ -296,7 +303,7 @@ export class ClientOpening {
   }
 
   /** ws's message for a 101 the native validation refused (its code is a WS_ERR_HANDSHAKE_*). */
-  #wsMessage(code: string, res: http.IncomingMessage, message: string): string {
+  #wsMessage(code: string, message: string): string {
     switch (code) {
       case 'WS_ERR_HANDSHAKE_BAD_UPGRADE': return 'Invalid Upgrade header';
       case 'WS_ERR_HANDSHAKE_BAD_ACCEPT': return 'Invalid Sec-WebSocket-Accept header';
@@ -305,8 +312,8 @@ export class ClientOpening {
         return this.#protocols.length === 0 ? 'Server sent a subprotocol but none was requested' : 'Server sent an invalid subprotocol';
       case 'WS_ERR_HANDSHAKE_BAD_EXTENSION': {
         if (this.#offer === '') return 'Server sent a Sec-WebSocket-Extensions header but no extension was requested';
-        const names = (res.headers['sec-websocket-extensions'] ?? '').split(',').map((e) => e.split(';')[0]!.trim());
-        if (names.length !== 1 || names[0] !== 'permessage-deflate') return 'Server indicated an extension that was not requested';
+        // The core's reason tells a header that parses but names another extension from one that does not parse.
+        if (message === 'server accepted an extension that was not offered') return 'Server indicated an extension that was not requested';
         return 'Invalid Sec-WebSocket-Extensions header';
       }
       default: return message;

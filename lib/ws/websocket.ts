@@ -133,10 +133,11 @@ export class WebSocket extends EventEmitter {
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
   static readonly CLOSED = 3;
-  readonly CONNECTING = 0;
-  readonly OPEN = 1;
-  readonly CLOSING = 2;
-  readonly CLOSED = 3;
+  // On the prototype, as in ws (defined below the class).
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
   #native: Native | null = null;
   #state: 0 | 1 | 2 | 3 = 0;
@@ -146,6 +147,7 @@ export class WebSocket extends EventEmitter {
   #bufferedAfterClose = 0;
   #closeReceived = false;
   #opening: ClientOpening | null = null;
+  #redirects = 0;
 
   /**
    * `new WebSocket(address, protocols?, options?)` connects as a client (ws's constructor: Node's
@@ -191,11 +193,13 @@ export class WebSocket extends EventEmitter {
     } as NativeClientOptions;
     const self = this;
     this.#opening = new ClientOpening({
+      websocket: this,
       emit: (event, ...args) => this.emit(event, ...args),
       listenerCount: (event) => this.listenerCount(event),
       get readyState() { return self.readyState; },
       setUrl: (url) => { this.#url = url; },
       failOpening: (error) => {
+        this.#redirects = this.#opening?.redirects ?? this.#redirects;
         this.#opening = null;
         if (this.#state === WebSocket.CLOSED) return;
         this.#state = WebSocket.CLOSING;
@@ -204,6 +208,7 @@ export class WebSocket extends EventEmitter {
         this.emit('close', 1006, EMPTY);
       },
       opened: (ws) => {
+        this.#redirects = this.#opening?.redirects ?? this.#redirects;
         this.#opening = null;
         if (this.#state !== WebSocket.CONNECTING) {
           ws.terminate();
@@ -280,6 +285,16 @@ export class WebSocket extends EventEmitter {
 
   get url(): string {
     return this.#url;
+  }
+
+  /** ws's `_req`: the client's upgrade request (an http.ClientRequest) while it is in flight, else null. */
+  get _req(): import('node:http').ClientRequest | null {
+    return this.#opening?.request ?? null;
+  }
+
+  /** ws's `_redirects`: the redirects followed so far. */
+  get _redirects(): number {
+    return this.#opening !== null ? this.#opening.redirects : this.#redirects;
   }
 
   /** ws's raw net.Socket: there is none here (the connection lives in the native core). */
@@ -449,6 +464,16 @@ export class WebSocket extends EventEmitter {
   get [kServer](): boolean {
     return this.#isServer;
   }
+}
+
+// ws's property shapes: the ready-state constants are enumerable, read-only and non-configurable on
+// the class and the prototype; the attributes are enumerable accessors of the prototype.
+for (const [value, name] of READY_STATES.entries()) {
+  Object.defineProperty(WebSocket, name, { enumerable: true, writable: false, configurable: false, value });
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, writable: false, configurable: false, value });
+}
+for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onopen', 'onerror', 'onclose', 'onmessage']) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
 /** @internal A server-side socket around an open native one. */
