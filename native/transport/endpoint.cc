@@ -204,7 +204,7 @@ void Endpoint::on_link_acknowledged(size_t bytes) {
   if (early > 0) preopen_output_->acknowledge(early);
   if (engine_ && bytes > early) engine_->output().acknowledge(bytes - early);
   // Our last bytes (a close reply) have left the stream: end our direction now.
-  if (phase_ == EndpointPhase::Draining && !lingering_ && buffered_amount() == 0) linger();
+  if (phase_ == EndpointPhase::Draining && !lingering_ && unsent() == 0) linger();
 }
 
 void Endpoint::on_link_pending() {
@@ -298,7 +298,7 @@ void Endpoint::on_eof(int error) {
       }
       // The peer only ended its direction (FIN, TLS close_notify): what we queued in answer — a
       // close reply to a close frame that came with the EOF — still goes out before ours ends.
-      if (error == 0 && phase_ == EndpointPhase::Open && buffered_amount() > 0) {
+      if (error == 0 && phase_ == EndpointPhase::Open && unsent() > 0) {
         begin_draining();
         return;
       }
@@ -310,7 +310,7 @@ void Endpoint::on_eof(int error) {
     case EndpointPhase::Draining:
       // The peer ended its direction while our last bytes (a close reply) are still on their way:
       // they still go out, within the drain deadline.
-      if (error == 0 && !lingering_ && buffered_amount() > 0) {
+      if (error == 0 && !lingering_ && unsent() > 0) {
         peer_ended_ = true;
         update_poll();
         return;
@@ -414,6 +414,14 @@ size_t Endpoint::buffered_amount() const {
   return (preopen_output_ ? preopen_output_->bytes() : 0) + (engine_ ? engine_->output().bytes() : 0) + (link_ ? link_->buffered() : 0);
 }
 
+// What must still be written before our direction can end. A Duplex's own buffer does not count:
+// ending it (on_external_end → Duplex.end()) writes what it holds first, and it reports no
+// progress on that buffer short of 'drain', so waiting for it would wait for the drain deadline.
+size_t Endpoint::unsent() const {
+  return (preopen_output_ ? preopen_output_->bytes() : 0) + (engine_ ? engine_->output().bytes() : 0) +
+         (link_ && external_link_ == nullptr ? link_->buffered() : 0);
+}
+
 void Endpoint::after_engine() {
   if (phase_ == EndpointPhase::Closed) return;
   if (engine_ && engine_->state() == protocol::ConnectionState::Closed && engine_->output().empty() &&
@@ -515,7 +523,7 @@ void Endpoint::write_now() {
   const bool was_waiting = waiting_writable_;
   waiting_writable_ = false;
   update_poll();
-  if (phase_ == EndpointPhase::Draining && buffered_amount() == 0) {
+  if (phase_ == EndpointPhase::Draining && unsent() == 0) {
     linger();
     return;
   }
@@ -531,7 +539,7 @@ void Endpoint::begin_draining() {
   // Bound the wait for a peer that never reads what we still have to say.
   const uint64_t wait = config_->connection.close_timeout_ms > 0 ? config_->connection.close_timeout_ms : 1000;
   drain_deadline_ = loop_.now_ms() + wait;
-  if (buffered_amount() == 0) {
+  if (unsent() == 0) {
     // A socket closes at once (RFC 6455 §7.1.1: the server's TCP close follows the handshake).
     // An HTTP/2 or HTTP/3 stream ends with our END_STREAM / FIN instead (RFC 8441 §5, RFC 9220
     // §3): released now it would be reset, and the peer would see an unclean close.

@@ -208,6 +208,8 @@ class Endpoint final : public LinkEvents, public LoopMember {
   void resume_reading();
   void flush();  // writes what is queued now (cork(fn) ends with this)
   size_t buffered_amount() const;
+  // The part of it that must be written before our direction ends (a Duplex flushes its own on end).
+  size_t unsent() const;
 
   // --- pub/sub (server sockets; the loop's TopicTree) --------------------------------------
   // Each returns the topic's subscriber count after the call; *changed whether it changed.

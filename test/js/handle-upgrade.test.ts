@@ -247,6 +247,27 @@ describe('handleUpgrade() with an https server (TLS socket as a Duplex)', () => 
     expect((await clientClosed)[0]).toBe(1000);
   });
 
+  it('the server ends the TLS connection right after the closing handshake (RFC 6455 §7.1.1), for a client that waits for it', async () => {
+    // Before the fix the server waited for the Duplex's own buffer to be reported empty, which a
+    // TLS socket does only through 'drain': the connection stayed open until closeTimeout.
+    const { server, results, port } = await byo('https', { closeTimeout: 20_000 });
+    const { connect: tlsConnect } = await import('node:tls');
+    const sock = cleanup.add(tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }), (s) => s.destroy());
+    await once(sock, 'secureConnect');
+    const upgraded = next(server, 'upgrade');
+    sock.write(upgradeRequest('/'));
+    let received = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => { received = Buffer.concat([received, d]); });
+    await upgraded;
+    const ws = await within(results[0]!, 5000, 'handleUpgrade');
+    const serverClosed = next<[number, string]>(ws, 'close');
+    sock.write(clientFrame(0x8, Buffer.from([0x03, 0xe8])));  // close 1000; our side stays open
+    expect(await serverClosed).toEqual([1000, '']);
+    await within(once(sock, 'end'), 3000, "the server's end of the TLS connection");
+    const head = received.indexOf('\r\n\r\n');
+    expect(received.subarray(head + 4).toString('hex')).toBe('880203e8');  // the close reply came first
+  });
+
   it('server-initiated close and server.close() (1001) over TLS', async () => {
     const { wss, results, url } = await byo('https');
     const c1 = await wsClient(url);

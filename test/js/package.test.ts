@@ -41,7 +41,7 @@ describe('entry points', () => {
 describe('native surface', () => {
   it('the addon exports exactly the functions lib/native.ts declares', () => {
     const binding = requireFromRoot(built);
-    expect(Object.keys(binding).sort()).toEqual(['NativeHttp2Session', 'NativeServer', 'NativeSocket', 'connect', 'createTlsContext', 'deflateMemory', 'isValidUTF8', 'kernels', 'mask', 'numSubscribers', 'publish',
+    expect(Object.keys(binding).sort()).toEqual(['NativeHttp2Session', 'NativeServer', 'NativeSocket', 'adoptClient', 'connect', 'createTlsContext', 'deflateMemory', 'deflateOffer', 'isValidUTF8', 'kernels', 'mask', 'numSubscribers', 'publish',
       'pubsubStats', 'setHandlers', 'socketCount', 'unmask', 'uringStats', 'versions']);
     for (const fn of Object.values(binding)) expect(typeof fn).toBe('function');
   });
