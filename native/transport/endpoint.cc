@@ -79,28 +79,33 @@ Endpoint::Endpoint(Loop& loop, std::unique_ptr<Link> link, std::shared_ptr<const
 
 Endpoint::~Endpoint() { loop_.remove_member(this); }
 
-Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
-                              const uint8_t* initial, size_t initial_len, bool tls) {
-  std::unique_ptr<Link> link;
-  ExternalLink* external = nullptr;
-  SocketAddress remote;
+// The link of a socket handed to us: external I/O for fd < 0 (`external` set), else the fd on the
+// loop's io_uring when the config asks for it and it is a socket, or readiness polling.
+std::unique_ptr<Link> Endpoint::socket_link(Loop& loop, int fd, const SocketConfig& config, ExternalLink*& external,
+                                            SocketAddress& remote) {
   if (fd < 0) {
     auto e = std::make_unique<ExternalLink>();
     external = e.get();
-    link = std::move(e);
-  } else {
-    peer_address(fd, remote);
-    UringRing* ring = config->io_uring ? loop.uring(nullptr) : nullptr;
-    if (ring != nullptr && is_socket(fd)) link = std::make_unique<UringLink>(loop, *ring, fd);
-    else link = std::make_unique<FdLink>(loop, fd, false);
-    if (tls && config->tls_server && config->tls_server->current) {
-      LinkFailure failure;
-      auto t = TlsLink::server(loop, std::move(link), config->tls_server->current, &failure);
-      if (!t) return nullptr;  // out of memory (the FdLink, never polled, closed the fd)
-      link = std::move(t);
-    }
+    return e;
   }
+  peer_address(fd, remote);
+  UringRing* ring = config.io_uring ? loop.uring(nullptr) : nullptr;
+  if (ring != nullptr && is_socket(fd)) return std::make_unique<UringLink>(loop, *ring, fd);
+  return std::make_unique<FdLink>(loop, fd, false);
+}
+
+Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config, ServerHandler* server,
+                              const uint8_t* initial, size_t initial_len, bool tls) {
+  ExternalLink* external = nullptr;
+  SocketAddress remote;
+  std::unique_ptr<Link> link = socket_link(loop, fd, *config, external, remote);
   const bool tls_link = !external && tls && config->tls_server && config->tls_server->current;
+  if (tls_link) {
+    LinkFailure failure;
+    auto t = TlsLink::server(loop, std::move(link), config->tls_server->current, &failure);
+    if (!t) return nullptr;  // out of memory (the FdLink, never polled, closed the fd)
+    link = std::move(t);
+  }
   auto* s = new Endpoint(loop, std::move(link), std::move(config));
   s->external_link_ = external;
   if (tls_link && s->config_->tls_handshake_timeout_ms > 0) s->tls_deadline_ = loop.now_ms() + s->config_->tls_handshake_timeout_ms;
@@ -121,19 +126,9 @@ Endpoint* Endpoint::create_server(Loop& loop, int fd, std::shared_ptr<const Sock
 
 Endpoint* Endpoint::adopt_client(Loop& loop, int fd, std::shared_ptr<const SocketConfig> config,
                                   std::unique_ptr<handshake::ClientHandshake> handshake, SocketHandler* handler) {
-  std::unique_ptr<Link> link;
   ExternalLink* external = nullptr;
-  SocketAddress remote;
-  if (fd < 0) {
-    auto e = std::make_unique<ExternalLink>();
-    external = e.get();
-    link = std::move(e);
-  } else {
-    peer_address(fd, remote);  // false for a unix socket: no address
-    UringRing* ring = config->io_uring ? loop.uring(nullptr) : nullptr;
-    if (ring != nullptr && is_socket(fd)) link = std::make_unique<UringLink>(loop, *ring, fd);
-    else link = std::make_unique<FdLink>(loop, fd, false);
-  }
+  SocketAddress remote;  // none for a unix socket
+  std::unique_ptr<Link> link = socket_link(loop, fd, *config, external, remote);
   auto* s = new Endpoint(loop, std::move(link), std::move(config));
   s->external_link_ = external;
   s->set_handler(handler);

@@ -279,6 +279,8 @@ class Endpoint final : public LinkEvents, public LoopMember {
   void open_engine(protocol::Role role, const protocol::DeflateAgreement* deflate);
   template <typename Enqueue>
   SendResult queue_message(size_t bytes, Enqueue&& enqueue);
+  static std::unique_ptr<Link> socket_link(Loop& loop, int fd, const SocketConfig& config, ExternalLink*& external,
+                                           SocketAddress& remote);
   void begin_draining();
   void linger();
   void write_now();
