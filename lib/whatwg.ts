@@ -9,6 +9,7 @@
  */
 import { Blob } from 'node:buffer';
 
+import { BlobOrder } from './blob-order.js';
 import { connect } from './client.js';
 import type { ClientOptions } from './options.js';
 import type { WebSocket as Native } from './websocket.js';
@@ -49,7 +50,7 @@ export class WebSocket extends EventTarget {
   #afterClose = 0;  // bytes of send() calls after closing started (the standard counts them)
   #abort = new AbortController();
   #handlers = new Map<string, { handler: Handler; listener: (event: Event) => void }>();
-  #sendQueue: Promise<void> | null = null;  // a Blob being read: later sends wait behind it
+  readonly #order = new BlobOrder();  // a Blob being read: later sends and the close wait behind it
 
   constructor(url: string | URL, protocols: string | string[] = [], options: ClientOptions = {}) {
     super();
@@ -123,7 +124,7 @@ export class WebSocket extends EventTarget {
   }
 
   get bufferedAmount(): number {
-    return (this.#native?.bufferedAmount ?? 0) + this.#afterClose;
+    return (this.#native?.bufferedAmount ?? 0) + this.#order.pendingBytes + this.#afterClose;
   }
 
   get extensions(): string {
@@ -152,22 +153,15 @@ export class WebSocket extends EventTarget {
       return;
     }
     const native = this.#native;
-    const write = (payload: string | Uint8Array) => native.send(payload, { binary: typeof payload !== 'string' });
-    const payload = typeof data === 'string' || data instanceof Blob ? data
-      : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-    if (this.#sendQueue === null && !(payload instanceof Blob)) {
-      write(payload);
+    if (data instanceof Blob) {
+      // Read first; everything sent after it waits (BlobOrder), so messages keep their order. A
+      // Blob that cannot be read fails the connection, as a browser does.
+      this.#order.read(data, (bytes) => native.send(bytes, { binary: true }), () => native.terminate());
       return;
     }
-    // A Blob is read first; everything sent after it waits, so messages keep their order.
-    const previous = this.#sendQueue ?? Promise.resolve();
-    const queued = previous.then(async () => {
-      write(payload instanceof Blob ? new Uint8Array(await payload.arrayBuffer()) : payload);
-    }).catch(() => { /* closed meanwhile */ });
-    this.#sendQueue = queued;
-    void queued.then(() => {
-      if (this.#sendQueue === queued) this.#sendQueue = null;
-    });
+    const payload = typeof data === 'string' ? data
+      : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+    this.#order.run(() => native.send(payload, { binary: typeof payload !== 'string' }));
   }
 
   close(code?: number, reason?: string): void {
@@ -187,7 +181,8 @@ export class WebSocket extends EventTarget {
       this.#abort.abort();  // connecting: the attempt fails (an error event, then close 1006)
       return;
     }
-    this.#native.close(code, text);
+    const native = this.#native;
+    this.#order.run(() => native.close(code, text));  // after the Blobs sent before it
   }
 
   #getHandler(type: string): Handler {

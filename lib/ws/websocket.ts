@@ -10,6 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 
+import { BlobOrder } from '../blob-order.js';
 import type { ClientOptions as NativeClientOptions, CompressionOptions } from '../options.js';
 import type { SendData, WebSocket as Native } from '../websocket.js';
 import { ClientOpening, type OpeningOptions } from './client.js';
@@ -45,7 +46,7 @@ export interface ClientOptions {
   origin?: string;
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   maxPayload?: number;
-  protocolVersion?: 13;
+  protocolVersion?: 8 | 13;
   skipUTF8Validation?: boolean;
   autoPong?: boolean;
   allowSynchronousEvents?: boolean;
@@ -108,6 +109,10 @@ function isValidStatusCode(code: number): boolean {
   return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
+function isBlob(data: unknown): data is Blob {
+  return typeof Blob !== 'undefined' && data instanceof Blob;
+}
+
 function toBuffer(data: unknown): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
@@ -147,6 +152,7 @@ export class WebSocket extends EventEmitter {
   #bufferedAfterClose = 0;
   #closeReceived = false;
   #opening: ClientOpening | null = null;
+  readonly #order = new BlobOrder();
   #redirects = 0;
 
   /**
@@ -167,15 +173,16 @@ export class WebSocket extends EventEmitter {
       const p = opts.protocols;
       list = p === undefined ? [] : Array.isArray(p) ? p as string[] : [p as string];
     } else {
-      list = typeof protocols === 'string' ? [protocols] : protocols as string[];
+      list = Array.isArray(protocols) ? protocols : [protocols as unknown as string];  // null, '' and the like fail the token check
       opts = options ?? {};
     }
     this.#startClient(address, list, opts);
   }
 
   #startClient(address: string | URL, protocols: string[], options: ClientOptions): void {
+    if (options.protocolVersion === 8) throw new RangeError('sockudo-ws/ws: protocol version 8 is not supported (only 13, RFC 6455)');
     if (options.protocolVersion !== undefined && options.protocolVersion !== 13) {
-      throw new RangeError(`Unsupported protocol version: ${String(options.protocolVersion)} (supported versions: 8, 13); sockudo-ws speaks 13`);
+      throw new RangeError(`Unsupported protocol version: ${String(options.protocolVersion)} (supported versions: 8, 13)`);
     }
     const { compression, threshold } = compressionOf(options.perMessageDeflate, true, 'client');
     // What the native core runs the connection with once Node's http client has done the handshake.
@@ -268,7 +275,8 @@ export class WebSocket extends EventEmitter {
   }
 
   get bufferedAmount(): number {
-    return this.#native === null ? this.#bufferedAfterClose : this.#native.bufferedAmount + this.#bufferedAfterClose;
+    const queued = this.#bufferedAfterClose + this.#order.pendingBytes;
+    return this.#native === null ? queued : this.#native.bufferedAmount + queued;
   }
 
   get extensions(): string {
@@ -303,7 +311,7 @@ export class WebSocket extends EventEmitter {
   }
 
   #notOpen(cb: ((error?: Error) => void) | undefined, data: unknown): void {
-    if (data !== undefined) this.#bufferedAfterClose += toBuffer(data).length;
+    if (data !== undefined) this.#bufferedAfterClose += isBlob(data) ? data.size : toBuffer(data).length;
     if (cb) process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this.readyState} (${READY_STATES[this.readyState]})`));
   }
 
@@ -320,8 +328,35 @@ export class WebSocket extends EventEmitter {
     }
     const opts = { binary: typeof data !== 'string', compress: true, fin: true, ...options };
     if (opts.fin === false) throw new Error('sockudo-ws/ws: send() with fin: false (a message in fragments) is not supported');
+    const native = this.#native;
+    const done = cb === undefined ? undefined : (error?: Error) => cb!(error ?? (null as never));
+    const sendOptions = { binary: opts.binary, compress: opts.compress };
+    if (isBlob(data)) {
+      this.#order.read(data, (bytes) => this.#afterBlob(native, done, () => native.send(bytes, sendOptions, done)), (error) => this.#blobFailed(error, done));
+      return;
+    }
     const payload = (data ?? EMPTY) as SendData;
-    this.#native.send(payload, { binary: opts.binary, compress: opts.compress }, cb === undefined ? undefined : (error) => cb!(error ?? (null as never)));
+    this.#order.run(() => native.send(payload, sendOptions, done));
+  }
+
+  /** A Blob was read: send it, unless the connection closed meanwhile (ws's error then). */
+  #afterBlob(native: Native, cb: ((error?: Error) => void) | undefined, send: () => void): void {
+    if (native.readyState !== WebSocket.OPEN) {
+      if (cb) process.nextTick(cb, new Error('The socket was closed while the blob was being read'));
+      return;
+    }
+    send();
+  }
+
+  /** A Blob could not be read (ws: the callback and an 'error' get the reason, and the connection ends). */
+  #blobFailed(error: unknown, cb: ((error?: Error) => void) | undefined): void {
+    process.nextTick(() => {
+      cb?.(error as Error);
+      if (this.readyState === WebSocket.CLOSED) return;
+      this.#state = WebSocket.CLOSING;
+      this.emit('error', error);
+      this.#native?.terminate();
+    });
   }
 
   ping(data?: unknown, mask?: unknown, cb?: (error?: Error) => void): void {
@@ -341,14 +376,26 @@ export class WebSocket extends EventEmitter {
       cb = mask as (error?: Error) => void;
     }
     if (typeof data === 'number') data = data.toString();
+    const size = data === undefined ? 0 : isBlob(data) ? data.size : toBuffer(data).length;
+    if (size > 125) throw new RangeError('The data size must not be greater than 125 bytes');
     if (this.readyState !== WebSocket.OPEN || this.#native === null) {
       this.#notOpen(cb, data);
       return;
     }
+    const native = this.#native;
+    const done = cb === undefined ? undefined : () => process.nextTick(cb!, null);  // ws passes the socket write's null
+    if (isBlob(data)) {
+      this.#order.read(data, (bytes) => this.#afterBlob(native, cb, () => {
+        native[kind](Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        done?.();
+      }), (error) => this.#blobFailed(error, cb));
+      return;
+    }
     const payload = data === undefined ? EMPTY : toBuffer(data);
-    if (payload.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
-    this.#native[kind](payload);
-    if (cb) process.nextTick(cb, null);  // ws passes the socket write's null
+    this.#order.run(() => {
+      native[kind](payload);
+      done?.();
+    });
   }
 
   close(code?: number, reason?: string | Buffer): void {
@@ -364,8 +411,11 @@ export class WebSocket extends EventEmitter {
     const text = reason === undefined ? '' : Buffer.isBuffer(reason) ? reason.toString() : String(reason);
     if (Buffer.byteLength(text) > 123) throw new RangeError('The message must not be greater than 123 bytes');
     this.#state = WebSocket.CLOSING;
-    if (code === undefined) this.#native!.close();
-    else this.#native!.close(code, text);
+    const native = this.#native!;
+    this.#order.run(() => {  // after the Blobs sent before it
+      if (code === undefined) native.close();
+      else native.close(code, text);
+    });
   }
 
   terminate(): void {

@@ -199,6 +199,25 @@ describe('sockudo-ws/whatwg where undici 6 departs from the WebSockets Standard'
 });
 
 describe('sockudo-ws/whatwg, more', () => {
+  it('close() right after send(Blob): the Blob still goes out before the close frame; bufferedAmount counts it meanwhile', async () => {
+    const received: string[] = [];
+    const { wss, port } = await wsServer();
+    wss.on('connection', (s) => {
+      s.on('message', (d, isBinary) => received.push(`${isBinary ? 'binary' : 'text'} ${(d as Buffer).length}`));
+      s.on('close', (code) => received.push(`close ${code}`));
+    });
+    const ws = new OURS(`ws://127.0.0.1:${port}`);
+    cleanup.add(ws, (w) => w.close());
+    await new Promise((r) => ws.addEventListener('open', r));
+    ws.send(new Blob([new Uint8Array(200_000).fill(3)]));
+    expect(ws.bufferedAmount).toBeGreaterThanOrEqual(200_000);
+    ws.send('then text');
+    ws.close(4002);
+    await new Promise((r) => ws.addEventListener('close', r));
+    await within(new Promise<void>((r) => { const t = setInterval(() => { if (received.length >= 3) { clearInterval(t); r(); } }, 10); }), 5000, 'server saw all');
+    expect(received).toEqual(['binary 200000', 'text 9', 'close 4002']);
+  });
+
   it('subprotocols: the one the server chose is `protocol`; on* attributes replace each other', async () => {
     await same(async (WebSocket, log) => {
       const { port } = await wsServer({ handleProtocols: (set: Set<string>) => [...set][1] ?? false });

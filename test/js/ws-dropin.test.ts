@@ -45,6 +45,7 @@ async function serverOf(impl: WsModule, options: Record<string, unknown> = {}) {
 
 /** Runs `scenario` once per implementation and expects equal transcripts; returns them. */
 async function same(scenario: (impl: WsModule, log: Log) => Promise<void>): Promise<Log> {
+  const dbg = process.env.WS_DROPIN_SHOW === "1";
   const logs: Log[] = [];
   for (const [, impl] of IMPLS) {
     const log: Log = [];
@@ -56,6 +57,7 @@ async function same(scenario: (impl: WsModule, log: Log) => Promise<void>): Prom
   const side = (log: Log, server: boolean) => log.filter((l) => l.startsWith('server ') === server);
   expect(side(logs[1]!, true), 'sockudo-ws/ws against ws (server side)').toEqual(side(logs[0]!, true));
   expect(side(logs[1]!, false), 'sockudo-ws/ws against ws (the rest)').toEqual(side(logs[0]!, false));
+  if (dbg) console.log(JSON.stringify(logs, null, 1));
   return logs[0]!;
 }
 
@@ -193,6 +195,51 @@ describe('sockudo-ws/ws as a server (the real ws as the client), differential', 
         log.push(`early send: ${(e as Error).message}`);
       }
       await once(client, 'open');
+    });
+  });
+
+  it('Blobs: send/ping of a Blob keep their place among other sends and the close; bufferedAmount counts them; an unreadable Blob is an error and ends the connection', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    await same(async (impl, log) => {
+      const { wss, port } = await serverOf(impl);
+      wss.on('connection', (ws) => {
+        ws.send('a', (e) => log.push(`server send a cb ${String(e)}`));
+        ws.send(new Blob(['bb', Buffer.from([0xff])]), (e) => log.push(`server send blob cb ${String(e)}`));
+        log.push(`server bufferedAmount ${ws.bufferedAmount >= 3}`);
+        ws.ping(new Blob(['pp']));
+        ws.send('c', { binary: true });
+        ws.close(4000, 'after the blobs');
+        ws.on('close', () => {
+          ws.send(new Blob(['xyz']), (e) => log.push(`server late blob cb ${e?.message} ${ws.bufferedAmount}`));
+        });
+      });
+      const c = wsClient(port);
+      c.on('message', (d, isBinary) => log.push(`client message ${show(d)} ${isBinary}`));
+      c.on('ping', (d) => log.push(`client ping ${show(d)}`));
+      const [code, reason] = await once(c, 'close');
+      log.push(`client close ${code} ${String(reason)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    });
+    // A file Blob whose file shrank after it was opened cannot be read (NotReadableError).
+    const openAsBlob = (fs as unknown as { openAsBlob?: (p: string) => Promise<Blob> }).openAsBlob;
+    if (openAsBlob === undefined) return;
+    await same(async (impl, log) => {
+      const file = path.join(os.tmpdir(), `sockudo-ws-blob-${process.pid}-${Math.random().toString(16).slice(2)}`);
+      fs.writeFileSync(file, 'x'.repeat(64));
+      const blob = await openAsBlob(file);
+      fs.writeFileSync(file, 'x'.repeat(32));
+      cleanup.add(file, (f) => fs.rmSync(f, { force: true }));
+      const { wss, port } = await serverOf(impl);
+      const closed = new Promise<void>((resolve) => wss.on('connection', (ws) => {
+        ws.send(blob, (e) => log.push(`server send cb ${(e as Error | undefined)?.name}`));
+        ws.on('error', (e) => log.push(`server error ${e.name} ${e.message} ${ws.readyState}`));
+        ws.on('close', (code) => { log.push(`server close ${code}`); resolve(); });
+      }));
+      const c = wsClient(port);
+      const [code] = await once(c, 'close');
+      log.push(`client close ${code}`);
+      await closed;
     });
   });
 
