@@ -63,6 +63,9 @@ export class WebSocketServer extends EventEmitter {
   #state = STATE_RUNNING;
   #pending = new WeakMap<IncomingMessage, Pending>();
   #detach: (() => void) | null = null;
+  /** Connections open now (tracked whether or not `clients` is), and whether close() waits for them. */
+  #live = 0;
+  #closeWhenIdle = false;
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
@@ -123,35 +126,50 @@ export class WebSocketServer extends EventEmitter {
     }
   }
 
+  /** ws's `_server`: the http/https server this one runs on (null in noServer mode). */
+  get _server(): HttpServer | HttpsServer | null | undefined {
+    return this.options.noServer ? undefined : this.#server;
+  }
+
+  /** ws's `_state`: 0 running, 1 closing, 2 closed. */
+  get _state(): number {
+    return this.#state;
+  }
+
   address(): AddressInfo | string | null {
     if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
     if (!this.#server) return null;
     return this.#server.address();
   }
 
+  /**
+   * ws's close(): stops taking connections (an attached server is left running) and emits
+   * 'close' once the connections still open have closed; it does not close them.
+   */
   close(cb?: (error?: Error) => void): void {
     if (this.#state === STATE_CLOSED) {
       if (cb) this.once('close', () => cb(new Error('The server is not running')));
-      process.nextTick(() => this.emit('close'));
+      process.nextTick(() => this.#emitClose());
       return;
     }
     if (cb) this.once('close', cb);
     if (this.#state === STATE_CLOSING) return;
     this.#state = STATE_CLOSING;
-    if (this.options.noServer || this.options.server) {
-      this.#detach?.();
-      this.#detach = null;
-      this.#state = STATE_CLOSED;
-      process.nextTick(() => this.emit('close'));
-      return;
-    }
-    const server = this.#server!;
+    const server = this.#server;
     this.#detach?.();
     this.#detach = null;
-    server.close(() => {
-      this.#state = STATE_CLOSED;
-      this.emit('close');
-    });
+    this.#server = null;
+    const whenIdle = () => {
+      if (this.#live === 0) this.#emitClose();
+      else this.#closeWhenIdle = true;
+    };
+    if (this.#ownServer) server!.close(whenIdle);
+    else process.nextTick(whenIdle);
+  }
+
+  #emitClose(): void {
+    this.#state = STATE_CLOSED;
+    this.emit('close');
   }
 
   shouldHandle(req: IncomingMessage): boolean {
@@ -205,10 +223,15 @@ export class WebSocketServer extends EventEmitter {
   }
 
   #complete(key: string, protocols: Set<string>, req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WebSocket, req: IncomingMessage) => void): void {
+    if (upgraded.has(socket)) {
+      throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+    }
     if (!socket.readable || !socket.writable) {
       socket.destroy();
       return;
     }
+    if (this.#state !== STATE_RUNNING) return abortHandshake(socket, 503);
+    upgraded.add(socket);
     let protocol: string | false = false;
     if (protocols.size > 0) protocol = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value!;
     // ws's 'headers' event: the response lines, which a listener may add to.
@@ -228,10 +251,15 @@ export class WebSocketServer extends EventEmitter {
     socket.removeListener('error', socketOnError);
     this.#native.handleUpgrade(req, socket, head, (native) => {
       const ws = serverSocket(native);
-      if (this.clients) {
-        this.clients.add(ws);
-        ws.on('close', () => this.clients!.delete(ws));
-      }
+      this.#live++;
+      if (this.clients) this.clients.add(ws);
+      ws.on('close', () => {
+        this.clients?.delete(ws);
+        if (--this.#live === 0 && this.#closeWhenIdle) {
+          this.#closeWhenIdle = false;
+          process.nextTick(() => this.#emitClose());
+        }
+      });
       cb(ws, req);
     });
   }
@@ -253,6 +281,9 @@ export class WebSocketServer extends EventEmitter {
     }
   }
 }
+
+/** Sockets some server already took (ws throws when one is handed over twice). */
+const upgraded = new WeakSet<Duplex>();
 
 function socketOnError(this: Duplex): void {
   this.destroy();

@@ -379,6 +379,58 @@ describe('sockudo-ws/ws as a server (the real ws as the client), differential', 
     });
   });
 
+  it('handleUpgrade: a second call with the same socket throws; after close() an upgrade is answered 503; _state and _server', async () => {
+    await same(async (impl, log) => {
+      const server = http.createServer();
+      cleanup.add(server, (s) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); }));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as net.AddressInfo).port;
+      const wss = new impl.WebSocketServer({ noServer: true });
+      log.push(`_server ${String((wss as unknown as { _server: unknown })._server)} _state ${(wss as unknown as { _state: number })._state}`);
+      server.once('upgrade', (req, socket, head) => {
+        wss.handleUpgrade(req, socket, head, (ws) => ws.close(1000));
+        try {
+          wss.handleUpgrade(req, socket, head, () => log.push('second callback'));
+        } catch (e) {
+          log.push(`second call: ${(e as Error).message}`);
+        }
+      });
+      const first = wsClient(port);
+      const [code] = await once(first, 'close');
+      log.push(`first client close ${code}`);
+      wss.close();
+      log.push(`after close() _state ${(wss as unknown as { _state: number })._state}`);
+      server.once('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, () => log.push('unexpected callback')));
+      const late = wsClient(port);
+      late.on('unexpected-response', (_req, res) => {
+        log.push(`late status ${res.statusCode}`);
+        res.resume();
+        late.terminate();
+      });
+      await next(late, 'close');
+    });
+  });
+
+  it("close(): open connections stay open and 'close' waits for the last of them (port mode); close() again → 'The server is not running'", async () => {
+    await same(async (impl, log) => {
+      const { wss, port } = await serverOf(impl);
+      wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+      const c = wsClient(port);
+      await once(c, 'open');
+      const wssClosed = new Promise<void>((resolve) => wss.close(() => { log.push('wss close cb'); resolve(); }));
+      log.push(`after close() address ${String(wss.address())}`);
+      c.send('still open');
+      const [d] = await once(c, 'message');
+      log.push(`echo after close(): ${show(d)}`);
+      await new Promise((r) => setTimeout(r, 30));
+      log.push('client closes');
+      c.close();
+      await wssClosed;
+      await new Promise<void>((resolve) => wss.close((e?: Error) => { log.push(`second close: ${e?.message}`); resolve(); }));
+    });
+  });
+
   it("malformed upgrades: 'wsClientError' with ws's message when listened to, else ws's HTTP answer", async () => {
     const raw = async (port: number, head: string) => {
       const s = net.connect(port, '127.0.0.1');
