@@ -17,7 +17,7 @@ import { ClientOpening, type OpeningOptions } from './client.js';
 import { CloseEvent, ErrorEvent, Event, MessageEvent } from './events.js';
 
 const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
-const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'] as const;
+const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'] as const;  // 'blob' as in ws 8.18+
 export type BinaryType = (typeof BINARY_TYPES)[number];
 const EMPTY = Buffer.alloc(0);
 /** ws's default maxPayload (100 MiB). */
@@ -253,9 +253,10 @@ export class WebSocket extends EventEmitter {
     native.on('drain', () => this.emit('drain'));
   }
 
-  #convert(data: Buffer): Buffer | ArrayBuffer | Buffer[] {
+  #convert(data: Buffer): Buffer | ArrayBuffer | Buffer[] | Blob {
     if (this.#binaryType === 'arraybuffer') return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
     if (this.#binaryType === 'fragments') return [data];
+    if (this.#binaryType === 'blob') return new Blob([data]);
     return data;
   }
 

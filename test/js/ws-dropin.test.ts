@@ -28,6 +28,7 @@ const show = (d: unknown): string => {
   if (Buffer.isBuffer(d)) return `Buffer(${d.length}):${d.toString('hex').slice(0, 40)}`;
   if (d instanceof ArrayBuffer) return `ArrayBuffer(${d.byteLength}):${Buffer.from(d).toString('hex').slice(0, 40)}`;
   if (Array.isArray(d)) return `[${d.map(show).join(',')}]`;
+  if (d instanceof Blob) return `Blob(${d.size})`;
   if (typeof d === 'string') return `string:${d.slice(0, 40)}`;
   return String(d);
 };
@@ -97,23 +98,23 @@ describe('sockudo-ws/ws as a server (the real ws as the client), differential', 
     });
   });
 
-  it('binaryType nodebuffer / arraybuffer / fragments on the server socket; an unknown value is ignored', async () => {
+  it('binaryType nodebuffer / arraybuffer / fragments / blob on the server socket; an unknown value is ignored', async () => {
     await same(async (impl, log) => {
       const { wss, port } = await serverOf(impl);
       wss.on('connection', (ws) => {
         log.push(`default ${ws.binaryType}`);
-        const types = ['arraybuffer', 'fragments', 'nodebuffer'] as const;
+        const types = ['arraybuffer', 'fragments', 'blob', 'nodebuffer'] as const;
         let i = 0;
         ws.on('message', (data, isBinary) => {
           log.push(`${ws.binaryType} ${show(data)} ${isBinary}`);
-          ws.binaryType = types[i++ % 3]!;
+          ws.binaryType = types[i++ % 4]!;
           ws.binaryType = 'blob-nope' as never;
           ws.send('next');
         });
       });
       const c = wsClient(port);
       await once(c, 'open');
-      for (const m of [Buffer.from('ab'), 'cd', Buffer.from('ef'), 'gh']) {
+      for (const m of [Buffer.from('ab'), 'cd', Buffer.from('ef'), Buffer.from('gh'), 'ij', Buffer.from('kl')]) {
         c.send(m);
         await once(c, 'message');
       }
