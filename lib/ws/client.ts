@@ -37,6 +37,8 @@ export interface OpeningHost {
   setUrl(url: string): void;
   /** ws's emitErrorAndClose: 'error', then 'close' 1006. */
   failOpening(error: Error): void;
+  /** readyState CLOSING at once (ws's abortHandshake), before the error that follows on a later tick. */
+  markClosing(): void;
   /** The server accepted: the open native socket. */
   opened(socket: Native): void;
 }
@@ -260,12 +262,12 @@ export class ClientOpening {
       // ws's rule, stricter than RFC 6455 §4.1 (which lets a server select none of the offers).
       if (this.#protocols.length > 0 && open.protocol === '') {
         open.terminate();
-        this.#host.failOpening(new Error('Server sent no subprotocol'));
+        this.#failLater(new Error('Server sent no subprotocol'));
         return;
       }
       this.#host.opened(open);
     }, (error) => {
-      this.#host.failOpening(new Error(this.#wsMessage((error as { code?: string }).code ?? '', error.message)));
+      this.#failLater(new Error(this.#wsMessage((error as { code?: string }).code ?? '', error.message)));
     }, (_status, message) => message);
     if (link === null) {
       releaseToNative(socket);
@@ -283,7 +285,13 @@ export class ClientOpening {
       return;
     }
     this.#aborted = true;
-    process.nextTick(() => this.#host.failOpening(new Error(message)));
+    this.#failLater(new Error(message));
+  }
+
+  /** ws's abortHandshake: readyState CLOSING now, 'error' and 'close' on a later tick. */
+  #failLater(error: Error): void {
+    this.#host.markClosing();
+    process.nextTick(() => this.#host.failOpening(error));
   }
 
   /** ws's abortHandshake for a request: destroy it (and its socket), then 'error' and 'close'. */
@@ -292,14 +300,14 @@ export class ClientOpening {
     this.#req = null;
     req.destroy();
     if (req.socket && !req.socket.destroyed) req.socket.destroy();
-    process.nextTick(() => this.#host.failOpening(new Error(message)));
+    this.#failLater(new Error(message));
   }
 
   /** ws's abortHandshake for an upgraded socket. */
   #abortSocket(socket: Duplex, message: string): void {
     this.#aborted = true;
     socket.destroy();
-    process.nextTick(() => this.#host.failOpening(new Error(message)));
+    this.#failLater(new Error(message));
   }
 
   /** ws's message for a 101 the native validation refused (its code is a WS_ERR_HANDSHAKE_*). */

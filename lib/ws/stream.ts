@@ -71,8 +71,12 @@ export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): D
     ws.send(chunk, callback);
   };
 
+  // Both sides done: the stream closes, whichever finished last.
   duplex.on('end', function onEnd(this: Duplex) {
     if (!this.destroyed && this.writableFinished) this.destroy();
+  });
+  duplex.on('finish', function onFinish(this: Duplex) {
+    if (!this.destroyed && this.readableEnded) this.destroy();
   });
   duplex.on('error', function onError(this: Duplex, error: Error) {
     this.removeListener('error', onError);

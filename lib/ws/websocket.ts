@@ -205,6 +205,9 @@ export class WebSocket extends EventEmitter {
       listenerCount: (event) => this.listenerCount(event),
       get readyState() { return self.readyState; },
       setUrl: (url) => { this.#url = url; },
+      markClosing: () => {
+        if (this.#state === WebSocket.CONNECTING) this.#state = WebSocket.CLOSING;
+      },
       failOpening: (error) => {
         this.#redirects = this.#opening?.redirects ?? this.#redirects;
         this.#opening = null;
@@ -306,8 +309,12 @@ export class WebSocket extends EventEmitter {
     return this.#opening !== null ? this.#opening.redirects : this.#redirects;
   }
 
-  /** ws's raw net.Socket: there is none here (the connection lives in the native core). */
-  get _socket(): never {
+  /**
+   * ws's raw net.Socket: null before a connection exists (as in ws); once there is one it lives in
+   * the native core, and reading it throws rather than hand out something that is not it.
+   */
+  get _socket(): null {
+    if (this.#native === null && this.#state !== WebSocket.OPEN) return null;
     throw new Error('sockudo-ws/ws: _socket does not exist (the connection is native, not a net.Socket)');
   }
 
