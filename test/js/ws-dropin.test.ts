@@ -545,6 +545,29 @@ describe('sockudo-ws/ws as a server (the real ws as the client), differential', 
 });
 
 describe('sockudo-ws/ws as a client (the real ws as the server), differential', () => {
+  it('createWebSocketStream on a connecting client: a write waits for open; end() while connecting closes the WebSocket and the stream', async () => {
+    await same(async (impl, log) => {
+      const wss = new WS.WebSocketServer({ port: 0, host: '127.0.0.1' });
+      cleanup.add(wss, (s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      await once(wss, 'listening');
+      const port = (wss.address() as net.AddressInfo).port;
+      wss.on('connection', (ws) => {
+        ws.on('message', (d, isBinary) => log.push(`server message ${show(d)} ${isBinary}`));
+        ws.on('close', (code) => log.push(`server close ${code}`));
+      });
+      const ws = new impl.WebSocket(`ws://127.0.0.1:${port}`);
+      cleanup.add(ws, (x) => x.terminate());
+      const duplex = impl.createWebSocketStream(ws);
+      log.push(`readyState ${ws.readyState}`);
+      duplex.write(Buffer.from('early'));
+      duplex.resume();
+      duplex.end();
+      await next(duplex, 'close');
+      log.push(`stream closed, readyState ${ws.readyState}`);
+      await new Promise((r) => setTimeout(r, 50));
+    });
+  });
+
   it('new WebSocket(url, protocols): open, readyState, protocol, url; messages as Buffers; close with code and reason', async () => {
     await same(async (impl, log) => {
       const wss = new WS.WebSocketServer({ port: 0, host: '127.0.0.1' });
