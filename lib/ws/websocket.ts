@@ -283,8 +283,10 @@ export class WebSocket extends EventEmitter {
     return this.#native === null ? queued : this.#native.bufferedAmount + queued;
   }
 
+  /** The negotiated extensions' names, as ws gives them ('permessage-deflate'), not their parameters. */
   get extensions(): string {
-    return this.#native?.extensions ?? '';
+    const header = this.#native?.extensions ?? '';
+    return header === '' ? '' : header.split(',').map((e) => e.split(';')[0]!.trim()).join();
   }
 
   get isPaused(): boolean {

@@ -98,6 +98,35 @@ describe('sockudo-ws/ws as a server (the real ws as the client), differential', 
     });
   });
 
+  it('perMessageDeflate: ws\'s options (threshold, context takeover, window bits) negotiate what ws negotiates; messages of every size round-trip; extensions names it', async () => {
+    const configs: Record<string, unknown>[] = [
+      { threshold: 0 },
+      { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true },
+      { serverMaxWindowBits: 10, clientMaxWindowBits: 11 },
+    ];
+    for (const pmd of configs) {
+      await same(async (impl, log) => {
+        const { wss, port } = await serverOf(impl, { perMessageDeflate: pmd });
+        wss.on('connection', (ws, req) => {
+          log.push(`server extensions "${ws.extensions}" offer ${req.headers['sec-websocket-extensions']}`);
+          ws.on('message', (d, isBinary) => ws.send(d, { binary: isBinary }));
+        });
+        const c = wsClient(port, '/', undefined, { perMessageDeflate: { clientMaxWindowBits: true } });
+        // The negotiated parameters as a set (RFC 7692 gives their order no meaning; ws and we order them differently).
+        c.on('upgrade', (res) => log.push(`101 extensions ${String(res.headers['sec-websocket-extensions']).split(';').map((p) => p.trim()).sort().join('; ')}`));
+        await once(c, 'open');
+        log.push(`client extensions "${c.extensions}"`);
+        for (const m of ['', 'short', 'x'.repeat(2000), Buffer.alloc(300_000, 5), 'é'.repeat(50_000)]) {
+          c.send(m);
+          const [data, isBinary] = await once(c, 'message');
+          log.push(`echo ${show(data)} ${(data as Buffer).length} ${isBinary}`);
+        }
+        c.close();
+        await once(c, 'close');
+      });
+    }
+  });
+
   it('binaryType nodebuffer / arraybuffer / fragments / blob on the server socket; an unknown value is ignored', async () => {
     await same(async (impl, log) => {
       const { wss, port } = await serverOf(impl);
@@ -545,6 +574,33 @@ describe('sockudo-ws/ws as a server (the real ws as the client), differential', 
 });
 
 describe('sockudo-ws/ws as a client (the real ws as the server), differential', () => {
+  it('perMessageDeflate on the client: ws\'s options become the same offer (as a set of parameters); the agreement works both ways', async () => {
+    const sorted = (h: unknown) => String(h).split(',').map((o) => o.split(';').map((p) => p.trim()).sort().join('; ')).join(', ');
+    for (const pmd of [true, false, { clientNoContextTakeover: true, serverMaxWindowBits: 12 }, { serverNoContextTakeover: true, clientMaxWindowBits: 10, threshold: 0 }] as const) {
+      await same(async (impl, log) => {
+        const wss = new WS.WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } });
+        cleanup.add(wss, (s) => new Promise<void>((resolve) => { for (const c of s.clients) c.terminate(); s.close(() => resolve()); }));
+        await once(wss, 'listening');
+        wss.on('connection', (ws, req) => {
+          log.push(`server offer ${sorted(req.headers['sec-websocket-extensions'])} extensions "${ws.extensions}"`);
+          ws.on('message', (d, isBinary) => ws.send(d, { binary: isBinary }));
+        });
+        const c = new impl.WebSocket(`ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`, { perMessageDeflate: pmd });
+        cleanup.add(c, (x) => x.terminate());
+        c.on('upgrade', (res) => log.push(`101 ${sorted(res.headers['sec-websocket-extensions'])}`));
+        await once(c, 'open');
+        log.push(`client extensions "${c.extensions}"`);
+        for (const m of ['x'.repeat(5000), Buffer.alloc(100_000, 9)]) {
+          c.send(m);
+          const [data, isBinary] = await once(c, 'message');
+          log.push(`echo ${show(data)} ${(data as Buffer).length} ${isBinary}`);
+        }
+        c.close();
+        await once(c, 'close');
+      });
+    }
+  });
+
   it('createWebSocketStream on a connecting client: a write waits for open; end() while connecting closes the WebSocket and the stream', async () => {
     await same(async (impl, log) => {
       const wss = new WS.WebSocketServer({ port: 0, host: '127.0.0.1' });
