@@ -50,7 +50,8 @@ export class WebSocket extends EventTarget {
   #afterClose = 0;  // bytes of send() calls after closing started (the standard counts them)
   #abort = new AbortController();
   #handlers = new Map<string, { handler: Handler; listener: (event: Event) => void }>();
-  readonly #order = new BlobOrder();  // a Blob being read: later sends and the close wait behind it
+  readonly #order = new BlobOrder();
+  #blobUnreadable = false;  // a Blob could not be read: the connection fails (error, then close 1006)  // a Blob being read: later sends and the close wait behind it
 
   constructor(url: string | URL, protocols: string | string[] = [], options: ClientOptions = {}) {
     super();
@@ -101,7 +102,7 @@ export class WebSocket extends EventTarget {
     native.on('close', (code, reason) => {
       const clean = code !== 1006;
       this.#state = WebSocket.CLOSED;
-      if (failed) this.dispatchEvent(new Event('error'));
+      if (failed || this.#blobUnreadable) this.dispatchEvent(new Event('error'));
       this.dispatchEvent(new CloseEvent('close', { wasClean: clean, code, reason }));
     });
     this.dispatchEvent(new Event('open'));
@@ -156,7 +157,10 @@ export class WebSocket extends EventTarget {
     if (data instanceof Blob) {
       // Read first; everything sent after it waits (BlobOrder), so messages keep their order. A
       // Blob that cannot be read fails the connection, as a browser does.
-      this.#order.read(data, (bytes) => native.send(bytes, { binary: true }), () => native.terminate());
+      this.#order.read(data, (bytes) => native.send(bytes, { binary: true }), () => {
+        this.#blobUnreadable = true;
+        native.terminate();
+      });
       return;
     }
     const payload = typeof data === 'string' ? data

@@ -218,6 +218,27 @@ describe('sockudo-ws/whatwg, more', () => {
     expect(received).toEqual(['binary 200000', 'text 9', 'close 4002']);
   });
 
+  it('a Blob that cannot be read fails the connection: error, then close 1006 (not clean)', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const openAsBlob = (fs as unknown as { openAsBlob?: (p: string) => Promise<Blob> }).openAsBlob;
+    if (openAsBlob === undefined) return;
+    const file = path.join(os.tmpdir(), `sockudo-ws-whatwg-blob-${process.pid}`);
+    fs.writeFileSync(file, 'x'.repeat(64));
+    cleanup.add(file, (f) => fs.rmSync(f, { force: true }));
+    const blob = await openAsBlob(file);
+    fs.writeFileSync(file, 'x'.repeat(32));  // now it cannot be read (NotReadableError)
+    const { port } = await wsServer();
+    const ws = new OURS(`ws://127.0.0.1:${port}`);
+    cleanup.add(ws, (w) => w.close());
+    const log: string[] = [];
+    const closed = record(ws, log);
+    await new Promise((r) => ws.addEventListener('open', r));
+    ws.send(blob as never);
+    await within(closed, 5000, 'close');
+    expect(log).toEqual(['open 1 protocol="" extensions=""', 'error Event 3', 'close 1006 "" false 3']);
+  });
+
   it('subprotocols: the one the server chose is `protocol`; on* attributes replace each other', async () => {
     await same(async (WebSocket, log) => {
       const { port } = await wsServer({ handleProtocols: (set: Set<string>) => [...set][1] ?? false });
