@@ -199,7 +199,11 @@ export class ClientOpening {
 
   #listen(req: http.ClientRequest, url: URL, key: string, secure: boolean): void {
     const host = this.#host;
-    if (this.#options.handshakeTimeout) req.on('timeout', () => this.#abortRequest(req, 'Opening handshake has timed out'));
+    if (this.#options.handshakeTimeout) {
+      req.on('timeout', () => {
+        if (this.#req === req) this.#abortRequest(req, 'Opening handshake has timed out');
+      });
+    }
     req.on('error', (error) => {
       if (this.#req !== req || this.#aborted) return;
       this.#req = null;
@@ -242,6 +246,7 @@ export class ClientOpening {
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
     const fd = adoptableFd(socket);
     const link = fd === undefined ? new DuplexLink(socket) : null;
+    (socket as Duplex & { setTimeout?: (ms: number) => unknown }).setTimeout?.(0);  // handshakeTimeout bounded the opening only (as in ws)
     const ws = internals.create<unknown>({
       socket: null, protocol: '', remoteAddress: s.remoteAddress, remotePort: s.remotePort, url: url.href, data: undefined, link,
       onClosed: null, onSubscription: null,

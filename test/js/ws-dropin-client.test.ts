@@ -283,6 +283,11 @@ describe('sockudo-ws/ws as a client against ws / node servers, differential', ()
       await converse(c, log);
       const lax = client(impl, log, `wss://127.0.0.1:${self}/`, undefined, { rejectUnauthorized: false });
       await converse(lax, log);
+      // handshakeTimeout bounds the opening only: an open connection idle for longer lives on.
+      const idle = client(impl, log, `wss://127.0.0.1:${port}/idle`, undefined, { ca: fx.ca.cert, handshakeTimeout: 150 });
+      await next(idle, 'open');
+      await new Promise((r) => setTimeout(r, 400));
+      await converse(idle, log);
       for (const p of [port, self]) await next(client(impl, log, `wss://127.0.0.1:${p}/`), 'close');
     });
   });
