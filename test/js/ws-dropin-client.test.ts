@@ -292,13 +292,13 @@ describe('sockudo-ws/ws as a client against ws / node servers, differential', ()
     });
   });
 
-  it('http.request options pass through: headers (case kept), origin, URL userinfo → Basic auth, localAddress, family, agent: false, lookup', async () => {
+  it('http.request options pass through: headers (case kept), origin, URL userinfo → Basic auth, localAddress, family, agent: false, lookup, createConnection, finishRequest', async () => {
     await same(async (impl, log) => {
       const { wss, accept } = echoWss();
       const port = await upgradeServer(accept);
       wss.on('connection', (_ws, req: http.IncomingMessage) => {
         const raw = req.rawHeaders.filter((_h, i) => i % 2 === 0 && /^x-/i.test(req.rawHeaders[i]!));
-        log.push(`server ${req.url} host=${req.headers.host?.replace(String(port), 'PORT')} raw=${raw.join(',')} x=${req.headers['x-mixed-case']}`);
+        log.push(`server ${req.url} host=${req.headers.host?.replace(String(port), 'PORT')} raw=${raw.join(',')} x=${req.headers['x-mixed-case']} finished=${req.headers['x-finished']}`);
         log.push(`server origin=${req.headers.origin} auth=${req.headers.authorization} remote=${req.socket.remoteAddress}`);
       });
       // When lookup runs (synchronously in the constructor or later) is not ws's contract: logged after the echo.
@@ -320,6 +320,23 @@ describe('sockudo-ws/ws as a client against ws / node servers, differential', ()
         await converse(c, log);
         log.push(...lookups.splice(0));
       }
+      // createConnection: the request goes over the socket it returns (here to the real port, for a made-up host).
+      const viaOwn = client(impl, log, 'ws://made-up.invalid:22/own-connection', undefined, {
+        createConnection: ((o: { host?: string; port?: number | string }) => {
+          log.push(`createConnection ${o.host}:${o.port}`);
+          return net.createConnection({ host: '127.0.0.1', port });
+        }) as never,
+      });
+      await converse(viaOwn, log);
+      // finishRequest: the caller ends the request itself, and may add to it first.
+      const finishing = client(impl, log, `ws://127.0.0.1:${port}/finish`, undefined, {
+        finishRequest: ((req: http.ClientRequest, ws: unknown) => {
+          log.push(`finishRequest ${req instanceof http.ClientRequest} ${ws instanceof impl.WebSocket}`);
+          req.setHeader('X-Finished', 'yes');
+          req.end();
+        }) as never,
+      });
+      await converse(finishing, log);
     });
   });
 
