@@ -9,8 +9,16 @@ import type { Duplex } from 'node:stream';
 
 /** The request head as it arrived: `METHOD URL HTTP/x.y`, the raw header lines, an empty line. */
 export function rawRequestHead(request: IncomingMessage): Buffer {
-  let head = `${request.method ?? 'GET'} ${request.url ?? '/'} HTTP/${request.httpVersion}\r\n`;
-  const raw = request.rawHeaders;
+  return rawHead(`${request.method ?? 'GET'} ${request.url ?? '/'} HTTP/${request.httpVersion}`, request.rawHeaders);
+}
+
+/** A response head as it arrived (the ws drop-in's client hands the 101 to the native core). */
+export function rawResponseHead(response: IncomingMessage): Buffer {
+  return rawHead(`HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}`, response.rawHeaders);
+}
+
+function rawHead(startLine: string, raw: readonly string[]): Buffer {
+  let head = `${startLine}\r\n`;
   for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   // Node decodes header bytes as latin1, so encoding them back as latin1 restores the original bytes.
   return Buffer.from(`${head}\r\n`, 'latin1');

@@ -19,7 +19,7 @@ import { unescape } from 'node:querystring';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 
-import { adoptableFd, releaseToNative, takeBuffered } from '../adopt.js';
+import { adoptableFd, rawResponseHead, releaseToNative, takeBuffered } from '../adopt.js';
 import { watchOpening } from '../client.js';
 import { DuplexLink } from '../duplex-link.js';
 import { native, type NativeSocket } from '../native.js';
@@ -55,14 +55,6 @@ export type OpeningOptions = Record<string, unknown> & {
 
 const SUBPROTOCOL = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CONNECTING = 0;
-
-/** The response head as it arrived (Node decodes header bytes as latin1; encoding back restores them). */
-function rawResponseHead(res: http.IncomingMessage): Buffer {
-  let head = `HTTP/${res.httpVersion} ${res.statusCode ?? 0} ${res.statusMessage ?? ''}\r\n`;
-  const raw = res.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  return Buffer.from(`${head}\r\n`, 'latin1');
-}
 
 function netConnect(options: Record<string, unknown>): net.Socket {
   return net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
